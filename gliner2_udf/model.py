@@ -1,0 +1,131 @@
+"""The GLiNER2 network (span architecture), in the order of the paper's Method section.
+
+A transformer encoder reads the schema prompt and the text in one sequence. Words are represented by
+their first sub-token, schema slots by their marker tokens. Four small heads sit on top:
+
+* ``span_rep``  - a representation for every span of up to ``max_width`` words (SpanMarkerV0);
+* ``count_pred`` - how many instances of a task (structure, relation, entities) the text holds (0..19);
+* ``count_embed`` - turns each field's marker embedding into one query per instance (a GRU over learned
+  occurrence embeddings, then a projector);
+* ``classifier`` - one logit per classification label.
+
+A span's score for instance ``k`` of field ``m`` is ``sigmoid(query[k, m] . span[i, w])``.
+Module and parameter names match the upstream state dict (``span_rep.span_rep_layer.project_start.0``...).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+MAX_COUNT = 20
+
+
+def mlp(d_in: int, d_hidden: int, d_out: int, dropout: float = 0.0) -> nn.Sequential:
+    """Linear -> ReLU [-> Dropout] -> Linear (indices 0 and 2, or 0 and 3 with dropout)."""
+    layers: list[nn.Module] = [nn.Linear(d_in, d_hidden), nn.ReLU()]
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(d_hidden, d_out))
+    return nn.Sequential(*layers)
+
+
+class SpanMarker(nn.Module):
+    """span[i, w] = out_project(relu([project_start(x_i); project_end(x_{i+w})]))."""
+
+    def __init__(self, hidden: int, max_width: int, dropout: float = 0.1):
+        super().__init__()
+        self.max_width = max_width
+        self.project_start = mlp(hidden, 4 * hidden, hidden, dropout)
+        self.project_end = mlp(hidden, 4 * hidden, hidden, dropout)
+        self.out_project = mlp(2 * hidden, 4 * hidden, hidden, dropout)
+
+    def hidden_states(self, words: torch.Tensor) -> torch.Tensor:
+        """The span MLP's hidden layer for every (start, width): ``[B, L, W, 4H]``.
+
+        The first out_project layer is split into its start and end halves so each word is projected
+        once, not once per span (identical to concatenating, up to float rounding).
+        """
+        first = self.out_project[0]
+        h = words.shape[-1]
+        start = torch.relu(self.project_start(words)) @ first.weight[:, :h].T
+        end = torch.relu(self.project_end(words)) @ first.weight[:, h:].T + first.bias
+        length = words.shape[1]
+        end = nn.functional.pad(end, (0, 0, 0, self.max_width))            # [B, L+W, 4H]
+        ends = end.unfold(1, self.max_width, 1)[:, :length]               # [B, L, 4H, W]
+        return torch.relu(start.unsqueeze(-1) + ends).transpose(-1, -2)   # [B, L, W, 4H]
+
+    def score(self, hidden: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+        """Logits ``[B, Q, L, W]`` of queries ``[B, Q, H]`` against span hidden states ``[B, L, W, 4H]``.
+
+        The last out_project layer is folded into the queries: q . (A h + b) = (A^T q) . h + q . b.
+        """
+        last = self.out_project[-1]
+        q = queries @ last.weight                                   # [B, Q, 4H]
+        bias = queries @ last.bias                                  # [B, Q]
+        b, length, width, d = hidden.shape
+        logits = torch.bmm(q, hidden.reshape(b, length * width, d).transpose(1, 2))
+        return logits.view(b, -1, length, width) + bias[..., None, None]
+
+    def forward(self, words: torch.Tensor) -> torch.Tensor:
+        """Explicit span representations ``[B, L, W, H]`` (used by training and tests)."""
+        return self.hidden_states(words) @ self.out_project[-1].weight.T + self.out_project[-1].bias
+
+
+class SpanRep(nn.Module):
+    def __init__(self, hidden: int, max_width: int):
+        super().__init__()
+        self.span_rep_layer = SpanMarker(hidden, max_width)
+
+
+class CountEmbedding(nn.Module):
+    """Field embedding -> one query per instance: GRU over occurrence embeddings, then a projector."""
+
+    def __init__(self, hidden: int, max_count: int = MAX_COUNT):
+        super().__init__()
+        self.max_count = max_count
+        self.pos_embedding = nn.Embedding(max_count, hidden)
+        self.gru = nn.GRU(hidden, hidden)
+        self.projector = mlp(2 * hidden, 4 * hidden, hidden)
+
+    def forward(self, fields: torch.Tensor, count: int) -> torch.Tensor:
+        """Queries ``[count, M, H]`` for field embeddings ``[M, H]``."""
+        count = min(count, self.max_count)
+        if count <= 0:
+            return fields.new_zeros(0, *fields.shape)
+        m = fields.shape[0]
+        steps = self.pos_embedding.weight[:count].unsqueeze(1).expand(count, m, -1)
+        states, _ = self.gru(steps, fields.unsqueeze(0).contiguous())        # [count, M, H]
+        return self.projector(torch.cat([states, fields.unsqueeze(0).expand(count, m, -1)], dim=-1))
+
+
+@dataclass
+class Config:
+    max_width: int = 8
+    counting_layer: str = "count_lstm"
+    token_pooling: str = "first"
+
+
+class GLiNER2Network(nn.Module):
+    def __init__(self, encoder: nn.Module, config: Config):
+        super().__init__()
+        hidden = encoder.config.hidden_size
+        self.config = config
+        self.encoder = encoder
+        self.span_rep = SpanRep(hidden, config.max_width)
+        self.classifier = mlp(hidden, 2 * hidden, 1)
+        self.count_pred = mlp(hidden, 2 * hidden, MAX_COUNT)
+        self.count_embed = CountEmbedding(hidden)
+
+    @property
+    def max_width(self) -> int:
+        return self.config.max_width
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    @staticmethod
+    def gather_words(states: torch.Tensor, word_pos: torch.Tensor) -> torch.Tensor:
+        """First-sub-token pooling: ``[B, L, H]``."""
+        return states.gather(1, word_pos.unsqueeze(-1).expand(-1, -1, states.shape[-1]))

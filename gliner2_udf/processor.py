@@ -1,0 +1,135 @@
+"""Schema and text -> encoder input ids, and the routing from words and schema slots to positions.
+
+The sequence is the reference's: the serialized tasks joined by ``[SEP_STRUCT]``, then ``[SEP_TEXT]``,
+then the choice-prefix words and the lower-cased text words. Every element is tokenized on its own,
+nothing else is added (no ``[CLS]``/``[SEP]``). A word is represented by its first sub-token; a task by
+its ``[P]`` token and one marker token per child (entity type, field, label, head/tail).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .schema import CompiledSchema
+
+SPECIAL_TOKENS = ["[SEP_STRUCT]", "[SEP_TEXT]", "[P]", "[C]", "[E]", "[R]", "[L]", "[EXAMPLE]", "[OUTPUT]",
+                  "[DESCRIPTION]"]
+
+
+@dataclass(frozen=True)
+class TaskSlots:
+    """Where one task's prompt and child markers sit in the sequence."""
+
+    kind: str
+    name: str
+    prompt_pos: int
+    child_pos: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SchemaTokens:
+    """A compiled schema tokenized once: its ids and the positions of its slots."""
+
+    ids: tuple[int, ...]
+    tasks: tuple[TaskSlots, ...]
+    prefix_words: tuple[str, ...]
+
+
+@dataclass
+class Encoded:
+    """One text (or window) ready for collation."""
+
+    ids: list[int]            # whole sequence
+    word_pos: list[int]       # first sub-token position of every word (prefix words first)
+    n_prefix: int             # number of choice-prefix words
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor       # [B, T]
+    attention_mask: torch.Tensor  # [B, T]
+    word_pos: torch.Tensor        # [B, L] (0 where padded)
+    word_mask: torch.Tensor       # [B, L] bool
+    n_words: list[int]            # words per sample, prefix included
+    n_prefix: list[int]
+    tasks: tuple[TaskSlots, ...]  # shared by every sample of the batch
+
+
+class Processor:
+    """Tokenizes schemas and words with caches; builds batches."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self._word_cache: dict[str, tuple[int, ...]] = {}
+        self._schema_cache: dict[str, SchemaTokens] = {}
+
+    # -- tokenization -----------------------------------------------------------------------
+    def word_ids(self, words: list[str]) -> list[tuple[int, ...]]:
+        """Sub-token ids of each element, each tokenized on its own (cached)."""
+        cache = self._word_cache
+        missing = list(dict.fromkeys(w for w in words if w not in cache))
+        if missing:
+            tok = self.tokenizer
+            for w in missing:
+                cache[w] = tuple(tok.convert_tokens_to_ids(tok.tokenize(w)))
+            if len(cache) > 500_000:
+                self._word_cache = {w: cache[w] for w in words}
+                cache = self._word_cache
+        return [cache[w] for w in words]
+
+    def schema_tokens(self, schema: CompiledSchema) -> SchemaTokens:
+        hit = self._schema_cache.get(schema.schema_hash)
+        if hit is not None:
+            return hit
+        ids: list[int] = []
+        slots: list[TaskSlots] = []
+        for t_i, task in enumerate(schema.tasks()):
+            if t_i:
+                ids += self.word_ids(["[SEP_STRUCT]"])[0]
+            elements = task.elements()
+            positions = []
+            for el, el_ids in zip(elements, self.word_ids(elements)):
+                positions.append(len(ids))
+                ids += el_ids
+            # element 1 is [P]; children's markers are elements 4, 6, ..., len-3
+            slots.append(TaskSlots(task.kind, task.name, positions[1],
+                                   tuple(positions[4 + 2 * c] for c in range(len(task.children)))))
+        ids += self.word_ids(["[SEP_TEXT]"])[0]
+        out = SchemaTokens(tuple(ids), tuple(slots), tuple(schema.choice_prefix()))
+        self._schema_cache[schema.schema_hash] = out
+        return out
+
+    def schema_length(self, schema: CompiledSchema) -> int:
+        st = self.schema_tokens(schema)
+        return len(st.ids) + sum(len(x) for x in self.word_ids(list(st.prefix_words)))
+
+    # -- encoding ---------------------------------------------------------------------------
+    def encode(self, schema: CompiledSchema, words: list[str], max_word_tokens: int | None = None) -> Encoded:
+        st = self.schema_tokens(schema)
+        ids = list(st.ids)
+        word_pos = []
+        all_words = list(st.prefix_words) + words
+        for w_ids in self.word_ids(all_words):
+            word_pos.append(len(ids))  # a word without sub-tokens points at the next word's first token
+            ids += w_ids[:max_word_tokens] if max_word_tokens else w_ids
+        return Encoded(ids, word_pos, len(st.prefix_words))
+
+    @staticmethod
+    def collate(items: list[Encoded], tasks: tuple[TaskSlots, ...]) -> Batch:
+        b = len(items)
+        t = max(len(x.ids) for x in items)
+        n = max(max(len(x.word_pos) for x in items), 1)
+        input_ids = torch.zeros(b, t, dtype=torch.long)
+        attention = torch.zeros(b, t, dtype=torch.long)
+        word_pos = torch.zeros(b, n, dtype=torch.long)
+        word_mask = torch.zeros(b, n, dtype=torch.bool)
+        for i, x in enumerate(items):
+            input_ids[i, : len(x.ids)] = torch.tensor(x.ids, dtype=torch.long)
+            attention[i, : len(x.ids)] = 1
+            if x.word_pos:
+                # a trailing word with no sub-tokens would point past the sequence: clamp to its last token
+                word_pos[i, : len(x.word_pos)] = torch.tensor(x.word_pos, dtype=torch.long).clamp_(max=len(x.ids) - 1)
+                word_mask[i, : len(x.word_pos)] = True
+        return Batch(input_ids, attention, word_pos, word_mask, [len(x.word_pos) for x in items],
+                     [x.n_prefix for x in items], tasks)

