@@ -1,0 +1,37 @@
+"""Build the mixed training set for the default model.
+
+    python jobs/build_training_data.py --out data/train/records.jsonl.gz --n 300000 --seed 0
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from gliner2_udf.training.mix import MixConfig, MixStats, mix_records  # noqa: E402
+from gliner2_udf.training.records import write_records  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="data/train/records.jsonl.gz")
+    ap.add_argument("--n", type=int, default=300_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data-root", default=None,
+                    help="shared/data folder (default: $GLINER2_UDF_DATA or ../shared/data)")
+    args = ap.parse_args(argv)
+    if args.n <= 0:
+        ap.error("--n must be positive")
+    t0 = time.time()
+    stats = MixStats()
+    n = write_records(args.out, mix_records(MixConfig(n=args.n, seed=args.seed, data_root=args.data_root), stats))
+    print(stats.summary())
+    print(f"wrote {n} records to {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB) in {time.time() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

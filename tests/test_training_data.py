@@ -1,0 +1,265 @@
+"""Training-data pipeline: record format, converters on the real shared data, WordNet, generators, mix."""
+from __future__ import annotations
+
+import builtins
+import itertools
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from gliner2_udf.training import converters as cv  # noqa: E402
+from gliner2_udf.training.records import (join_tokens, read_records, validate_record,  # noqa: E402
+                                          write_records)
+
+DATA = cv.data_root()
+needs_data = pytest.mark.skipif(not os.path.isdir(DATA), reason=f"shared data not found at {DATA}")
+
+
+# ---------------------------------------------------------------- record format
+def test_join_tokens_offsets():
+    text, offs = join_tokens(["EU", "rejects", "German", "call"])
+    assert text == "EU rejects German call"
+    assert offs == [(0, 2), (3, 10), (11, 17), (18, 22)]
+
+
+def test_validate_record_accepts_full_record():
+    rec = {"text": "Invoice 17 from Acme: 2 pens. Paid by card.",
+           "entities": {"company": [[16, 20]], "person": []},
+           "entity_descriptions": {"company": "a business"},
+           "classifications": [{"task": "topic", "labels": ["billing", "sports"], "true": ["billing"],
+                                "multi_label": False}],
+           "structures": [{"name": "invoice", "fields": ["number", "item", "payment"],
+                           "choices": {"payment": ["card", "cash"]},
+                           "instances": [{"number": [[8, 10]], "item": [[24, 28]], "payment": "card"}]}],
+           "relations": [{"name": "sold by", "pairs": [[[24, 28], [16, 20]]]}],
+           "source": "unit"}
+    assert validate_record(rec) == []
+
+
+@pytest.mark.parametrize("rec, fragment", [
+    ({"text": "Ann Lee", "entities": {"person": [[0, 8]]}}, "out of range"),
+    ({"text": "Ann Lee", "entities": {"person": [[0, 4]]}}, "whitespace"),
+    ({"text": "Ann Lee", "entities": {"person": [[3, 3]]}}, "out of range"),
+    ({"text": "Ann", "classifications": [{"task": "t", "labels": ["a", "b"], "true": ["c"]}]}, "not among"),
+    ({"text": "Ann", "classifications": [{"task": "t", "labels": ["a", "b"], "true": ["a", "b"]}]}, "exactly one"),
+    ({"text": "Ann", "structures": [{"name": "s", "fields": ["x"], "choices": {"x": ["p", "q"]},
+                                     "instances": [{"x": "r"}]}]}, "not one of"),
+    ({"text": "Ann", "structures": [{"name": "s", "fields": ["x"], "instances": [{"y": [[0, 3]]}]}]}, "not a declared"),
+    ({"text": "  "}, "text"),
+    ({"text": "Ann", "colour": 1}, "unknown key"),
+])
+def test_validate_record_reports_problems(rec, fragment):
+    problems = validate_record(rec)
+    assert any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize("name", ["r.jsonl", "r.jsonl.gz"])
+def test_read_write_roundtrip(tmp_path, name):
+    recs = [{"text": "Ann Lee", "entities": {"person": [[0, 7]]}}, {"text": "ünïcode €", "source": "x"}]
+    path = str(tmp_path / "sub" / name)
+    assert write_records(path, iter(recs)) == 2
+    assert list(read_records(path)) == recs
+
+
+# ---------------------------------------------------------------- tags and converters
+def test_tag_spans_bio_and_io():
+    assert cv.tag_spans(["B-PER", "I-PER", "O", "B-LOC", "B-LOC"]) == [(0, 2, "PER"), (3, 4, "LOC"), (4, 5, "LOC")]
+    assert cv.tag_spans(["I-ORG", "I-ORG", "I-PER", "O", "I-ORG"]) == [(0, 2, "ORG"), (2, 3, "PER"), (4, 5, "ORG")]
+    assert cv.tag_spans(["Skill", "Skill", "O"]) == [(0, 2, "Skill")]
+
+
+def test_pronoun_mentions_are_dropped_and_absent_types_are_negatives():
+    rec = cv.tagged_record(["She", "met", "Ann", "Lee", "there"], ["B-person", "O", "B-person", "I-person", "B-place"],
+                           {"person": "person", "place": "place", "object": "object"}, "unit")
+    assert rec["text"] == "She met Ann Lee there"
+    assert rec["entities"] == {"person": [[8, 15]], "place": [], "object": []}
+
+
+def test_is_pronoun():
+    assert cv.is_pronoun("They") and cv.is_pronoun("I") and cv.is_pronoun("my")
+    assert not cv.is_pronoun("US") and not cv.is_pronoun("Ann")
+
+
+def test_readable_names():
+    assert cv.readable("Gene_or_gene_product") == "gene or gene product"
+    assert cv.atis_slot_name("fromloc.city_name") == "departure city"
+    assert cv.atis_slot_name("arrive_time.start_time") == "earliest arrival time"
+    assert cv.atis_slot_name("or") is None
+
+
+def test_registry_declares_no_evaluation_data():
+    assert set(cv.iter_all_sources()) == set(cv.PATHS)
+    for name, paths in cv.PATHS.items():
+        for p in paths:
+            assert "eval/" not in p and "/eval" not in p, (name, p)
+            assert not p.endswith("conll2003/test.txt"), (name, p)
+            assert os.path.basename(p) not in ("test.txt", "test.json", "test.tsv"), (name, p)
+
+
+def test_source_paths_refuses_eval(monkeypatch):
+    monkeypatch.setitem(cv.PATHS, "conll2003", ("ner/train/conll2003/test.txt",))
+    with pytest.raises(ValueError):
+        cv.source_paths("conll2003")
+    monkeypatch.setitem(cv.PATHS, "conll2003", ("ner/eval/CrossNER_AI/test.json",))
+    with pytest.raises(ValueError):
+        cv.source_paths("conll2003")
+
+
+@needs_data
+@pytest.mark.parametrize("name", sorted(cv.PATHS))
+def test_converter_yields_valid_records(name, monkeypatch):
+    opened = []
+    real_open = builtins.open
+
+    def spy(path, *a, **k):
+        opened.append(os.path.abspath(str(path)))
+        return real_open(path, *a, **k)
+    monkeypatch.setattr(builtins, "open", spy)
+    recs = list(itertools.islice(cv.iter_all_sources()[name](), 1500))
+    monkeypatch.setattr(builtins, "open", real_open)
+
+    assert len(recs) >= 300 or name == "skill_extraction" and len(recs) > 200
+    declared = [os.path.abspath(p) for p in cv.source_paths(name)]
+    for path in opened:
+        assert "/eval/" not in path and not path.endswith("conll2003/test.txt")
+        assert any(path == d or path.startswith(d + os.sep) for d in declared), path
+    annotated = 0
+    for rec in recs:
+        assert validate_record(rec) == [], (rec["text"], validate_record(rec))
+        assert rec["source"] == name
+        for t, spans in rec.get("entities", {}).items():
+            assert t == t.lower() and "_" not in t, t
+            if name in cv.NER_SOURCES:
+                assert not any(cv.is_pronoun(rec["text"][s:e]) for s, e in spans)
+        for c in rec.get("classifications", []):
+            assert all("_" not in lab for lab in c["labels"])
+        annotated += any(rec.get("entities", {}).values()) or bool(rec.get("classifications")) or any(
+            st["instances"] for st in rec.get("structures", []))
+    assert annotated >= len(recs) // 5
+
+
+@needs_data
+def test_known_sentences_convert_exactly():
+    first = next(cv.conll2003())
+    assert first["text"] == "EU rejects German call to boycott British lamb ."
+    assert first["entities"]["organization"] == [[0, 2]]
+    assert first["entities"]["miscellaneous"] == [[11, 17], [34, 41]]
+    assert first["entities"]["person"] == []
+    rel = next(r for r in cv.conll04()
+               if r["text"] == "John Wilkes Booth , who assassinated President Lincoln , was an actor .")
+    killed = next(r for r in rel["relations"] if r["name"] == "killed")
+    pairs = [[rel["text"][s:e] for s, e in pair] for pair in killed["pairs"]]
+    assert pairs == [["John Wilkes Booth", "President Lincoln"]]
+    clinc = next(cv.clinc150())
+    assert clinc["classifications"][0]["true"] == ["translate"]
+    assert "book flight" in clinc["classifications"][0]["labels"]
+
+
+# ---------------------------------------------------------------- WordNet
+@pytest.fixture(scope="module")
+def lexicon():
+    from gliner2_udf.training.mix import _lexicon
+    return _lexicon(None)  # the cached instance the mix uses too
+
+
+@needs_data
+def test_wordnet_einstein_is_physicist_scientist_person(lexicon):
+    wn = lexicon.wn
+    einstein = wn.find_instance("Einstein")
+    levels = [[wn.name(c) for c in lvl] for lvl in wn.class_levels(einstein)]
+    assert levels[:3] == [["physicist"], ["scientist"], ["person"]]
+    assert "relativity" in wn.synsets[einstein].gloss
+    assert len(wn.instances) > 7000
+    river_levels = wn.class_levels(wn.find_instance("Mississippi River"))
+    assert [wn.name(c) for c in river_levels[0]] == ["river"]
+
+
+@needs_data
+def test_lexicon_matches_named_instances(lexicon):
+    text = "Albert Einstein and Niels Bohr met in Copenhagen; the French delegation was late."
+    found = {text[m.start:m.end]: m for m in lexicon.match(text)}
+    assert set(found) == {"Albert Einstein", "Niels Bohr", "Copenhagen"}
+    assert {"physicist", "scientist"} <= lexicon.pos_names(found["Albert Einstein"])
+    assert "city" in lexicon.pos_names(found["Copenhagen"])
+
+
+@needs_data
+def test_gloss_records_are_valid_and_typed(lexicon):
+    import random
+    recs = list(itertools.islice(lexicon.gloss_records(random.Random(0)), 300))
+    assert all(validate_record(r) == [] for r in recs)
+    assert all(any(r["entities"].values()) for r in recs)
+    assert len({t for r in recs for t in r["entities"]}) > 150
+
+
+# ---------------------------------------------------------------- synthetic generators
+@pytest.fixture(scope="module")
+def synthetic(lexicon):
+    from gliner2_udf.training.synthetic import Synthetic, ValuePools
+    return lambda seed: Synthetic(seed, lexicon, ValuePools(seed, per_locale=8))
+
+
+@needs_data
+def test_nested_records_have_several_and_zero_instances(synthetic):
+    recs = list(itertools.islice(synthetic(0).nested(), 400))
+    assert all(validate_record(r) == [] for r in recs)
+    counts = [len(st["instances"]) for r in recs for st in r["structures"]]
+    assert sum(c >= 2 for c in counts) >= 80
+    assert any(c == 0 for c in counts) and max(counts) >= 4
+    chosen = [inst[f] for r in recs for st in r["structures"] for inst in st["instances"] for f in st.get("choices", {})
+              if f in inst]
+    assert {"card", "cash", "transfer"} <= set(chosen)
+    inv = next(r for r in recs if r["structures"][0]["name"] == "invoice" and len(r["structures"]) == 1)
+    pay = inv["structures"][0]["instances"][0]["payment method"]
+    assert {"card": "card", "cash": "cash", "transfer": "transfer"}[pay] in inv["text"]
+
+
+@needs_data
+@pytest.mark.parametrize("gen", ["faker_ner", "wordnet_ner", "relations", "classification"])
+def test_generators_valid_and_deterministic(synthetic, gen):
+    a = list(itertools.islice(getattr(synthetic(1), gen)(), 200))
+    b = list(itertools.islice(getattr(synthetic(1), gen)(), 200))
+    c = list(itertools.islice(getattr(synthetic(2), gen)(), 200))
+    assert a == b and a != c
+    assert all(validate_record(r) == [] for r in a)
+
+
+@needs_data
+def test_coordinated_lists_are_separate_mentions(synthetic):
+    recs = list(itertools.islice(synthetic(0).faker_ner(), 400))
+    lists = [r for r in recs if any(len(v) >= 3 for v in r["entities"].values())]
+    assert len(lists) >= 20
+    for r in lists:
+        for spans in r["entities"].values():
+            assert all(b <= s for (_, b), (s, _) in zip(sorted(spans), sorted(spans)[1:]))
+
+
+# ---------------------------------------------------------------- mix
+@needs_data
+def test_mix_is_valid_shuffled_and_deterministic():
+    from gliner2_udf.training.mix import MixConfig, MixStats, mix_records
+    stats = MixStats()
+    a = list(mix_records(MixConfig(n=600, seed=5, buffer=64), stats))
+    b = list(mix_records(MixConfig(n=600, seed=5, buffer=64)))
+    assert a == b and len(a) == 600
+    assert all(validate_record(r) == [] for r in a)
+    assert all(len(r["text"].split()) <= 200 for r in a)
+    assert 0.25 < stats.by_group["ner"] / 600 < 0.45
+    ner = [r for r in a if r["source"] == "conll2003"]
+    orders = {tuple(t for t in r["entities"] if t in ("person", "organization", "location", "miscellaneous"))
+              for r in ner}
+    assert len(orders) > 5  # types are not stored in one fixed order
+    assert "distinct entity type names" in stats.summary()
+
+
+def test_value_pools_do_not_depend_on_hash_seed():
+    import subprocess
+    code = ("import hashlib, json; from gliner2_udf.training.synthetic import ValuePools; "
+            "print(hashlib.md5(json.dumps(ValuePools(3, per_locale=4).pools, sort_keys=True).encode()).hexdigest())")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": h}).stdout for h in ("1", "2")}
+    assert len(out) == 1
