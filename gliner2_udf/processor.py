@@ -80,11 +80,17 @@ class Processor:
 
     def schema_tokens(self, schema: CompiledSchema) -> SchemaTokens:
         hit = self._schema_cache.get(schema.schema_hash)
-        if hit is not None:
-            return hit
+        if hit is None:
+            hit = self.tokenize_tasks(schema.tasks(), schema.choice_prefix())
+            if len(self._schema_cache) > 10_000:
+                self._schema_cache.clear()
+            self._schema_cache[schema.schema_hash] = hit
+        return hit
+
+    def tokenize_tasks(self, tasks, prefix_words: list[str]) -> SchemaTokens:
         ids: list[int] = []
         slots: list[TaskSlots] = []
-        for t_i, task in enumerate(schema.tasks()):
+        for t_i, task in enumerate(tasks):
             if t_i:
                 ids += self.word_ids(["[SEP_STRUCT]"])[0]
             elements = task.elements()
@@ -96,9 +102,7 @@ class Processor:
             slots.append(TaskSlots(task.kind, task.name, positions[1],
                                    tuple(positions[4 + 2 * c] for c in range(len(task.children)))))
         ids += self.word_ids(["[SEP_TEXT]"])[0]
-        out = SchemaTokens(tuple(ids), tuple(slots), tuple(schema.choice_prefix()))
-        self._schema_cache[schema.schema_hash] = out
-        return out
+        return SchemaTokens(tuple(ids), tuple(slots), tuple(prefix_words))
 
     def schema_length(self, schema: CompiledSchema) -> int:
         st = self.schema_tokens(schema)
@@ -106,7 +110,9 @@ class Processor:
 
     # -- encoding ---------------------------------------------------------------------------
     def encode(self, schema: CompiledSchema, words: list[str], max_word_tokens: int | None = None) -> Encoded:
-        st = self.schema_tokens(schema)
+        return self.encode_with(self.schema_tokens(schema), words, max_word_tokens)
+
+    def encode_with(self, st: SchemaTokens, words: list[str], max_word_tokens: int | None = None) -> Encoded:
         ids = list(st.ids)
         word_pos = []
         all_words = list(st.prefix_words) + words
