@@ -1,0 +1,363 @@
+"""Job configuration: one YAML file, dataclasses, validation on the driver before any Spark work.
+
+Every error is a :class:`ConfigError` whose message starts with the dotted path of the field
+(``output.mode: expected one of 'append', 'overwrite', 'merge', got 'upsert'``). Unknown keys are
+rejected by name. This module imports neither torch nor pyspark.
+
+Example::
+
+    cfg = load_config("conf/local.yaml", overrides=["batch_size=16", "output.mode=merge"])
+    cfg.input.path, cfg.compiled_schema.schema_hash
+
+Relative paths (input, output, schema file, model) are relative to the working directory the job
+is started from, which is the repository root for ``make run``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .schema import CompiledSchema, SchemaError, compile_schema, load_schema
+
+INPUT_FORMATS = ("parquet", "delta")
+OUTPUT_FORMATS = ("delta", "parquet")
+OUTPUT_MODES = ("append", "overwrite", "merge")
+MODEL_DISTRIBUTIONS = ("broadcast", "path")
+MLFLOW_SCHEMES = ("models:/", "runs:/")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+
+
+class ConfigError(ValueError):
+    """A configuration is malformed; ``path`` names the field (e.g. ``input.id_column``)."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+# --------------------------------------------------------------------------------------------
+# dataclasses (defaults are the documented defaults of conf/local.yaml)
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    format: str = "parquet"
+    path: str | None = None
+    table: str | None = None
+    id_column: str = "id"
+    text_column: str = "text"
+    filter: str | None = None            # a Spark SQL boolean expression, applied before extraction
+    passthrough: tuple[str, ...] = ()    # input columns copied to the output unchanged
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    path: str = "models/gliner2-minilm-default"   # a checkpoint folder, or later an MLflow models:/ URI
+    distribution: str = "broadcast"               # broadcast: pickled once; path: loaded by each worker
+    version: str | None = None                    # overrides the model_version written to the output
+
+    @property
+    def is_mlflow_uri(self) -> bool:
+        return self.path.startswith(MLFLOW_SCHEMES)
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    format: str = "delta"
+    path: str | None = None
+    table: str | None = None
+    mode: str = "merge"
+    partition_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    app_name: str = "gliner2-extract"
+    master: str | None = None           # only used when this process starts Spark (not under spark-submit)
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    input: InputConfig
+    output: OutputConfig
+    model: ModelConfig
+    schema: Any                          # the schema file path, or the inline mapping, as written
+    batch_size: int = 8
+    arrow_records_per_batch: int = 64
+    threads_per_task: int | None = None  # None: spark.task.cpus
+    threshold: float = 0.5
+    max_chars: int = 1_000_000           # longer documents are cut to this length, status "truncated"
+    window: int | None = None            # words per window for long documents; None: the engine's default
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    compiled_schema: CompiledSchema | None = field(default=None, compare=False, repr=False)
+
+
+# --------------------------------------------------------------------------------------------
+# field checkers
+
+
+def _mapping(value: Any, path: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, f"expected a mapping, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _keys(d: Mapping, cls, path: str, extra: tuple[str, ...] = ()) -> None:
+    allowed = {f.name for f in dataclasses.fields(cls)} - {"compiled_schema"} | set(extra)
+    for k in d:
+        if k not in allowed:
+            where = f"{path}.{k}" if path else str(k)
+            raise ConfigError(where, f"unknown key; expected one of {sorted(allowed)}")
+
+
+def _str(value: Any, path: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(path, f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _choice(value: Any, choices: tuple[str, ...], path: str) -> str:
+    if value not in choices:
+        raise ConfigError(path, f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    return value
+
+
+def _int(value: Any, path: str, lo: int, hi: int, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(path, f"expected an integer in [{lo}, {hi}], got {value!r}")
+    if not lo <= value <= hi:
+        raise ConfigError(path, f"expected an integer in [{lo}, {hi}], got {value}")
+    return value
+
+
+def _float(value: Any, path: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise ConfigError(path, f"expected a number in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+def _column(value: Any, path: str) -> str:
+    name = _str(value, path)
+    if not _COLUMN.match(name):
+        raise ConfigError(path, f"expected a column name of letters, digits and '_', got {value!r}")
+    return name
+
+
+def _columns(value: Any, path: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError(path, f"expected a list of column names, got {value!r}")
+    cols = tuple(_column(v, f"{path}[{i}]") for i, v in enumerate(value))
+    seen: set[str] = set()
+    for i, c in enumerate(cols):
+        if c.lower() in seen:
+            raise ConfigError(f"{path}[{i}]", f"duplicate column {c!r}")
+        seen.add(c.lower())
+    return cols
+
+
+def _location(d: Mapping, path: str) -> tuple[str | None, str | None]:
+    p, t = _str(d.get("path"), f"{path}.path", True), _str(d.get("table"), f"{path}.table", True)
+    if (p is None) == (t is None):
+        raise ConfigError(path, "expected exactly one of 'path' (a folder or file) or 'table' (a catalog name)")
+    if t is not None and not _TABLE.match(t):
+        raise ConfigError(f"{path}.table", f"expected a table name like db.table, got {t!r}")
+    return p, t
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+
+
+def _input(d: Any) -> InputConfig:
+    d = _mapping(d, "input")
+    _keys(d, InputConfig, "input")
+    path, table = _location(d, "input")
+    cfg = InputConfig(
+        format=_choice(d.get("format", "parquet"), INPUT_FORMATS, "input.format"),
+        path=path, table=table,
+        id_column=_column(d.get("id_column", "id"), "input.id_column"),
+        text_column=_column(d.get("text_column", "text"), "input.text_column"),
+        filter=_str(d.get("filter"), "input.filter", True),
+        passthrough=_columns(d.get("passthrough"), "input.passthrough"),
+    )
+    for i, c in enumerate(cfg.passthrough):
+        if c.lower() == cfg.id_column.lower():
+            raise ConfigError(f"input.passthrough[{i}]", f"{c!r} is the id column, which is always copied")
+    return cfg
+
+
+def _model(d: Any) -> ModelConfig:
+    if isinstance(d, str):  # shorthand: model: models/foo
+        d = {"path": d}
+    d = _mapping(d, "model")
+    _keys(d, ModelConfig, "model")
+    return ModelConfig(path=_str(d.get("path", ModelConfig.path), "model.path"),
+                       distribution=_choice(d.get("distribution", "broadcast"), MODEL_DISTRIBUTIONS,
+                                            "model.distribution"),
+                       version=_str(d.get("version"), "model.version", True))
+
+
+def _output(d: Any) -> OutputConfig:
+    d = _mapping(d, "output")
+    _keys(d, OutputConfig, "output")
+    path, table = _location(d, "output")
+    cfg = OutputConfig(format=_choice(d.get("format", "delta"), OUTPUT_FORMATS, "output.format"),
+                       path=path, table=table,
+                       mode=_choice(d.get("mode", "merge"), OUTPUT_MODES, "output.mode"),
+                       partition_by=_columns(d.get("partition_by"), "output.partition_by"))
+    if cfg.mode == "merge" and cfg.format != "delta":
+        raise ConfigError("output.mode", "'merge' needs output.format 'delta' (Parquet has no atomic MERGE); "
+                                         "use 'append' or 'overwrite' for Parquet")
+    return cfg
+
+
+def _spark(d: Any) -> SparkConfig:
+    d = _mapping(d if d is not None else {}, "spark")
+    _keys(d, SparkConfig, "spark")
+    conf = _mapping(d.get("conf") or {}, "spark.conf")
+    for k, v in conf.items():
+        if not isinstance(k, str) or not k.startswith("spark."):
+            raise ConfigError(f"spark.conf.{k}", "expected a Spark property name starting with 'spark.'")
+        if isinstance(v, (Mapping, list, tuple)) or v is None:
+            raise ConfigError(f"spark.conf.{k}", f"expected a scalar value, got {v!r}")
+    return SparkConfig(app_name=_str(d.get("app_name", SparkConfig.app_name), "spark.app_name"),
+                       master=_str(d.get("master"), "spark.master", True),
+                       conf={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in conf.items()})
+
+
+def _schema(value: Any) -> CompiledSchema:
+    try:
+        if isinstance(value, str):
+            if not os.path.isfile(value):
+                raise ConfigError("schema", f"expected a schema file (YAML or JSON), {value!r} does not exist")
+            return load_schema(value)
+        if isinstance(value, Mapping):
+            return compile_schema(dict(value))
+    except SchemaError as err:
+        text = str(err)
+        message = text[len(err.path) + 2:] if err.path and text.startswith(err.path + ": ") else text
+        raise ConfigError(f"schema.{err.path}" if err.path else "schema", message) from None
+    raise ConfigError("schema", f"expected a schema file path or an inline mapping, got {value!r}")
+
+
+def from_dict(d: Any) -> JobConfig:
+    """Validate a configuration mapping (the parsed YAML) and compile its schema."""
+    d = _mapping(d, "")
+    _keys(d, JobConfig, "")
+    for required in ("input", "output", "schema"):
+        if required not in d:
+            raise ConfigError(required, "missing; this section is required")
+    inp, out = _input(d["input"]), _output(d["output"])
+    compiled = _schema(d["schema"])
+    cfg = JobConfig(
+        input=inp, output=out, model=_model(d.get("model", {})), schema=d["schema"],
+        batch_size=_int(d.get("batch_size", 8), "batch_size", 1, 1024),
+        arrow_records_per_batch=_int(d.get("arrow_records_per_batch", 64), "arrow_records_per_batch", 1, 1_000_000),
+        threads_per_task=_int(d.get("threads_per_task"), "threads_per_task", 1, 256, optional=True),
+        threshold=_float(d.get("threshold", 0.5), "threshold", 0.0, 1.0),
+        max_chars=_int(d.get("max_chars", 1_000_000), "max_chars", 1, 100_000_000),
+        window=_int(d.get("window"), "window", 16, 100_000, optional=True),
+        spark=_spark(d.get("spark")),
+        compiled_schema=compiled,
+    )
+    _check_columns(cfg)
+    return cfg
+
+
+def _check_columns(cfg: JobConfig) -> None:
+    """Input columns copied to the output must not collide with the columns the job writes."""
+    from .spark.rows import Layout  # pure Python; the layout decides the output column names
+
+    layout = Layout.build(cfg.compiled_schema, cfg.input.id_column, cfg.input.passthrough)
+    names = {c.lower() for c in layout.columns()}
+    for i, c in enumerate(cfg.input.passthrough):
+        if c.lower() in Layout.RESERVED:
+            raise ConfigError(f"input.passthrough[{i}]", f"{c!r} is an output column the job writes; rename it")
+    if cfg.input.id_column.lower() in Layout.RESERVED:
+        raise ConfigError("input.id_column", f"{cfg.input.id_column!r} is an output column the job writes")
+    for i, c in enumerate(cfg.output.partition_by):
+        if c.lower() not in names:
+            raise ConfigError(f"output.partition_by[{i}]",
+                              f"expected an output column (id, passthrough, status, ...), got {c!r}")
+
+
+def resolve_model(cfg: ModelConfig) -> str:
+    """The local checkpoint folder for ``model.path``; raises ConfigError if there is none.
+
+    Hook for MLflow: ``models:/name@alias`` and ``runs:/`` URIs go to
+    ``gliner2_udf.registry.resolve_checkpoint(uri) -> folder`` once that module provides it.
+    """
+    if cfg.is_mlflow_uri:
+        try:
+            from .registry import resolve_checkpoint  # type: ignore[attr-defined]
+        except ImportError as err:
+            raise ConfigError("model.path", f"{cfg.path!r} is an MLflow URI, but gliner2_udf.registry "
+                                            "does not provide resolve_checkpoint yet") from err
+        return resolve_checkpoint(cfg.path)
+    if not os.path.isdir(cfg.path):
+        raise ConfigError("model.path", f"expected a checkpoint folder, {cfg.path!r} does not exist")
+    return cfg.path
+
+
+# --------------------------------------------------------------------------------------------
+# YAML and --set overrides
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``a.b=c`` -> (["a", "b"], value); the value is parsed as a YAML scalar or flow collection."""
+    import yaml
+
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip() or any(not p for p in key.strip().split(".")):
+        raise ConfigError("--set", f"expected key.path=value, got {item!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {key}", f"value is not valid YAML: {err}") from None
+    return key.strip().split("."), value
+
+
+def apply_overrides(d: dict, overrides: list[str] | tuple[str, ...]) -> dict:
+    """Apply ``--set`` overrides in place and return ``d``; intermediate sections are created."""
+    for item in overrides:
+        keys, value = parse_override(item)
+        node = d
+        for i, k in enumerate(keys[:-1]):
+            nxt = node.get(k)
+            if nxt is None or isinstance(nxt, str) and k in ("model",):
+                nxt = {} if nxt is None else {"path": nxt}
+                node[k] = nxt
+            if not isinstance(nxt, dict):
+                raise ConfigError(".".join(keys[: i + 1]), f"--set {item!r}: this key is not a section")
+            node = nxt
+        node[keys[-1]] = value
+    return d
+
+
+def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> JobConfig:
+    """Read a YAML configuration (``yaml.safe_load``), apply ``key.path=value`` overrides, validate."""
+    import yaml
+
+    if not os.path.isfile(path):
+        raise ConfigError("--config", f"expected a YAML file, {path!r} does not exist")
+    with open(path, encoding="utf-8") as fh:
+        try:
+            d = yaml.safe_load(fh)
+        except yaml.YAMLError as err:
+            raise ConfigError(path, f"not valid YAML: {err}") from None
+    if d is None:
+        d = {}
+    if not isinstance(d, dict):
+        raise ConfigError(path, f"expected a mapping at the top of the file, got {type(d).__name__}")
+    return from_dict(apply_overrides(d, overrides))

@@ -1,0 +1,155 @@
+"""Job configuration: validation names the field and what was expected; no Spark, no torch."""
+import copy
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from gliner2_udf import load_schema
+from gliner2_udf.config import ConfigError, apply_overrides, from_dict, load_config, resolve_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+BASE = {
+    "input": {"format": "parquet", "path": "data/samples/documents.parquet", "passthrough": ["source"]},
+    "schema": {"entities": ["person", "company"],
+               "classifications": [{"name": "sentiment", "labels": ["positive", "negative"]}]},
+    "model": {"path": "models/x"},
+    "output": {"format": "delta", "path": "output/x", "mode": "merge"},
+}
+
+
+def cfg_with(**changes):
+    d = copy.deepcopy(BASE)
+    for dotted, value in changes.items():
+        node, keys = d, dotted.split("__")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return d
+
+
+def error_of(d) -> str:
+    with pytest.raises(ConfigError) as info:
+        from_dict(d)
+    return str(info.value)
+
+
+def test_shipped_local_config_is_valid():
+    os.chdir(ROOT)
+    cfg = load_config("conf/local.yaml")
+    assert (cfg.input.format, cfg.input.path, cfg.input.id_column, cfg.input.text_column) == \
+        ("parquet", "data/samples/documents.parquet", "id", "text")
+    assert cfg.input.passthrough == ("source",)
+    assert (cfg.output.format, cfg.output.path, cfg.output.mode) == ("delta", "output/extractions", "merge")
+    assert cfg.model.path == "models/gliner2-minilm-default"
+    assert cfg.compiled_schema.schema_hash == load_schema("conf/schemas/default.yaml").schema_hash
+    assert [e.name for e in cfg.compiled_schema.entities] == \
+        ["person", "organization", "location", "product", "date", "money"]
+    assert cfg.spark.conf["spark.ui.showConsoleProgress"] == "false"
+
+
+def test_defaults():
+    cfg = from_dict(BASE)
+    assert (cfg.batch_size, cfg.arrow_records_per_batch, cfg.threads_per_task, cfg.max_chars, cfg.window) == \
+        (8, 64, None, 1_000_000, None)
+    assert cfg.model.distribution == "broadcast" and cfg.output.partition_by == ()
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"batch_sizes": 8}, "batch_sizes: unknown key; expected one of"),
+    ({"input__txt_column": "body"}, "input.txt_column: unknown key; expected one of"),
+    ({"output__compression": "zstd"}, "output.compression: unknown key"),
+    ({"batch_size": 0}, "batch_size: expected an integer in [1, 1024], got 0"),
+    ({"batch_size": "8"}, "batch_size: expected an integer in [1, 1024], got '8'"),
+    ({"batch_size": True}, "batch_size: expected an integer in [1, 1024], got True"),
+    ({"window": -5}, "window: expected an integer in [16, 100000], got -5"),
+    ({"max_chars": 0}, "max_chars: expected an integer in [1, 100000000], got 0"),
+    ({"arrow_records_per_batch": 0}, "arrow_records_per_batch: expected an integer in [1, 1000000], got 0"),
+    ({"threads_per_task": -1}, "threads_per_task: expected an integer in [1, 256], got -1"),
+    ({"threshold": 1.5}, "threshold: expected a number in [0.0, 1.0], got 1.5"),
+    ({"input__format": "csv"}, "input.format: expected one of 'parquet', 'delta', got 'csv'"),
+    ({"output__mode": "upsert"}, "output.mode: expected one of 'append', 'overwrite', 'merge', got 'upsert'"),
+    ({"output__format": "parquet"}, "output.mode: 'merge' needs output.format 'delta'"),
+    ({"input__table": "db.docs"}, "input: expected exactly one of 'path' (a folder or file) or 'table'"),
+    ({"input__id_column": "doc id"}, "input.id_column: expected a column name of letters, digits and '_'"),
+    ({"input__passthrough": "source"}, "input.passthrough: expected a list of column names, got 'source'"),
+    ({"input__passthrough": ["status"]}, "input.passthrough[0]: 'status' is an output column the job writes"),
+    ({"input__passthrough": ["id"]}, "input.passthrough[0]: 'id' is the id column"),
+    ({"output__partition_by": ["day"]}, "output.partition_by[0]: expected an output column"),
+    ({"model__distribution": "ftp"}, "model.distribution: expected one of 'broadcast', 'path', got 'ftp'"),
+    ({"spark__conf": {"sql.shuffle.partitions": 4}}, "spark.conf.sql.shuffle.partitions: expected a Spark property"),
+    ({"schema": {"entities": ["person"], "classifications": [{"name": "s", "labels": ["only"]}]}},
+     "schema.classifications[0].labels: expected at least 2 labels, got 1"),
+    ({"schema": {"entitys": ["person"]}}, "schema.entitys: unknown key"),
+    ({"schema": "conf/schemas/missing.yaml"}, "schema: expected a schema file (YAML or JSON), "
+                                              "'conf/schemas/missing.yaml' does not exist"),
+    ({"schema": 42}, "schema: expected a schema file path or an inline mapping, got 42"),
+])
+def test_errors_name_the_field(changes, message):
+    assert message in error_of(cfg_with(**changes))
+
+
+def test_missing_sections_and_table_names():
+    d = copy.deepcopy(BASE)
+    del d["output"]
+    assert error_of(d) == "output: missing; this section is required"
+    d = cfg_with(input__table="docs; drop table x")
+    del d["input"]["path"]
+    assert "input.table: expected a table name like db.table" in error_of(d)
+
+
+def test_schema_file_errors_name_file_and_field(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("entities: [person]\nstructures:\n  - name: deal\n    fields:\n      - {name: x, dtype: set}\n")
+    assert error_of(cfg_with(schema=str(f))) == \
+        f"schema.{f}: structures[0].fields[0].dtype: expected one of 'str', 'list', got 'set'"
+
+
+def test_overrides():
+    d = apply_overrides(copy.deepcopy(BASE), ["batch_size=16", "output.mode=overwrite", "input.passthrough=[a, b]",
+                                               "spark.master=local[1]", "model.version=v7", "window=null"])
+    assert d["batch_size"] == 16 and d["output"]["mode"] == "overwrite"
+    assert d["input"]["passthrough"] == ["a", "b"] and d["spark"] == {"master": "local[1]"}
+    assert d["model"]["version"] == "v7" and d["window"] is None
+    assert apply_overrides({"model": "models/x"}, ["model.distribution=path"])["model"] == \
+        {"path": "models/x", "distribution": "path"}
+    with pytest.raises(ConfigError, match=r"--set: expected key.path=value, got 'batch_size'"):
+        apply_overrides({}, ["batch_size"])
+    with pytest.raises(ConfigError, match=r"^batch_size: --set 'batch_size.x=1': this key is not a section"):
+        apply_overrides({"batch_size": 8}, ["batch_size.x=1"])
+
+
+def test_load_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="--config: expected a YAML file"):
+        load_config(str(tmp_path / "nope.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(str(bad))
+    evil = tmp_path / "evil.yaml"  # safe_load only: no Python objects
+    evil.write_text("input: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(str(evil))
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(BASE))
+    assert load_config(str(good), ["batch_size=4"]).batch_size == 4
+    with pytest.raises(ConfigError, match=r"^batch_size: expected an integer in \[1, 1024\], got 0$"):
+        load_config(str(good), ["batch_size=0"])
+
+
+def test_resolve_model(tmp_path):
+    from gliner2_udf.config import ModelConfig
+
+    assert resolve_model(ModelConfig(path=str(tmp_path))) == str(tmp_path)
+    with pytest.raises(ConfigError, match=r"^model.path: expected a checkpoint folder, '.*nope' does not exist"):
+        resolve_model(ModelConfig(path=str(tmp_path / "nope")))
+
+
+def test_config_imports_neither_torch_nor_pyspark():
+    code = ("import sys, gliner2_udf.config as c; c.load_config('conf/local.yaml'); "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'pyspark', 'pandas')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
