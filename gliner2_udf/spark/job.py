@@ -1,0 +1,181 @@
+"""``extract`` (a DataFrame transformation for notebooks) and ``run`` (the configured batch job).
+
+Example::
+
+    out = extract(docs, GLiNER2.from_pretrained("models/gliner2-minilm-default"), "conf/schemas/default.yaml")
+    summary = run(load_config("conf/local.yaml"))      # read -> pending -> extract -> write -> summary
+    print(summary.format())
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ..config import JobConfig, resolve_model
+from ..schema import CompiledSchema, compile_schema, load_schema
+from . import io
+from .rows import Layout
+from .udf import ModelSource, Options, make_udf
+
+
+def _compiled(schema: Any) -> CompiledSchema:
+    if isinstance(schema, str):
+        return load_schema(schema)
+    return compile_schema(schema)
+
+
+def _threads(spark: SparkSession, threads_per_task: int | None) -> int:
+    if threads_per_task:
+        return int(threads_per_task)
+    return int(spark.sparkContext.getConf().get("spark.task.cpus", "1"))
+
+
+def folder_model_version(path: str) -> str:
+    """``<folder>@<sha256[:12] of the weights>``, as ``GLiNER2.from_pretrained`` names it."""
+    from ..engine import checkpoint_sha256
+
+    return f"{os.path.basename(os.path.normpath(path))}@{checkpoint_sha256(path)[:12]}"
+
+
+def _model_source(spark: SparkSession, model: Any, model_version: str | None) -> tuple[ModelSource, str]:
+    """A GLiNER2 is broadcast; a folder path is loaded by each worker; a Broadcast is used as is."""
+    from pyspark import Broadcast
+
+    if isinstance(model, Broadcast):
+        return ModelSource.of_broadcast(model), model_version or model.value.model_version
+    if isinstance(model, (str, os.PathLike)):
+        path = os.path.abspath(os.fspath(model))
+        model_version = model_version or folder_model_version(path)
+        return ModelSource(path=path, model_version=model_version), model_version
+    if model_version is not None:
+        model.model_version = model_version
+    return ModelSource.of_broadcast(spark.sparkContext.broadcast(model)), model.model_version
+
+
+def extract(df: DataFrame, model: Any, schema: Any, *, id_column: str = "id", text_column: str = "text",
+            passthrough: Iterable[str] = (), batch_size: int = 8, threshold: float = 0.5,
+            max_chars: int = 1_000_000, window: int | None = None, threads_per_task: int | None = None,
+            arrow_records_per_batch: int | None = 64, model_version: str | None = None,
+            extracted_at: dt.datetime | None = None) -> DataFrame:
+    """Extract from ``df[text_column]`` with ``schema``; one output row per input row, typed columns.
+
+    ``model`` is a loaded ``GLiNER2`` (broadcast once, unpickled once per Python worker), a checkpoint
+    folder every executor can read (loaded once per worker; for checkpoints too large to broadcast),
+    or a ``Broadcast`` of a ``GLiNER2``. ``schema`` is a ``Schema``, ``CompiledSchema``, mapping or a
+    YAML/JSON path; it is compiled here, on the driver. ``arrow_records_per_batch`` sets the session's
+    ``spark.sql.execution.arrow.maxRecordsPerBatch`` (the rows the UDF sees per call). Lazy: nothing
+    runs until an action.
+
+    Example::
+
+        out = extract(spark.read.parquet("docs.parquet"), model, {"entities": ["person", "company"]},
+                      id_column="doc_id", passthrough=["source"])
+        out.select("doc_id", "person", "status").show()
+    """
+    spark = df.sparkSession
+    compiled = _compiled(schema)
+    layout = Layout.build(compiled, id_column, passthrough)
+    source, version = _model_source(spark, model, model_version)
+    if arrow_records_per_batch:
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(int(arrow_records_per_batch)))
+    opts = Options(batch_size=batch_size, threshold=threshold, max_chars=max_chars,
+                   threads=_threads(spark, threads_per_task), window=window)
+    udf = make_udf(source, compiled, layout, opts)
+    keep = [F.col(f"`{c}`") for c in (id_column, *layout.passthrough)]
+    out = df.select(*keep, udf(F.col(f"`{text_column}`").cast("binary")).alias("__gliner2"))
+    at = extracted_at or dt.datetime.now(dt.timezone.utc)
+    return out.select(*keep, "__gliner2.*",
+                      F.lit(version).alias("model_version"),
+                      F.lit(compiled.schema_hash).alias("schema_hash"),
+                      F.lit(at).cast("timestamp").alias("extracted_at"))
+
+
+# --------------------------------------------------------------------------------------------
+# the configured job
+
+
+@dataclass
+class Summary:
+    output: str
+    rows: int
+    seconds: float
+    status_counts: Mapping[str, int] = field(default_factory=dict)
+    top_entities: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict)
+    model_version: str = ""
+    schema_hash: str = ""
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def format(self) -> str:
+        lines = [f"output:        {self.output}",
+                 f"model:         {self.model_version}   schema: {self.schema_hash}",
+                 f"rows written:  {self.rows} in {self.seconds:.1f} s ({self.docs_per_second:.1f} documents/s)",
+                 "status:        " + (", ".join(f"{k}={v}" for k, v in sorted(self.status_counts.items())) or "-")]
+        if self.top_entities:
+            lines.append("top entities:")
+            for label, items in self.top_entities.items():
+                lines.append(f"  {label:<14} " + (", ".join(f"{t} ({n})" for t, n in items) or "-"))
+        return "\n".join(lines)
+
+
+def summarize(df: DataFrame, top: int = 5) -> tuple[int, dict[str, int], dict[str, list[tuple[str, int]]]]:
+    """Row count, status counts and the most frequent entity texts per label of an output DataFrame."""
+    status = {r["status"]: r["count"] for r in df.groupBy("status").count().collect()}
+    ents = (df.select(F.explode("entities").alias("e"))
+              .groupBy(F.col("e.label").alias("label"), F.col("e.text").alias("text")).count().collect())
+    by_label: dict[str, list[tuple[str, int]]] = {}
+    for r in sorted(ents, key=lambda r: (r["label"], -r["count"], r["text"])):
+        if len(by_label.setdefault(r["label"], [])) < top:
+            by_label[r["label"]].append((r["text"], r["count"]))
+    return sum(status.values()), status, by_label
+
+
+def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
+    """Read the input, skip what merge mode already has, extract, write, and summarise this run's rows.
+
+    Everything that can be checked without Spark (configuration, schema, model folder) is checked
+    before the session starts.
+    """
+    model_dir = resolve_model(cfg.model)
+    if spark is None:
+        from .session import get_session
+
+        spark = get_session(cfg.spark.app_name, cfg.spark.master, cfg.spark.conf)
+    compiled = cfg.compiled_schema
+    docs = io.read_input(spark, cfg.input)
+    todo = io.pending(spark, docs, cfg.output, cfg.input.id_column, compiled.schema_hash)
+    # Small files come as one partition and AQE may coalesce the anti-join's: spread the documents
+    # over at least every core (a fixed number, which AQE keeps). The shuffle is cheap next to the model.
+    todo = todo.repartition(max(spark.sparkContext.defaultParallelism, todo.rdd.getNumPartitions()))
+    where = cfg.output.table or cfg.output.path
+    started = dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter()
+    if cfg.model.distribution == "broadcast":
+        from ..engine import GLiNER2
+
+        loaded = GLiNER2.from_pretrained(model_dir, model_version=cfg.model.version)
+        model: Any = spark.sparkContext.broadcast(loaded)
+        version = loaded.model_version
+    else:
+        model, version = model_dir, cfg.model.version or folder_model_version(model_dir)
+    out = extract(todo, model, compiled, id_column=cfg.input.id_column, text_column=cfg.input.text_column,
+                  passthrough=cfg.input.passthrough, batch_size=cfg.batch_size, threshold=cfg.threshold,
+                  max_chars=cfg.max_chars, window=cfg.window, threads_per_task=cfg.threads_per_task,
+                  arrow_records_per_batch=cfg.arrow_records_per_batch, model_version=version,
+                  extracted_at=started)
+    io.write(spark, out, cfg.output, cfg.input.id_column)
+    seconds = time.perf_counter() - t0
+    if cfg.model.distribution == "broadcast":
+        model.unpersist()
+    written = io.read_output(spark, cfg.output).where(
+        (F.col("extracted_at") == F.lit(started).cast("timestamp")) & (F.col("schema_hash") == compiled.schema_hash))
+    rows, status, top = summarize(written)
+    return Summary(where, rows, seconds, status, top, version, compiled.schema_hash)

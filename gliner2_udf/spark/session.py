@@ -1,0 +1,106 @@
+"""A SparkSession with Delta Lake: local on a laptop, the platform's own on Databricks or spark-submit.
+
+Example::
+
+    spark = get_session(master="local[2]")          # Delta jars via spark.jars.packages, loopback only
+
+Where the Delta jars come from, in order:
+
+* ``GLINER2_DELTA_JARS``: a folder of jars (``mvn dependency:copy-dependencies``), passed as ``spark.jars``;
+* otherwise ``spark.jars.packages`` = ``GLINER2_DELTA_PACKAGES`` or :data:`DELTA_PACKAGE`, resolved by
+  Ivy from ``~/.m2/repository`` first, then Maven Central.
+
+On Databricks (``DATABRICKS_RUNTIME_VERSION`` set) and under ``spark-submit`` (the JVM already runs) no
+package is set: Delta ships with the runtime, or comes from ``spark-submit --packages``.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from typing import Mapping
+
+from pyspark.sql import SparkSession
+
+# delta-spark 4.4.1 on PyPI (the Python wrapper) goes with pyspark 4.2.0, but Maven Central serves the
+# Scala artifact io.delta:delta-spark_4.2_2.13 only as 4.4.0 (4.4.1 answers 404, checked 2026-11-26).
+# The wrapper only calls public Scala APIs that did not change between the two patch releases.
+DELTA_PACKAGE = "io.delta:delta-spark_4.2_2.13:4.4.0"
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+# Transitive dependencies of the Delta/Unity Catalog jars that Spark 4.2 already ships in newer versions:
+# resolving them again would only add older duplicates to the classpath (and needs them in the Maven cache).
+DELTA_EXCLUDES = ",".join([
+    "org.apache.hadoop:hadoop-client-api", "org.apache.hadoop:hadoop-client-runtime", "org.apache.parquet:*",
+    "org.apache.logging.log4j:*", "org.slf4j:*", "com.fasterxml.jackson.core:*",
+    "com.fasterxml.jackson.datatype:jackson-datatype-jsr310", "org.xerial.snappy:*", "com.github.luben:*",
+    "io.airlift:*", "commons-pool:*", "commons-logging:*", "org.roaringbitmap:*", "org.locationtech.jts:*",
+    "javax.annotation:*",
+])
+LOOPBACK_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+
+
+def on_databricks() -> bool:
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def under_spark_submit() -> bool:
+    """True under spark-submit or the pyspark shell: the JVM was started before Python, with its packages."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def delta_conf() -> dict[str, str]:
+    """Spark properties that put Delta on the classpath and into the SQL session."""
+    conf = dict(DELTA_CONF)
+    jars_dir = os.environ.get("GLINER2_DELTA_JARS")
+    if jars_dir:
+        jars = sorted(glob.glob(os.path.join(jars_dir, "*.jar")))
+        if not jars:
+            raise FileNotFoundError(f"GLINER2_DELTA_JARS={jars_dir!r} holds no .jar files")
+        conf["spark.jars"] = ",".join(jars)
+    else:
+        conf["spark.jars.packages"] = os.environ.get("GLINER2_DELTA_PACKAGES", DELTA_PACKAGE)
+        conf["spark.jars.excludes"] = DELTA_EXCLUDES
+    return conf
+
+
+def get_session(app_name: str = "gliner2-extract", master: str | None = None,
+                conf: Mapping[str, str] | None = None) -> SparkSession:
+    """The active session if there is one; otherwise a new one with Delta configured.
+
+    ``master`` and ``conf`` apply only when this call starts Spark. Local sessions bind to 127.0.0.1
+    (``SPARK_LOCAL_IP`` is set if unset) and run Python workers with this interpreter.
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = SparkSession.builder.appName(app_name)
+    if on_databricks():
+        return builder.getOrCreate()
+    settings: dict[str, str] = dict(DELTA_CONF)
+    if not under_spark_submit():
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        settings.update(delta_conf())
+        settings.update(LOOPBACK_CONF)
+        settings.setdefault("spark.ui.enabled", "false")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers use this interpreter (and venv)
+        builder = builder.master(master or "local[*]")
+    settings.update(conf or {})
+    for k, v in settings.items():
+        builder = builder.config(k, v)
+    spark = builder.getOrCreate()
+    _check_delta(spark)
+    return spark
+
+
+def _check_delta(spark: SparkSession) -> None:
+    try:
+        spark._jvm.java.lang.Class.forName("io.delta.sql.DeltaSparkSessionExtension",
+                                           True, spark._jvm.Thread.currentThread().getContextClassLoader())
+    except Exception as err:  # py4j error: class not on the classpath
+        raise RuntimeError(
+            "Delta Lake classes are not on Spark's classpath. Under spark-submit pass "
+            f"--packages {DELTA_PACKAGE} (or --jars from a folder filled by 'make jars')."
+        ) from err

@@ -1,0 +1,142 @@
+"""The extraction UDF: an iterator pandas UDF over the text column, returning one struct per document.
+
+The model reaches the Python workers either as a Spark broadcast (pickled once on the driver,
+unpickled once per worker process) or as a folder path every executor can read (loaded once per
+worker process; for checkpoints too large to broadcast). Either way it is cached in the module-level
+``_MODELS`` of the worker process, keyed by broadcast id or path, so later tasks in the same worker
+reuse it. The schema is compiled on the driver and shipped compiled, inside the UDF's closure.
+
+Only the text crosses into Python, as binary (so undecodable bytes become a status, not a crash);
+the id and passthrough columns stay in the JVM. Run constants (``model_version``, ``schema_hash``,
+``extracted_at``) are literals added on the driver side.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import pandas as pd
+
+from .rows import Layout, empty_row, prepare_text, to_row
+
+_MODELS: "OrderedDict[tuple, Any]" = OrderedDict()   # per Python worker process
+_MAX_CACHED = 2
+LOAD_LOG_ENV = "GLINER2_UDF_LOAD_LOG"  # a file: each model load in a worker appends "<pid> <kind> <key>"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """How a worker gets the model: a broadcast of a loaded ``GLiNER2``, or a checkpoint folder."""
+
+    broadcast: Any = None        # pyspark Broadcast[GLiNER2]
+    path: str | None = None
+    model_version: str | None = None
+
+    @classmethod
+    def of_broadcast(cls, bc) -> "ModelSource":
+        return cls(broadcast=bc, broadcast_id=int(bc._jbroadcast.id()))  # the id the JVM knows it by
+
+    broadcast_id: int | None = None
+
+    def key(self) -> tuple:
+        return ("broadcast", self.broadcast_id) if self.broadcast is not None else ("path", self.path)
+
+    def load(self):
+        if self.broadcast is not None:
+            return self.broadcast.value
+        from ..engine import GLiNER2
+
+        return GLiNER2.from_pretrained(self.path, model_version=self.model_version)
+
+
+def worker_model(source: ModelSource):
+    """The model for ``source``, loaded at most once per Python worker process."""
+    key = source.key()
+    model = _MODELS.get(key)
+    if model is None:
+        t0 = time.perf_counter()
+        model = source.load()
+        _MODELS[key] = model
+        while len(_MODELS) > _MAX_CACHED:       # a notebook re-running extract() makes new broadcasts
+            _MODELS.popitem(last=False)
+        log = os.environ.get(LOAD_LOG_ENV)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"{os.getpid()} {key[0]} {key[1]} {time.perf_counter() - t0:.3f}s\n")
+    else:
+        _MODELS.move_to_end(key)
+    return model
+
+
+@dataclass(frozen=True)
+class Options:
+    batch_size: int = 8
+    threshold: float = 0.5
+    max_chars: int = 1_000_000
+    threads: int = 1
+    window: int | None = None
+
+
+def _error(err: BaseException) -> str:
+    msg = f"{type(err).__name__}: {err}"
+    return msg if len(msg) <= 1000 else msg[:997] + "..."
+
+
+def extract_rows(model, compiled, layout: Layout, values: list, opts: Options) -> list[dict]:
+    """Rows for one batch of raw text values (str, bytes or None), in order. Never raises.
+
+    Blank, undecodable and over-long texts get their status from ``prepare_text``; the rest go to the
+    model in one ``batch_extract`` call. If that call raises, each document is retried on its own,
+    so only the documents that fail by themselves get status ``error``.
+    """
+    prepared = [prepare_text(v, opts.max_chars) for v in values]
+    rows: list[dict | None] = [None] * len(values)
+    todo = []
+    for i, p in enumerate(prepared):
+        if p.text is None:
+            rows[i] = empty_row(layout, p.status, p.message)
+        else:
+            todo.append(i)
+    kwargs = dict(batch_size=opts.batch_size, threshold=opts.threshold, include_confidence=True,
+                  include_spans=True)
+    if opts.window is not None:
+        kwargs["window"] = opts.window
+    try:
+        results = model.batch_extract([prepared[i].text for i in todo], compiled, **kwargs) if todo else []
+        if len(results) != len(todo):
+            raise RuntimeError(f"batch_extract returned {len(results)} results for {len(todo)} texts")
+        batch = list(zip(todo, results))
+    except Exception:  # retry one by one: one bad document must not poison its batch
+        batch = []
+        for i in todo:
+            try:
+                batch.append((i, model.batch_extract([prepared[i].text], compiled, **kwargs)[0]))
+            except Exception as err:
+                rows[i] = empty_row(layout, "error", _error(err))
+    for i, result in batch:
+        try:
+            rows[i] = to_row(layout, result, prepared[i].status, prepared[i].message)
+        except Exception as err:
+            rows[i] = empty_row(layout, "error", f"could not convert the result: {_error(err)}")
+    return rows
+
+
+def make_udf(source: ModelSource, compiled, layout: Layout, opts: Options):
+    """The pandas UDF ``binary text -> struct`` (see ``columns.result_type``)."""
+    from pyspark.sql.functions import pandas_udf
+
+    from .columns import result_type
+
+    columns = layout.result_columns()
+
+    def extract_batches(texts: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
+        model = worker_model(source)
+        model.set_threads(opts.threads)
+        for series in texts:
+            rows = extract_rows(model, compiled, layout, series.tolist(), opts)
+            yield pd.DataFrame(rows, columns=columns)
+
+    return pandas_udf(extract_batches, returnType=result_type(layout))

@@ -1,0 +1,265 @@
+"""End to end on a real SparkSession (local[2]) with real Delta tables and a tiny random checkpoint.
+
+The slow test at the bottom starts a 2-executor ``local-cluster`` and must stay the last test here:
+it stops this module's local session.
+"""
+import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from gliner2_udf import compile_schema
+from gliner2_udf.config import from_dict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCHEMA = {
+    "entities": ["person", "company"],
+    "classifications": [{"name": "sentiment", "labels": ["positive", "negative", "neutral"]},
+                        {"name": "topics", "labels": ["tech", "finance", "sport"], "multi_label": True}],
+    "structures": [{"name": "deal", "fields": [{"name": "buyer", "dtype": "str"}, {"name": "items", "dtype": "list"},
+                                               {"name": "currency", "dtype": "str", "choices": ["usd", "eur"]}]}],
+}
+GOOD = {
+    "doc-01": "Tim Cook of Apple announced a deal with Acme in Berlin.",
+    "doc-02": "Invoice 77 from Acme to Apple: 3 chips at $5.00, total $15.00.",
+    "doc-03": "The new Acme laptop is great, battery life is superb.",
+    "doc-04": "Support ticket: Jane cannot log in after the update.",
+    "doc-05": "Paris, May 3 - Acme cuts 300 jobs, said Tim.",
+    "doc-06": "Terrible purchase. The headphones broke after a day.",
+    "doc-07": "Apple buys Acme for 2 billion dollars, Tim Cook said.",
+    "doc-08": "Total due: $99.00 by June 1. Contact: Jane Doe.",
+}
+BAD = {"bad-null": None, "bad-empty": "", "bad-space": "   \n ", "bad-ctrl": "\x00\x01", "bad-long": "word " * 40000}
+EXPECTED_STATUS = {"bad-null": ("empty", "text is null"), "bad-empty": ("empty", "text is empty"),
+                   "bad-space": ("empty", "text has only whitespace (5 characters)"),
+                   "bad-ctrl": ("empty", "text has only control characters (2 characters)"),
+                   "bad-long": ("truncated", "text has 200000 characters; extracted from the first 1999 (max_chars=2000)")}
+SPAN = "struct<text:string,score:double,start:int,end:int>"
+
+
+def write_docs(path, docs):
+    ids = list(docs)
+    pq.write_table(pa.table({"id": ids, "source": ["bad" if i.startswith("bad") else "news" for i in ids],
+                             "text": [docs[i] for i in ids]}), path)
+    return path
+
+
+def job(inp, out, ckpt, fmt="parquet", mode="merge", out_fmt="delta", **extra):
+    return from_dict({"input": {"format": fmt, "path": inp, "passthrough": ["source"]},
+                      "schema": SCHEMA, "model": {"path": ckpt},
+                      "output": {"format": out_fmt, "path": out, "mode": mode},
+                      "batch_size": 4, "arrow_records_per_batch": 8, "max_chars": 2000, **extra})
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from gliner2_udf.spark.session import get_session
+
+    session = get_session("gliner2-tests", master="local[2]",
+                          conf={"spark.sql.shuffle.partitions": "2", "spark.ui.showConsoleProgress": "false"})
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def first_run(spark, tiny_checkpoint, tmp_path_factory):
+    """Parquet (good and bad documents) -> Delta in merge mode, once for the module."""
+    from gliner2_udf.spark import run
+
+    tmp = tmp_path_factory.mktemp("job")
+    inp = write_docs(str(tmp / "docs.parquet"), {**GOOD, **BAD})
+    cfg = job(inp, str(tmp / "out"), tiny_checkpoint)
+    summary = run(cfg, spark)
+    return cfg, summary, spark.read.format("delta").load(cfg.output.path)
+
+
+def test_parquet_to_delta_types_and_one_row_per_id(first_run, tiny_checkpoint):
+    cfg, summary, out = first_run
+    assert [(f.name, f.dataType.simpleString()) for f in out.schema.fields] == [
+        ("id", "string"), ("source", "string"),
+        ("entities", "array<struct<label:string,text:string,start:int,end:int,score:double>>"),
+        ("person", "array<string>"), ("company", "array<string>"),
+        ("sentiment", "string"), ("sentiment_score", "double"),
+        ("topics", "array<string>"), ("topics_score", "array<double>"),
+        ("deal", f"array<struct<buyer:{SPAN},items:array<{SPAN}>,currency:{SPAN}>>"),
+        ("status", "string"), ("error", "string"), ("model_version", "string"), ("schema_hash", "string"),
+        ("extracted_at", "timestamp")]
+    rows = out.collect()
+    assert sorted(r["id"] for r in rows) == sorted({**GOOD, **BAD})
+    with open(os.path.join(tiny_checkpoint, "model.safetensors"), "rb") as fh:
+        sha = hashlib.sha256(fh.read()).hexdigest()[:12]
+    assert {r["model_version"] for r in rows} == {f"{os.path.basename(tiny_checkpoint)}@{sha}"}
+    assert {r["schema_hash"] for r in rows} == {compile_schema(SCHEMA).schema_hash}
+    assert len({r["extracted_at"] for r in rows}) == 1
+    assert summary.rows == len(rows) and summary.status_counts == {"ok": 8, "empty": 4, "truncated": 1}
+    assert summary.docs_per_second > 0
+
+
+def test_bad_rows_get_a_status_and_a_message(first_run):
+    _, _, out = first_run
+    rows = {r["id"]: r for r in out.collect()}
+    for doc_id, (status, message) in EXPECTED_STATUS.items():
+        assert (rows[doc_id]["status"], rows[doc_id]["error"]) == (status, message), doc_id
+    for doc_id in ("bad-null", "bad-empty", "bad-space", "bad-ctrl"):
+        r = rows[doc_id]
+        assert r["entities"] == [] and r["person"] == [] and r["deal"] == [] and r["sentiment"] is None
+    for doc_id in GOOD:
+        assert (rows[doc_id]["status"], rows[doc_id]["error"]) == ("ok", None)
+        assert rows[doc_id]["sentiment"] in ("positive", "negative", "neutral")
+
+
+def test_offsets_point_into_the_document(first_run):
+    _, _, out = first_run
+    texts = {**GOOD, **BAD}
+    checked = 0
+    for r in out.collect():
+        for e in r["entities"]:
+            assert texts[r["id"]][e["start"]:e["end"]] == e["text"]
+            assert e["label"] in ("person", "company") and e["score"] >= 0.5
+            checked += 1
+        assert r["person"] == [e["text"] for e in r["entities"] if e["label"] == "person"]
+        for inst in r["deal"]:
+            for s in [inst["buyer"], *inst["items"]]:
+                if s is not None:
+                    assert texts[r["id"]][s["start"]:s["end"]] == s["text"]
+            if inst["currency"] is not None:
+                assert inst["currency"]["text"] in ("usd", "eur") and inst["currency"]["start"] is None
+    assert checked > 0  # the random tiny model finds something at threshold 0.5
+
+
+def test_merge_rerun_adds_nothing_and_grown_input_adds_only_new_ids(spark, first_run, tiny_checkpoint, tmp_path):
+    from gliner2_udf.spark import run
+
+    cfg, _, _ = first_run
+    before = {r["id"]: r["extracted_at"] for r in spark.read.format("delta").load(cfg.output.path).collect()}
+    again = run(cfg, spark)
+    assert again.rows == 0
+    after = spark.read.format("delta").load(cfg.output.path)
+    assert after.count() == len(before)
+    new = {"doc-09": "Acme hires Tim as chief executive.", "doc-10": "Jane loves the Apple watch.",
+           "doc-11": "Refund for order 12 is late."}
+    grown = write_docs(str(tmp_path / "grown.parquet"), {**GOOD, **BAD, **new})
+    summary = run(job(grown, cfg.output.path, tiny_checkpoint), spark)
+    assert summary.rows == 3 and summary.status_counts == {"ok": 3}
+    rows = spark.read.format("delta").load(cfg.output.path).collect()
+    assert sorted(r["id"] for r in rows) == sorted([*before, *new])
+    assert {r["id"]: r["extracted_at"] for r in rows if r["id"] in before} == before  # old rows untouched
+    assert len({r["extracted_at"] for r in rows if r["id"] in new}) == 1
+
+
+def test_delta_to_delta_matches_the_parquet_run(spark, first_run, tiny_checkpoint, tmp_path):
+    from gliner2_udf.spark import run
+
+    cfg, _, first = first_run
+    src = str(tmp_path / "docs_delta")
+    spark.read.parquet(cfg.input.path).write.format("delta").save(src)
+    summary = run(job(src, str(tmp_path / "out2"), tiny_checkpoint, fmt="delta", mode="append"), spark)
+    assert summary.rows == len(GOOD) + len(BAD)
+    cols = ["id", "source", "entities", "sentiment", "topics", "deal", "status", "error", "schema_hash"]
+    got = {r["id"]: r for r in spark.read.format("delta").load(str(tmp_path / "out2")).select(cols).collect()}
+    want = {r["id"]: r for r in first.select(cols).collect() if r["id"] in got}
+    assert set(got) == set(want)
+    for doc_id in got:
+        assert_rows_close(got[doc_id].asDict(recursive=True), want[doc_id].asDict(recursive=True))
+
+
+def test_path_distribution_matches_broadcast(spark, tiny_checkpoint):
+    from gliner2_udf import GLiNER2
+    from gliner2_udf.spark import extract
+
+    df = spark.createDataFrame([(k, v) for k, v in GOOD.items()], "id string, text string").repartition(2)
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    by_path = extract(df, tiny_checkpoint, SCHEMA, batch_size=4, extracted_at=at).collect()
+    by_bc = extract(df, GLiNER2.from_pretrained(tiny_checkpoint), SCHEMA, batch_size=4, extracted_at=at).collect()
+    a = {r["id"]: r.asDict(recursive=True) for r in by_path}
+    b = {r["id"]: r.asDict(recursive=True) for r in by_bc}
+    assert set(a) == set(GOOD) and {r["model_version"] for r in by_path} == {r["model_version"] for r in by_bc}
+    assert {r["extracted_at"] for r in by_path} == {at.astimezone().replace(tzinfo=None)}
+    for k in a:
+        assert_rows_close(a[k], b[k])
+
+
+def assert_rows_close(a, b, tol=1e-5):
+    """Equal, except floats within ``tol`` (batches of other sizes pad differently)."""
+    if isinstance(a, float) and isinstance(b, float):
+        assert abs(a - b) <= tol
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert_rows_close(a[k], b[k], tol)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_rows_close(x, y, tol)
+    else:
+        assert a == b
+
+
+def test_malformed_config_fails_before_spark_starts(tmp_path):
+    cmd = [sys.executable, os.path.join(ROOT, "jobs", "extract.py"), "--config", os.path.join(ROOT, "conf", "local.yaml")]
+    for extra, message in [(["--set", "batch_size=0"], "batch_size: expected an integer in [1, 1024], got 0"),
+                           (["--set", "output.modes=merge"], "output.modes: unknown key"),
+                           (["--set", f"model.path={tmp_path}/none"], f"model.path: expected a checkpoint folder")]:
+        p = subprocess.run(cmd + extra, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2, p.stderr
+        assert p.stderr.startswith("configuration error: ") and message in p.stderr
+        assert "Spark" not in p.stderr + p.stdout and "ivy" not in (p.stderr + p.stdout).lower()
+
+
+def test_spark_defaults_file_mirrors_session_constants():
+    from gliner2_udf.spark.session import DELTA_EXCLUDES, DELTA_PACKAGE
+
+    with open(os.path.join(ROOT, "conf", "spark", "spark-defaults.conf")) as fh:
+        conf = dict(line.split(None, 1) for line in fh.read().splitlines() if line and not line.startswith("#"))
+    assert conf["spark.jars.packages"].strip() == DELTA_PACKAGE
+    assert conf["spark.jars.excludes"].strip() == DELTA_EXCLUDES
+
+
+# --------------------------------------------------------------------------------------------
+# multi-executor: keep last (it stops the module's local session)
+
+
+@pytest.mark.slow
+def test_local_cluster_loads_model_once_per_worker_and_matches_local(spark, tiny_checkpoint, tmp_path):
+    from pyspark.sql import SparkSession
+
+    from gliner2_udf import GLiNER2
+    from gliner2_udf.spark import extract
+    from gliner2_udf.spark.session import get_session
+
+    docs = [(f"{k}-{i}", v) for i in range(2) for k, v in GOOD.items()]  # 16 documents, 4 partitions
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    model = GLiNER2.from_pretrained(tiny_checkpoint)
+
+    def run_on(session):
+        df = session.createDataFrame(docs, "id string, text string").repartition(4, "id")
+        out = extract(df, model, SCHEMA, batch_size=4, arrow_records_per_batch=2, threads_per_task=1, extracted_at=at)
+        return {r["id"]: r.asDict(recursive=True) for r in out.collect()}
+
+    local = run_on(spark)
+    spark.stop()
+    log = tmp_path / "loads.log"
+    cluster = get_session("gliner2-cluster-test", master="local-cluster[2,1,1024]",
+                          conf={"spark.executorEnv.GLINER2_UDF_LOAD_LOG": str(log),
+                                "spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": "4"})
+    try:
+        assert cluster.sparkContext.master == "local-cluster[2,1,1024]"
+        remote = run_on(cluster)
+    finally:
+        cluster.stop()
+        SparkSession._instantiatedSession = None
+    loads = log.read_text().splitlines()
+    pids = {line.split()[0] for line in loads}
+    # 4 tasks of 4 documents in 2 batches each ran on 2 executors; each executor's Python worker
+    # unpickled the broadcast model exactly once
+    assert len(loads) == 2 and len(pids) == 2, loads
+    assert all(line.split()[1] == "broadcast" for line in loads)
+    assert set(remote) == set(local) == {d[0] for d in docs}
+    for k in local:
+        assert_rows_close(remote[k], local[k])
