@@ -29,13 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         cfg = load_config(args.config, args.overrides)
-        resolve_model(cfg.model)  # a missing checkpoint fails here, before Spark starts
+        resolve_model(cfg.model)  # a missing checkpoint fails here, before pyspark is imported
+        from gliner2_udf.spark import run
+
+        summary = run(cfg)  # checks what needs the engine (window) before it starts Spark
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2
-    from gliner2_udf.spark import run
-
-    summary = run(cfg)
     print(summary.format())
     return 0
 

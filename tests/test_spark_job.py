@@ -45,7 +45,7 @@ SPAN = "struct<text:string,score:double,start:int,end:int>"
 
 def write_docs(path, docs):
     ids = list(docs)
-    pq.write_table(pa.table({"id": ids, "source": ["bad" if i.startswith("bad") else "news" for i in ids],
+    pq.write_table(pa.table({"id": ids, "source": ["bad" if i and i.startswith("bad") else "news" for i in ids],
                              "text": [docs[i] for i in ids]}), path)
     return path
 
@@ -58,11 +58,12 @@ def job(inp, out, ckpt, fmt="parquet", mode="merge", out_fmt="delta", **extra):
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark(tmp_path_factory):
     from gliner2_udf.spark.session import get_session
 
     session = get_session("gliner2-tests", master="local[2]",
-                          conf={"spark.sql.shuffle.partitions": "2", "spark.ui.showConsoleProgress": "false"})
+                          conf={"spark.sql.shuffle.partitions": "2", "spark.ui.showConsoleProgress": "false",
+                                "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse"))})
     yield session
     session.stop()
 
@@ -144,7 +145,8 @@ def test_merge_rerun_adds_nothing_and_grown_input_adds_only_new_ids(spark, first
     assert after.count() == len(before)
     new = {"doc-09": "Acme hires Tim as chief executive.", "doc-10": "Jane loves the Apple watch.",
            "doc-11": "Refund for order 12 is late."}
-    grown = write_docs(str(tmp_path / "grown.parquet"), {**GOOD, **BAD, **new})
+    # a row without an id cannot be keyed: merge mode leaves it out
+    grown = write_docs(str(tmp_path / "grown.parquet"), {**GOOD, **BAD, **new, None: "No id here."})
     summary = run(job(grown, cfg.output.path, tiny_checkpoint), spark)
     assert summary.rows == 3 and summary.status_counts == {"ok": 3}
     rows = spark.read.format("delta").load(cfg.output.path).collect()
@@ -153,16 +155,19 @@ def test_merge_rerun_adds_nothing_and_grown_input_adds_only_new_ids(spark, first
     assert len({r["extracted_at"] for r in rows if r["id"] in new}) == 1
 
 
-def test_delta_to_delta_matches_the_parquet_run(spark, first_run, tiny_checkpoint, tmp_path):
+def test_delta_table_to_delta_table_matches_the_parquet_run(spark, first_run, tiny_checkpoint):
+    """Delta -> Delta by catalog table name (read with spark.table, written with saveAsTable)."""
     from gliner2_udf.spark import run
 
     cfg, _, first = first_run
-    src = str(tmp_path / "docs_delta")
-    spark.read.parquet(cfg.input.path).write.format("delta").save(src)
-    summary = run(job(src, str(tmp_path / "out2"), tiny_checkpoint, fmt="delta", mode="append"), spark)
-    assert summary.rows == len(GOOD) + len(BAD)
+    spark.read.parquet(cfg.input.path).write.format("delta").saveAsTable("docs_delta")
+    cfg2 = from_dict({"input": {"format": "delta", "table": "default.docs_delta", "passthrough": ["source"]},
+                      "schema": SCHEMA, "model": {"path": tiny_checkpoint}, "max_chars": 2000,
+                      "output": {"format": "delta", "table": "extractions", "mode": "append"}})
+    summary = run(cfg2, spark)
+    assert summary.rows == len(GOOD) + len(BAD) and summary.output == "extractions"
     cols = ["id", "source", "entities", "sentiment", "topics", "deal", "status", "error", "schema_hash"]
-    got = {r["id"]: r for r in spark.read.format("delta").load(str(tmp_path / "out2")).select(cols).collect()}
+    got = {r["id"]: r for r in spark.table("extractions").select(cols).collect()}
     want = {r["id"]: r for r in first.select(cols).collect() if r["id"] in got}
     assert set(got) == set(want)
     for doc_id in got:
@@ -205,11 +210,27 @@ def test_malformed_config_fails_before_spark_starts(tmp_path):
     cmd = [sys.executable, os.path.join(ROOT, "jobs", "extract.py"), "--config", os.path.join(ROOT, "conf", "local.yaml")]
     for extra, message in [(["--set", "batch_size=0"], "batch_size: expected an integer in [1, 1024], got 0"),
                            (["--set", "output.modes=merge"], "output.modes: unknown key"),
-                           (["--set", f"model.path={tmp_path}/none"], f"model.path: expected a checkpoint folder")]:
+                           (["--set", f"model.path={tmp_path}/none"], f"model.path: expected a checkpoint folder"),
+                           (["--set", "input.passthrough=[status]"], "input.passthrough[0]: 'status' is an output"),
+                           (["--set", "schema.entities=[]"], "schema: --set 'schema.entities=[]': this key is not a section")]:
         p = subprocess.run(cmd + extra, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert p.returncode == 2, p.stderr
         assert p.stderr.startswith("configuration error: ") and message in p.stderr
         assert "Spark" not in p.stderr + p.stdout and "ivy" not in (p.stderr + p.stdout).lower()
+
+
+def test_window_without_engine_support_fails_before_spark(tiny_checkpoint, tmp_path):
+    import inspect
+
+    from gliner2_udf import GLiNER2
+    from gliner2_udf.config import ConfigError
+    from gliner2_udf.spark.job import run
+
+    if "window" in inspect.signature(GLiNER2.batch_extract).parameters:
+        pytest.skip("the engine supports words-per-window")
+    cfg = job(str(tmp_path / "none.parquet"), str(tmp_path / "out"), tiny_checkpoint, window=64)
+    with pytest.raises(ConfigError, match="^window: this engine windows long documents by encoder tokens"):
+        run(cfg, spark=None)  # raises before it would start a session or read the (missing) input
 
 
 def test_spark_defaults_file_mirrors_session_constants():

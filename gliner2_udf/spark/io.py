@@ -62,10 +62,13 @@ def read_output(spark: SparkSession, cfg: OutputConfig) -> DataFrame:
 
 def pending(spark: SparkSession, docs: DataFrame, cfg: OutputConfig, id_column: str,
             schema_hash: str) -> DataFrame:
-    """In merge mode: one row per id, without the ids already extracted with this schema."""
+    """In merge mode: one row per id, without the ids already extracted with this schema.
+
+    Rows with a null id cannot be keyed, so merge mode leaves them out (append/overwrite keep them).
+    """
     if cfg.mode != "merge":
         return docs
-    docs = docs.dropDuplicates([id_column])
+    docs = docs.where(F.col(f"`{id_column}`").isNotNull()).dropDuplicates([id_column])
     if not output_exists(spark, cfg):
         return docs
     done = read_output(spark, cfg).where(F.col("schema_hash") == F.lit(schema_hash)).select(id_column)

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..config import JobConfig, resolve_model
+from ..config import ConfigError, JobConfig, resolve_model
 from ..schema import CompiledSchema, compile_schema, load_schema
 from . import io
 from .rows import Layout
@@ -58,6 +58,16 @@ def _model_source(spark: SparkSession, model: Any, model_version: str | None) ->
     return ModelSource.of_broadcast(spark.sparkContext.broadcast(model)), model.model_version
 
 
+def _check_window_supported() -> None:
+    import inspect
+
+    from ..engine import GLiNER2
+
+    if "window" not in inspect.signature(GLiNER2.batch_extract).parameters:
+        raise ConfigError("window", "this engine windows long documents by encoder tokens and has no "
+                                    "words-per-window setting; leave window null")
+
+
 def extract(df: DataFrame, model: Any, schema: Any, *, id_column: str = "id", text_column: str = "text",
             passthrough: Iterable[str] = (), batch_size: int = 8, threshold: float = 0.5,
             max_chars: int = 1_000_000, window: int | None = None, threads_per_task: int | None = None,
@@ -79,6 +89,8 @@ def extract(df: DataFrame, model: Any, schema: Any, *, id_column: str = "id", te
         out.select("doc_id", "person", "status").show()
     """
     spark = df.sparkSession
+    if window is not None:
+        _check_window_supported()
     compiled = _compiled(schema)
     layout = Layout.build(compiled, id_column, passthrough)
     source, version = _model_source(spark, model, model_version)
@@ -145,6 +157,8 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
     before the session starts.
     """
     model_dir = resolve_model(cfg.model)
+    if cfg.window is not None:
+        _check_window_supported()
     if spark is None:
         from .session import get_session
 
