@@ -85,7 +85,8 @@ def compute_loss(net: GLiNER2Network, data: dict, device, neg_keep: float = 0.5,
     fb, fp, k_max = data["fields"]
     if k_max and data["queries"]:
         fields = states[fb.to(device), fp.to(device)]                       # [Nf, H]
-        all_q = net.count_embed(fields, k_max)                               # [K, Nf, H]
+        with torch.autocast(device.type, enabled=False):  # the GRU stays in fp32 under bf16 autocast
+            all_q = net.count_embed(fields.float(), k_max)                   # [K, Nf, H]
         q_max = max(data["per_sample_q"])
         h = fields.shape[-1]
         owners = data["queries"]

@@ -158,11 +158,15 @@ def _structure_problems(text: str, st, w: str) -> list[str]:
 def _open(path: str, mode: str):
     if str(path).endswith(".gz"):
         return io.TextIOWrapper(gzip.open(path, mode + "b", compresslevel=6), encoding="utf-8")
+    if str(path).endswith(".xz"):  # denser, for shipping records to a remote trainer
+        import lzma
+
+        return io.TextIOWrapper(lzma.open(path, mode + "b", preset=9 if mode == "w" else None), encoding="utf-8")
     return open(path, mode, encoding="utf-8")
 
 
 def read_records(path: str) -> Iterator[dict]:
-    """Yield records from a ``.jsonl`` or ``.jsonl.gz`` file."""
+    """Yield records from a ``.jsonl``, ``.jsonl.gz`` or ``.jsonl.xz`` file."""
     with _open(path, "r") as f:
         for line in f:
             if line.strip():
@@ -170,7 +174,7 @@ def read_records(path: str) -> Iterator[dict]:
 
 
 def write_records(path: str, records: Iterable[dict]) -> int:
-    """Write records as JSON lines (gzip when the path ends in ``.gz``); return how many."""
+    """Write records as JSON lines (gzip or xz by the path's suffix); return how many."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     n = 0
     with _open(path, "w") as f:

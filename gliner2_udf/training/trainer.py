@@ -51,7 +51,10 @@ def init_network(init: str, seed: int = 0):
         return load_checkpoint(init)
     from transformers import AutoModel, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(init)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(init)
+    except AttributeError:  # a tokenizer_config written by transformers 5, read by 4.x
+        tokenizer = AutoTokenizer.from_pretrained(init, extra_special_tokens={})
     tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS})
     encoder = AutoModel.from_pretrained(init, torch_dtype=torch.float32)
     encoder.resize_token_embeddings(len(tokenizer))
@@ -139,6 +142,7 @@ def train(cfg: TrainConfig, log=print) -> str:
     loader = DataLoader(stream, batch_size=cfg.batch_size, collate_fn=collate, num_workers=cfg.num_workers,
                         prefetch_factor=8 if cfg.num_workers else None, persistent_workers=bool(cfg.num_workers))
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    started = time.time()  # the time budget counts from the first batch, not from loading
     window_t, window_n, running = time.time(), 0, {}
     for data in loader:
         if step >= cfg.steps or progress(step) >= 1.0:
@@ -159,7 +163,7 @@ def train(cfg: TrainConfig, log=print) -> str:
         if step % cfg.log_every == 0 or step == 1:
             rate = window_n / max(1e-9, time.time() - window_t)
             window_t, window_n = time.time(), 0
-            log(f"step {step}/{cfg.steps} loss {float(loss):.3f} " +
+            log(f"step {step}/{cfg.steps} loss {loss.item():.3f} " +
                 " ".join(f"{k} {v:.3f}" for k, v in running.items()) + f" | {rate:.1f} ex/s")
         if step % cfg.save_every == 0:
             _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_file)
