@@ -63,6 +63,7 @@ def spark(tmp_path_factory):
 
     session = get_session("gliner2-tests", master="local[2]",
                           conf={"spark.sql.shuffle.partitions": "2", "spark.ui.showConsoleProgress": "false",
+                                "spark.databricks.delta.snapshotPartitions": "2",
                                 "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse"))})
     yield session
     session.stop()

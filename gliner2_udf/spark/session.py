@@ -101,6 +101,7 @@ def _check_delta(spark: SparkSession) -> None:
                                            True, spark._jvm.Thread.currentThread().getContextClassLoader())
     except Exception as err:  # py4j error: class not on the classpath
         raise RuntimeError(
-            "Delta Lake classes are not on Spark's classpath. Under spark-submit pass "
-            f"--packages {DELTA_PACKAGE} (or --jars from a folder filled by 'make jars')."
+            "Delta Lake classes are not on Spark's classpath. Run spark-submit with SPARK_CONF_DIR=conf/spark "
+            f"(its spark-defaults.conf adds Delta) or pass --packages {DELTA_PACKAGE} and the Delta "
+            "spark.sql.extensions / spark.sql.catalog.spark_catalog settings."
         ) from err
