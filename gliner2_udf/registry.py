@@ -1,0 +1,516 @@
+"""MLflow: checkpoints as registered pyfunc models, ``models:/`` URIs resolved once, job runs tracked.
+
+* ``register_checkpoint`` logs a checkpoint folder as an MLflow pyfunc model (the folder is an artifact;
+  ``python_model.pkl`` holds only a class reference), with a signature and metadata (encoder, max span
+  width, checkpoint sha256, evaluation metrics where a ``eval.json`` is known), registers a version,
+  tags it with the sha256 and optionally points an alias at it.
+* ``resolve("models:/NAME@ALIAS")`` or ``resolve("models:/NAME/VERSION")`` picks one concrete version,
+  downloads its artifacts once to a local cache folder, checks the checkpoint's sha256 against the one
+  recorded at registration (refusing a mismatch) and returns the folder and the label
+  ``models:/NAME/VERSION`` that the job writes into every output row.
+* ``track_job`` makes one extract-job run an MLflow run: parameters, metrics and the configuration.
+
+Stores: ``MLFLOW_TRACKING_URI`` (and ``MLFLOW_REGISTRY_URI``) win; on Databricks MLflow's own default
+is kept; otherwise ``sqlite:///<project>/mlflow.db`` with artifacts under ``<project>/mlruns``.
+Nothing here imports mlflow, torch or pyspark at module level.
+
+Example::
+
+    reg = register_checkpoint("models/gliner2-minilm-default", "gliner2-minilm-default", alias="champion")
+    reg.uri                                          # 'models:/gliner2-minilm-default/1'
+    resolve("models:/gliner2-minilm-default@champion").path   # local checkpoint folder, sha256 checked
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from .config import ConfigError, JobConfig, ModelConfig, resolve_model
+
+PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_SCHEMA = os.path.join(PROJECT_DIR, "conf", "schemas", "default.yaml")
+DEFAULT_EXPERIMENT = "gliner2-udf"
+EXPERIMENT_ENV = "GLINER2_MLFLOW_EXPERIMENT"
+CACHE_ENV = "GLINER2_MODEL_CACHE"
+SHA_TAG = "checkpoint_sha256"
+MODEL_NAME = "model"                       # the logged model's name inside its run
+EVAL_FILES = ("eval.json", "metrics.json")  # looked for inside the checkpoint folder
+_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>[^/@]+))$")
+
+# An offline-first project: no usage telemetry, no download progress bars in job logs (both overridable).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+class RegistryError(ConfigError):
+    """A ``models:/`` URI cannot be used: unknown name, alias or version, or a checkpoint that does not
+    match the sha256 recorded at registration. Reported against ``model.path``."""
+
+    def __init__(self, message: str):
+        super().__init__("model.path", message)
+
+
+# --------------------------------------------------------------------------------------------
+# stores
+
+
+def default_tracking_uri() -> str:
+    return f"sqlite:///{os.path.join(PROJECT_DIR, 'mlflow.db')}"
+
+
+def configure() -> str:
+    """Point MLflow at the project's sqlite store unless a tracking URI is already set (environment,
+    ``mlflow.set_tracking_uri``) or this runs on Databricks. Returns the tracking URI in use."""
+    import mlflow
+    from mlflow.tracking import is_tracking_uri_set
+
+    if not is_tracking_uri_set() and "DATABRICKS_RUNTIME_VERSION" not in os.environ:
+        mlflow.set_tracking_uri(default_tracking_uri())
+    return mlflow.get_tracking_uri()
+
+
+def _client():
+    from mlflow import MlflowClient
+
+    configure()
+    return MlflowClient()
+
+
+def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
+    """For a sqlite store, artifacts go next to the database file (not the working directory)."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    db = tracking_uri[len("sqlite:///"):]
+    folder = os.path.join(os.path.dirname(os.path.abspath(db)), "mlruns", re.sub(r"[^A-Za-z0-9_.-]+", "_", experiment))
+    return "file://" + folder
+
+
+def experiment_id(name: str | None = None) -> str | None:
+    """The id of experiment ``name`` (created if missing); ``None`` on Databricks without a name
+    (MLflow then uses the notebook's experiment)."""
+    import mlflow
+
+    name = name or os.environ.get(EXPERIMENT_ENV)
+    if name is None:
+        if "DATABRICKS_RUNTIME_VERSION" in os.environ:
+            return None
+        name = DEFAULT_EXPERIMENT
+    uri = configure()
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    return mlflow.create_experiment(name, artifact_location=_artifact_location(uri, name))
+
+
+@contextlib.contextmanager
+def _run(run_name: str, experiment: str | None) -> Iterator[Any]:
+    import mlflow
+
+    exp = experiment_id(experiment)
+    nested = mlflow.active_run() is not None
+    with mlflow.start_run(experiment_id=exp, run_name=run_name, nested=nested) as run:
+        yield run
+
+
+# --------------------------------------------------------------------------------------------
+# checkpoint metadata
+
+
+_QUALITY = re.compile(r"(^|[._])(f1|accuracy|precision|recall)$")
+
+
+def find_eval_metrics(checkpoint: str, metrics_file: str | None = None) -> dict[str, float]:
+    """Evaluation results as ``a.b`` metric names: ``metrics_file`` if given, else an ``eval.json`` or
+    ``metrics.json`` inside the checkpoint folder; empty when there is none.
+
+    From a ``jobs/evaluate.py`` report only the quality numbers are kept (keys ending in f1, accuracy,
+    precision or recall); a file without such keys keeps every number. A report whose ``model`` names
+    another folder is refused.
+    """
+    path = metrics_file
+    if path is None:
+        path = next((os.path.join(checkpoint, f) for f in EVAL_FILES
+                     if os.path.isfile(os.path.join(checkpoint, f))), None)
+    if path is None:
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, Mapping):
+        raise ConfigError("--metrics", f"{path}: expected a JSON object, got {type(data).__name__}")
+    about = data.get("model")
+    if isinstance(about, str) and os.path.isdir(about) and \
+            os.path.realpath(about) != os.path.realpath(checkpoint):
+        raise ConfigError("--metrics", f"{path} evaluates {about!r}, not the checkpoint {checkpoint!r}")
+    found: dict[str, float] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            found[re.sub(r"[^A-Za-z0-9_\-. /]", "_", prefix)] = float(value)
+
+    walk("", data)
+    quality = {k: v for k, v in found.items() if _QUALITY.search(k)}
+    return quality or found
+
+
+def checkpoint_metadata(checkpoint: str, metrics_file: str | None = None) -> dict[str, Any]:
+    """What the registry records about a checkpoint folder (read from its files, weights not loaded)."""
+    from .checkpoint import read_config
+    from .engine import checkpoint_sha256
+
+    with open(os.path.join(checkpoint, "config.json"), encoding="utf-8") as fh:
+        raw = json.load(fh)
+    enc_file = os.path.join(checkpoint, "encoder_config", "config.json")
+    enc: dict[str, Any] = {}
+    if os.path.isfile(enc_file):
+        with open(enc_file, encoding="utf-8") as fh:
+            enc = json.load(fh)
+    meta: dict[str, Any] = {
+        "encoder": raw.get("model_name") or enc.get("_name_or_path") or "unknown",
+        "encoder_type": enc.get("model_type", "unknown"),
+        "encoder_hidden_size": enc.get("hidden_size"),
+        "encoder_layers": enc.get("num_hidden_layers"),
+        "max_span_width": read_config(checkpoint).max_width,
+        SHA_TAG: checkpoint_sha256(checkpoint),
+    }
+    metrics = find_eval_metrics(checkpoint, metrics_file)
+    if metrics:
+        meta["eval_metrics"] = metrics
+    return meta
+
+
+def _requirements() -> list[str]:
+    from importlib import metadata
+
+    reqs = []
+    for dist in ("torch", "transformers", "tokenizers", "safetensors", "numpy", "pyyaml", "pandas"):
+        try:
+            reqs.append(f"{dist}=={metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return reqs
+
+
+# --------------------------------------------------------------------------------------------
+# logging and registering
+
+
+@dataclass(frozen=True)
+class Registered:
+    name: str
+    version: str
+    sha256: str
+    run_id: str | None
+    alias: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def _schema_file(schema: Any, tmp: str) -> str:
+    if isinstance(schema, str):
+        return schema
+    from .schema import Schema
+
+    spec = schema.to_dict() if isinstance(schema, Schema) else dict(schema)
+    path = os.path.join(tmp, "schema.json")
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(spec, fh, indent=1)
+    return path
+
+
+def register_checkpoint(checkpoint: str, name: str, alias: str | None = None, *,
+                        schema: Any = DEFAULT_SCHEMA, metrics_file: str | None = None,
+                        experiment: str | None = None, description: str | None = None) -> Registered:
+    """Log ``checkpoint`` as a pyfunc model in a new MLflow run and register it as a new version of
+    ``name``; ``alias`` (e.g. ``champion``) then points at that version.
+
+    ``schema`` (a file, mapping or ``Schema``) is the default schema of the pyfunc model; callers of
+    ``predict``/``spark_udf`` may pass another one as the ``schema`` param.
+
+    Example::
+
+        reg = register_checkpoint("models/gliner2-minilm-default", "gliner2-minilm-default", "champion")
+    """
+    import mlflow
+
+    from .pyfunc import GLiNER2PyFunc, signature
+    from .schema import load_schema
+
+    checkpoint = os.path.abspath(checkpoint)
+    if not os.path.isfile(os.path.join(checkpoint, "config.json")):
+        raise ConfigError("--checkpoint", f"expected a GLiNER2 checkpoint folder, {checkpoint!r} has no config.json")
+    meta = checkpoint_metadata(checkpoint, metrics_file)
+    with tempfile.TemporaryDirectory() as tmp, _run(f"register {name}", experiment) as run:
+        schema_file = _schema_file(schema, tmp)
+        load_schema(schema_file)  # fail here on a bad schema, not when the model is loaded
+        mlflow.log_params({"checkpoint": checkpoint, "encoder": meta["encoder"],
+                           "max_span_width": meta["max_span_width"], SHA_TAG: meta[SHA_TAG]})
+        if meta.get("eval_metrics"):
+            mlflow.log_metrics({f"eval.{k}": v for k, v in meta["eval_metrics"].items()})
+        info = mlflow.pyfunc.log_model(
+            name=MODEL_NAME, python_model=GLiNER2PyFunc(),
+            artifacts={"checkpoint": checkpoint, "schema": schema_file},
+            signature=signature(), metadata=meta, pip_requirements=_requirements(),
+            registered_model_name=name, await_registration_for=60)
+        version = str(info.registered_model_version)
+    client = _client()
+    for key in (SHA_TAG, "encoder", "max_span_width"):
+        client.set_model_version_tag(name, version, key, str(meta[key]))
+    if description:
+        client.update_model_version(name, version, description=description)
+    if alias:
+        client.set_registered_model_alias(name, alias, version)
+    return Registered(name, version, meta[SHA_TAG], run.info.run_id, alias)
+
+
+def set_alias(name: str, alias: str, version: str | int) -> None:
+    """Point ``name@alias`` at ``version`` (moving it if it pointed elsewhere)."""
+    _client().set_registered_model_alias(name, alias, str(version))
+
+
+def alias_version(name: str, alias: str) -> str | None:
+    """The version ``name@alias`` points at, or ``None`` if the model or the alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(_client().get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# resolving models:/ URIs
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """One concrete registered version, downloaded: what a job run uses."""
+
+    name: str
+    version: str
+    path: str        # the local checkpoint folder
+    sha256: str
+    requested: str   # the URI as configured, e.g. models:/name@champion
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
+    """``models:/NAME@ALIAS`` -> (name, alias, None); ``models:/NAME/VERSION`` -> (name, None, version)."""
+    m = _URI.match(uri.strip())
+    if not m or (m["version"] is not None and not m["version"].isdigit()):
+        raise RegistryError(f"expected models:/NAME@ALIAS or models:/NAME/VERSION (a number), got {uri!r}")
+    return m["name"], m["alias"], m["version"]
+
+
+def cache_root(cache_dir: str | None = None) -> str:
+    """Where downloaded versions are kept: ``cache_dir``, ``$GLINER2_MODEL_CACHE`` or ~/.cache.
+
+    With ``model.distribution: path`` every executor reads the folder: on a cluster point
+    ``GLINER2_MODEL_CACHE`` at shared storage (a /dbfs or /Volumes path on Databricks).
+    """
+    return os.path.abspath(cache_dir or os.environ.get(CACHE_ENV)
+                           or os.path.join(os.path.expanduser("~"), ".cache", "gliner2_udf", "models"))
+
+
+def _checkpoint_in(local_model: str) -> str:
+    from mlflow.models import Model
+
+    flavor = Model.load(local_model).flavors.get("python_function", {})
+    rel = (flavor.get("artifacts") or {}).get("checkpoint", {}).get("path")
+    if not rel:
+        raise RegistryError(f"{local_model}: the logged model has no 'checkpoint' artifact; "
+                            "register checkpoints with jobs/register_model.py")
+    return os.path.join(local_model, rel)
+
+
+def _download(uri: str, dest: str) -> str:
+    import mlflow
+
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".download-", dir=os.path.dirname(dest))
+    try:
+        mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
+        shutil.rmtree(dest, ignore_errors=True)
+        os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
+    """Resolve ``uri`` to one version, download it (once per cache) and verify its checkpoint sha256.
+
+    Raises :class:`RegistryError` naming what is missing, or, when the downloaded weights differ from
+    the sha256 recorded at registration, giving both hashes.
+
+    Example::
+
+        m = resolve("models:/gliner2-minilm-default@champion")
+        m.uri, m.path        # ('models:/gliner2-minilm-default/3', '/home/me/.cache/.../checkpoint')
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from .engine import checkpoint_sha256
+
+    name, alias, version = parse_model_uri(uri)
+    client = _client()
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        raise RegistryError(f"no registered model {name!r} in {mlflow.get_registry_uri()}; register one with "
+                            f"jobs/register_model.py --checkpoint DIR --name {name}") from None
+    try:
+        mv = (client.get_model_version_by_alias(name, alias) if alias is not None
+              else client.get_model_version(name, version))
+    except MlflowException:
+        if alias is not None:
+            raise RegistryError(f"model {name!r} has no alias {alias!r}; set one with "
+                                f"jobs/register_model.py or registry.set_alias") from None
+        raise RegistryError(f"model {name!r} has no version {version}") from None
+    version = str(mv.version)
+    recorded = (mv.tags or {}).get(SHA_TAG)
+    dest = os.path.join(cache_root(cache_dir), re.sub(r"[^A-Za-z0-9_.-]+", "_", name),
+                        f"{version}-{(recorded or 'unrecorded')[:12]}")
+    pinned = f"models:/{name}/{version}"
+    fresh = not os.path.isfile(os.path.join(dest, "MLmodel"))
+    if fresh:
+        _download(pinned, dest)
+    if recorded is None:
+        from mlflow.models import Model
+
+        recorded = (Model.load(dest).metadata or {}).get(SHA_TAG)
+        if recorded is None:
+            raise RegistryError(f"{pinned} has no recorded {SHA_TAG} (tag or metadata); register "
+                                "checkpoints with jobs/register_model.py")
+    actual = checkpoint_sha256(_checkpoint_in(dest))
+    if actual != recorded and not fresh:  # a stale or damaged cache: fetch once more
+        _download(pinned, dest)
+        actual = checkpoint_sha256(_checkpoint_in(dest))
+    if actual != recorded:
+        raise RegistryError(f"checkpoint sha256 mismatch for {pinned} ({uri}): registered {recorded}, "
+                            f"downloaded {actual}; refusing to run")
+    return ResolvedModel(name, version, _checkpoint_in(dest), actual, uri)
+
+
+def resolve_checkpoint(uri: str) -> str:
+    """The local checkpoint folder of a ``models:/`` URI (the hook ``config.resolve_model`` calls)."""
+    return resolve(uri).path
+
+
+def resolve_model_version(cfg: ModelConfig) -> tuple[str, str]:
+    """(checkpoint folder, model_version label) for a job's ``model`` section, resolved once.
+
+    ``models:/`` URIs give ``models:/NAME/VERSION``; folders give ``<folder>@<sha256[:12]>``;
+    ``model.version``, when set, overrides either label.
+    """
+    if cfg.is_mlflow_uri:
+        if not cfg.path.startswith("models:/"):
+            raise RegistryError(f"expected models:/NAME@ALIAS or models:/NAME/VERSION, got {cfg.path!r}; "
+                                "register a run's model with jobs/register_model.py first")
+        m = resolve(cfg.path)
+        return m.path, cfg.version or m.uri
+    from .engine import checkpoint_sha256
+
+    path = resolve_model(cfg)
+    return path, cfg.version or f"{os.path.basename(os.path.normpath(path))}@{checkpoint_sha256(path)[:12]}"
+
+
+# --------------------------------------------------------------------------------------------
+# job runs
+
+
+def config_dict(cfg: JobConfig) -> dict[str, Any]:
+    """The validated configuration as plain data (what is logged as ``config/job.yaml``)."""
+    d = dataclasses.asdict(dataclasses.replace(cfg, compiled_schema=None))
+    d.pop("compiled_schema", None)
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, Mapping):
+            return {str(k): plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+
+    return plain(d)
+
+
+def _flat(d: Mapping, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and key != "schema":
+            out.update(_flat(v, key + "."))
+        else:
+            text = json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+            out[key] = text if len(text) <= 500 else text[:497] + "..."
+    return out
+
+
+class JobTracker:
+    """Logs one job run's outcome into the active MLflow run (a no-op without mlflow)."""
+
+    def __init__(self, run_id: str | None):
+        self.run_id = run_id
+
+    def log_summary(self, summary: Any) -> None:
+        if self.run_id is None:
+            return
+        import mlflow
+
+        from .spark.rows import STATUSES
+
+        metrics = {"documents": summary.rows, "documents_per_second": summary.docs_per_second,
+                   "seconds": summary.seconds}
+        counts = dict(summary.status_counts)
+        for status in dict.fromkeys([*STATUSES, *counts]):
+            metrics[f"status.{status}"] = counts.get(status, 0)
+        for label, n in (getattr(summary, "entity_counts", None) or {}).items():
+            metrics[f"entities.{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}"] = n
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        summary.mlflow_run_id = self.run_id
+
+
+@contextlib.contextmanager
+def track_job(cfg: JobConfig, model_version: str, experiment: str | None = None) -> Iterator[JobTracker]:
+    """One MLflow run around an extract job: parameters and the configuration when it starts,
+    metrics from ``JobTracker.log_summary``; the run ends FAILED if the job raises.
+
+    Without mlflow installed the job runs untracked (a note goes to stderr).
+    """
+    try:
+        import mlflow
+    except ImportError:
+        print("note: mlflow is not installed; this run is not tracked (pip install -e '.[mlflow]')",
+              file=sys.stderr)
+        yield JobTracker(None)
+        return
+    where_in = cfg.input.table or cfg.input.path
+    where_out = cfg.output.table or cfg.output.path
+    with _run(f"extract -> {where_out}", experiment) as run:
+        conf = config_dict(cfg)
+        params = {"input": where_in, "output": where_out, "schema_hash": cfg.compiled_schema.schema_hash,
+                  "model_version": model_version, "model_uri": cfg.model.path}
+        params.update({f"config.{k}": v for k, v in _flat(conf).items()})
+        mlflow.log_params(params)
+        mlflow.set_tags({"gliner2.model_version": model_version, "gliner2.job": "extract"})
+        mlflow.log_dict(conf, "config/job.yaml")
+        if isinstance(cfg.schema, str) and os.path.isfile(cfg.schema):
+            mlflow.log_artifact(cfg.schema, "config")
+        yield JobTracker(run.info.run_id)
