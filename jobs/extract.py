@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         cfg = load_config(args.config, args.overrides)
-        resolve_model(cfg.model)  # a missing checkpoint fails here, before pyspark is imported
+        if not cfg.model.is_mlflow_uri:  # models:/ URIs are resolved once, in run(), also before Spark starts
+            resolve_model(cfg.model)  # a missing checkpoint fails here, before pyspark is imported
         from gliner2_udf.spark import run
 
         summary = run(cfg)  # checks what needs the engine (window) before it starts Spark

@@ -36,6 +36,23 @@ def _save_oracle(encoder_config, tokenizer, folder, out, seed=0):
     return out
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_store(tmp_path_factory):
+    """Every job run in the tests is tracked in a throwaway sqlite store (never the project's mlflow.db),
+    and registered models are downloaded into a throwaway cache."""
+    base = tmp_path_factory.mktemp("mlflow")
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "GLINER2_MODEL_CACHE", "MLFLOW_DISABLE_TELEMETRY")}
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{base}/mlflow.db"
+    os.environ["GLINER2_MODEL_CACHE"] = str(base / "cache")
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    yield os.environ["MLFLOW_TRACKING_URI"]
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
     """A 2-layer BERT (hidden 32) GLiNER2 checkpoint saved by the reference package."""

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..config import ConfigError, JobConfig, resolve_model
+from ..config import ConfigError, JobConfig
 from ..schema import CompiledSchema, compile_schema, load_schema
 from . import io
 from .rows import Layout
@@ -121,6 +121,8 @@ class Summary:
     top_entities: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict)
     model_version: str = ""
     schema_hash: str = ""
+    entity_counts: Mapping[str, int] = field(default_factory=dict)   # entities found per type
+    mlflow_run_id: str | None = None
 
     @property
     def docs_per_second(self) -> float:
@@ -131,6 +133,8 @@ class Summary:
                  f"model:         {self.model_version}   schema: {self.schema_hash}",
                  f"rows written:  {self.rows} in {self.seconds:.1f} s ({self.docs_per_second:.1f} documents/s)",
                  "status:        " + (", ".join(f"{k}={v}" for k, v in sorted(self.status_counts.items())) or "-")]
+        if self.mlflow_run_id:
+            lines.append(f"mlflow run:    {self.mlflow_run_id}")
         if self.top_entities:
             lines.append("top entities:")
             for label, items in self.top_entities.items():
@@ -138,27 +142,39 @@ class Summary:
         return "\n".join(lines)
 
 
-def summarize(df: DataFrame, top: int = 5) -> tuple[int, dict[str, int], dict[str, list[tuple[str, int]]]]:
-    """Row count, status counts and the most frequent entity texts per label of an output DataFrame."""
+def summarize(df: DataFrame, top: int = 5) -> tuple[int, dict[str, int], dict[str, list[tuple[str, int]]], dict[str, int]]:
+    """Row count, status counts, the most frequent entity texts per label and entities per label."""
     status = {r["status"]: r["count"] for r in df.groupBy("status").count().collect()}
     ents = (df.select(F.explode("entities").alias("e"))
               .groupBy(F.col("e.label").alias("label"), F.col("e.text").alias("text")).count().collect())
     by_label: dict[str, list[tuple[str, int]]] = {}
+    totals: dict[str, int] = {}
     for r in sorted(ents, key=lambda r: (r["label"], -r["count"], r["text"])):
+        totals[r["label"]] = totals.get(r["label"], 0) + r["count"]
         if len(by_label.setdefault(r["label"], [])) < top:
             by_label[r["label"]].append((r["text"], r["count"]))
-    return sum(status.values()), status, by_label
+    return sum(status.values()), status, by_label, totals
 
 
 def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
     """Read the input, skip what merge mode already has, extract, write, and summarise this run's rows.
 
     Everything that can be checked without Spark (configuration, schema, model folder) is checked
-    before the session starts.
+    before the session starts. A ``models:/NAME@ALIAS`` model is resolved once, here, to the version
+    written into every row (``models:/NAME/VERSION``). Each run is an MLflow run (``registry.track_job``).
     """
-    model_dir = resolve_model(cfg.model)
+    from ..registry import resolve_model_version, track_job
+
+    model_dir, version = resolve_model_version(cfg.model)
     if cfg.window is not None:
         _check_window_supported()
+    with track_job(cfg, version) as tracking:
+        summary = _run(cfg, spark, model_dir, version)
+        tracking.log_summary(summary)
+    return summary
+
+
+def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: str) -> Summary:
     if spark is None:
         from .session import get_session
 
@@ -175,11 +191,9 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
     if cfg.model.distribution == "broadcast":
         from ..engine import GLiNER2
 
-        loaded = GLiNER2.from_pretrained(model_dir, model_version=cfg.model.version)
-        model: Any = spark.sparkContext.broadcast(loaded)
-        version = loaded.model_version
+        model: Any = spark.sparkContext.broadcast(GLiNER2.from_pretrained(model_dir, model_version=version))
     else:
-        model, version = model_dir, cfg.model.version or folder_model_version(model_dir)
+        model = model_dir
     out = extract(todo, model, compiled, id_column=cfg.input.id_column, text_column=cfg.input.text_column,
                   passthrough=cfg.input.passthrough, batch_size=cfg.batch_size, threshold=cfg.threshold,
                   max_chars=cfg.max_chars, window=cfg.window, threads_per_task=cfg.threads_per_task,
@@ -191,5 +205,5 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
         model.unpersist()
     written = io.read_output(spark, cfg.output).where(
         (F.col("extracted_at") == F.lit(started).cast("timestamp")) & (F.col("schema_hash") == compiled.schema_hash))
-    rows, status, top = summarize(written)
-    return Summary(where, rows, seconds, status, top, version, compiled.schema_hash)
+    rows, status, top, counts = summarize(written)
+    return Summary(where, rows, seconds, status, top, version, compiled.schema_hash, counts)
