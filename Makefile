@@ -25,13 +25,17 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
 run: $(STAMP)
-	$(VENV)/bin/spark-submit --master "local[2]" jobs/extract.py --config conf/local.yaml
+	SPARK_CONF_DIR=conf/spark $(VENV)/bin/spark-submit --master "local[2]" jobs/extract.py --config conf/local.yaml
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
 
 eval: $(STAMP)
 	$(PY) jobs/evaluate.py --model models/gliner2-minilm-default --out output/eval.json
+
+# Fill the local Ivy cache with the Delta jars (done on first use anyway; handy before going offline).
+jars: $(STAMP)
+	$(PY) -c "from gliner2_udf.spark.session import get_session; get_session(master='local[1]').stop()"
 
 lint: $(STAMP)
 	$(PY) -m compileall -q gliner2_udf jobs tests benchmarks

@@ -49,11 +49,17 @@ def read_config(path: str) -> Config:
 
 def load_tokenizer(path: str):
     from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    # AutoTokenizer reads our config.json (model_type "extractor") and warns that it is not an encoder's
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
     try:
         tok = AutoTokenizer.from_pretrained(path)
     except AttributeError:  # tokenizer_config written by transformers 5 stores a list there
         tok = AutoTokenizer.from_pretrained(path, extra_special_tokens={})
+    finally:
+        hf_logging.set_verbosity(level)
     missing = [t for t in SPECIAL_TOKENS if t not in tok.get_vocab()]
     if missing:
         raise CheckpointError(f"{path}: tokenizer lacks the special tokens {missing}")

@@ -12,7 +12,6 @@ Example::
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import tarfile
@@ -24,6 +23,8 @@ import torch
 
 from . import decoding
 from .checkpoint import load_checkpoint, save_checkpoint
+from .identity import checkpoint_sha256, default_model_version  # noqa: F401 (re-exported)
+from .passes import merge_results, plan_passes
 from .processor import Encoded, Processor, SchemaTokens
 from .schema import CompiledSchema, Schema, compile_schema
 from .text import is_blank, normalize, split_words, token_windows
@@ -56,7 +57,7 @@ class GLiNER2:
         """Load an upstream-format checkpoint folder (strict; safetensors unless ``allow_pickle``)."""
         network, tokenizer = load_checkpoint(path, allow_pickle=allow_pickle)
         if model_version is None:
-            model_version = f"{os.path.basename(os.path.normpath(path))}@{checkpoint_sha256(path)[:12]}"
+            model_version = default_model_version(path)
         model = cls(network, tokenizer, model_version, max_tokens)
         model._storage_dtype = _stored_dtype(path)
         return model
@@ -90,11 +91,28 @@ class GLiNER2:
     def batch_extract(self, texts: list, schema: Schema | CompiledSchema | dict, batch_size: int = 8,
                       threshold: float = 0.5, include_confidence: bool = False,
                       include_spans: bool = False) -> list[dict]:
-        """Extract from many texts with one schema; results in input order, upstream format."""
+        """Extract from many texts with one schema; results in input order, upstream format.
+
+        A schema too large for the encoder window runs as several passes (see ``passes``).
+        """
         compiled = compile_schema(schema)
-        raws = self.raw_extract(texts, compiled, batch_size, threshold)
-        return [decoding.format_result(compiled, r, include_confidence, include_spans) if r is not None
-                else empty_result(compiled) for r in raws]
+        passes = self.plan(compiled)
+        per_pass = []
+        for part in passes:
+            raws = self.raw_extract(texts, part, batch_size, threshold)
+            per_pass.append([decoding.format_result(part, r, include_confidence, include_spans) if r is not None
+                             else empty_result(part) for r in raws])
+        if len(passes) == 1:
+            return per_pass[0]
+        return [merge_results(compiled, list(parts)) for parts in zip(*per_pass)]
+
+    def plan(self, schema) -> list[CompiledSchema]:
+        """The passes a schema needs in this model's window; raises SchemaError if a part never fits.
+
+        Call it on the driver to reject an oversized schema before any distributed work.
+        """
+        return plan_passes(compile_schema(schema), lambda c: self.processor.schema_length(c, cached=False),
+                           self.max_tokens)
 
     def raw_extract(self, texts: list, compiled: CompiledSchema, batch_size: int = 8,
                     threshold: float = 0.5) -> list[decoding.RawResult | None]:
@@ -114,10 +132,7 @@ class GLiNER2:
             return []
         words = split_words(normalize(text))
         st = self.processor.schema_tokens(compiled)
-        budget = self.max_tokens - self.processor.schema_length(compiled)
-        if budget < 16:
-            raise ValueError(f"the schema needs {self.max_tokens - budget} of the encoder's {self.max_tokens} "
-                             "tokens; split it into several schemas")
+        budget = self.max_tokens - self.processor.schema_length(compiled)  # >= MIN_TEXT_TOKENS by plan()
         counts = [min(len(x), budget) for x in self.processor.word_ids(words.tokens)]
         spans = [(0, len(words))] if sum(counts) <= budget else token_windows(counts, budget, 2 * self.network.max_width)
         out = []
@@ -192,16 +207,6 @@ def empty_result(compiled: CompiledSchema) -> dict:
     if compiled.relations:
         out["relation_extraction"] = {r.name: [] for r in compiled.relations}
     return out
-
-
-def checkpoint_sha256(path: str) -> str:
-    """sha256 of the checkpoint's weights file (the identity MLflow records)."""
-    name = "model.safetensors" if os.path.isfile(os.path.join(path, "model.safetensors")) else "pytorch_model.bin"
-    h = hashlib.sha256()
-    with open(os.path.join(path, name), "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _stored_dtype(path: str) -> torch.dtype:

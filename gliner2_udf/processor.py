@@ -104,8 +104,9 @@ class Processor:
         ids += self.word_ids(["[SEP_TEXT]"])[0]
         return SchemaTokens(tuple(ids), tuple(slots), tuple(prefix_words))
 
-    def schema_length(self, schema: CompiledSchema) -> int:
-        st = self.schema_tokens(schema)
+    def schema_length(self, schema: CompiledSchema, cached: bool = True) -> int:
+        """Tokens the schema takes before the text (prompt and choice prefix)."""
+        st = self.schema_tokens(schema) if cached else self.tokenize_tasks(schema.tasks(), schema.choice_prefix())
         return len(st.ids) + sum(len(x) for x in self.word_ids(list(st.prefix_words)))
 
     # -- encoding ---------------------------------------------------------------------------
