@@ -1,0 +1,32 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # 02 · Register a model
+# MAGIC Logs a GLiNER2 checkpoint folder as an MLflow pyfunc model (the folder is an artifact; no pickled
+# MAGIC weights), registers a new version with its encoder, max span width, checkpoint sha256 and evaluation
+# MAGIC metrics (an `eval.json` in the folder, or the `metrics_file` widget), and points the alias at it.
+# MAGIC On Unity Catalog, `model_name` is `catalog.schema.model`.
+
+# COMMAND ----------
+
+dbutils.widgets.text("checkpoint", "models/gliner2-minilm-default", "Checkpoint folder")
+dbutils.widgets.text("model_name", "gliner2-minilm-default", "Registered model")
+dbutils.widgets.text("alias", "champion", "Alias to set (empty: none)")
+dbutils.widgets.text("metrics_file", "", "Evaluation report (JSON, optional)")
+
+# COMMAND ----------
+
+import json
+
+from gliner2_udf.notebooks import register
+
+registered = register(
+    dbutils.widgets.get("checkpoint"),
+    dbutils.widgets.get("model_name"),
+    alias=dbutils.widgets.get("alias"),
+    metrics_file=dbutils.widgets.get("metrics_file"),
+)
+print(json.dumps(registered, indent=1))
+
+# COMMAND ----------
+
+dbutils.notebook.exit(json.dumps(registered))
