@@ -24,8 +24,14 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" tests
 
+# The bundled model is registered in MLflow (sqlite:///./mlflow.db unless MLFLOW_TRACKING_URI is set) on
+# first use, as $(MODEL_NAME)@champion; the job runs whatever version that alias points at.
+MODEL_NAME ?= gliner2-minilm-default
 run: $(STAMP)
-	SPARK_CONF_DIR=conf/spark $(VENV)/bin/spark-submit --master "local[2]" jobs/extract.py --config conf/local.yaml
+	$(PY) jobs/register_model.py --checkpoint models/gliner2-minilm-default --name $(MODEL_NAME) --alias champion \
+		--if-absent $(if $(wildcard output/eval.json),--metrics output/eval.json)
+	SPARK_CONF_DIR=conf/spark $(VENV)/bin/spark-submit --master "local[2]" jobs/extract.py --config conf/local.yaml \
+		--set model.path=models:/$(MODEL_NAME)@champion
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
