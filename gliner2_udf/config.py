@@ -56,7 +56,7 @@ class InputConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    path: str = "models/gliner2-minilm-default"   # a checkpoint folder, or later an MLflow models:/ URI
+    path: str = "models/gliner2-minilm-default"   # a checkpoint folder, or models:/NAME@ALIAS, models:/NAME/VERSION
     distribution: str = "broadcast"               # broadcast: pickled once; path: loaded by each worker
     version: str | None = None                    # overrides the model_version written to the output
 
@@ -295,8 +295,8 @@ def _check_columns(cfg: JobConfig) -> None:
 def resolve_model(cfg: ModelConfig) -> str:
     """The local checkpoint folder for ``model.path``; raises ConfigError if there is none.
 
-    Hook for MLflow: ``models:/name@alias`` and ``runs:/`` URIs go to
-    ``gliner2_udf.registry.resolve_checkpoint(uri) -> folder`` once that module provides it.
+    ``models:/NAME@ALIAS`` and ``models:/NAME/VERSION`` go to ``gliner2_udf.registry.resolve_checkpoint``
+    (download once, sha256 checked); the job uses ``registry.resolve_model_version`` to get the version too.
     """
     if cfg.is_mlflow_uri:
         try:

@@ -364,12 +364,15 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
         m = resolve("models:/gliner2-minilm-default@champion")
         m.uri, m.path        # ('models:/gliner2-minilm-default/3', '/home/me/.cache/.../checkpoint')
     """
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    name, alias, version = parse_model_uri(uri)
+    try:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+    except ImportError:
+        raise RegistryError(f"{uri!r} needs mlflow: pip install -e '.[mlflow]'") from None
 
     from .engine import checkpoint_sha256
 
-    name, alias, version = parse_model_uri(uri)
     client = _client()
     try:
         client.get_registered_model(name)
