@@ -39,6 +39,10 @@ class GLiNER2PyFunc(mlflow.pyfunc.PythonModel):
     """Loads ``artifacts["checkpoint"]`` and extracts with ``artifacts["schema"]`` unless a call passes
     ``params={"schema": "<JSON schema>"}``."""
 
+    # MLflow validates inputs against the logged signature; no type-hint based validation (and no
+    # warning asking for type hints) is wanted on top.
+    _skip_type_hint_validation = True
+
     def load_context(self, context) -> None:
         from .engine import GLiNER2
         from .schema import load_schema

@@ -31,6 +31,7 @@ import re
 import shutil
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
@@ -260,11 +261,13 @@ def register_checkpoint(checkpoint: str, name: str, alias: str | None = None, *,
                            "max_span_width": meta["max_span_width"], SHA_TAG: meta[SHA_TAG]})
         if meta.get("eval_metrics"):
             mlflow.log_metrics({f"eval.{k}": v for k, v in meta["eval_metrics"].items()})
-        info = mlflow.pyfunc.log_model(
-            name=MODEL_NAME, python_model=GLiNER2PyFunc(),
-            artifacts={"checkpoint": checkpoint, "schema": schema_file},
-            signature=signature(), metadata=meta, pip_requirements=_requirements(),
-            registered_model_name=name, await_registration_for=60)
+        with warnings.catch_warnings():  # a signature is given on purpose: an input_example would pickle
+            warnings.filterwarnings("ignore", message=".*input_example.*")  # the loaded model
+            info = mlflow.pyfunc.log_model(
+                name=MODEL_NAME, python_model=GLiNER2PyFunc(),
+                artifacts={"checkpoint": checkpoint, "schema": schema_file},
+                signature=signature(), metadata=meta, pip_requirements=_requirements(),
+                registered_model_name=name, await_registration_for=60)
         version = str(info.registered_model_version)
     client = _client()
     for key in (SHA_TAG, "encoder", "max_span_width"):
@@ -339,15 +342,21 @@ def _checkpoint_in(local_model: str) -> str:
     return os.path.join(local_model, rel)
 
 
-def _download(uri: str, dest: str) -> str:
+def _download(uri: str, dest: str, replace: bool = False) -> str:
+    """Download into a temporary folder beside ``dest``, then rename it into place; if another process
+    got there first, its copy is kept (the caller verifies the sha256 either way)."""
     import mlflow
 
+    if replace:
+        shutil.rmtree(dest, ignore_errors=True)
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".download-", dir=os.path.dirname(dest))
     try:
         mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
-        shutil.rmtree(dest, ignore_errors=True)
-        os.replace(tmp, dest)
+        try:
+            os.rename(tmp, dest)
+        except OSError:  # dest exists and is not empty: a concurrent download finished first
+            pass
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
@@ -404,7 +413,7 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
                                 "checkpoints with jobs/register_model.py")
     actual = checkpoint_sha256(_checkpoint_in(dest))
     if actual != recorded and not fresh:  # a stale or damaged cache: fetch once more
-        _download(pinned, dest)
+        _download(pinned, dest, replace=True)
         actual = checkpoint_sha256(_checkpoint_in(dest))
     if actual != recorded:
         raise RegistryError(f"checkpoint sha256 mismatch for {pinned} ({uri}): registered {recorded}, "
