@@ -7,6 +7,7 @@ before it is finalised, so long documents decode exactly like short ones.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,11 +52,22 @@ def find_spans(prob: np.ndarray, view: WindowView, threshold: float) -> list[Spa
 
 
 def greedy_non_overlapping(spans: list[Span]) -> list[Span]:
-    """Most confident first; keep a span only if it overlaps no kept span (stable for ties)."""
+    """Most confident first; keep a span only if it overlaps no kept span (stable for ties).
+
+    Kept spans are disjoint, so sorted by start they are sorted by end too: the only kept span that
+    can overlap a candidate is the last one starting before the candidate ends (a bisection, not a scan
+    of every kept span; long documents at low thresholds have tens of thousands of candidates).
+    """
     kept: list[Span] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for s in sorted(spans, key=lambda x: -x[1]):
-        if all(not (s[2] < k[3] and k[2] < s[3]) for k in kept):
-            kept.append(s)
+        i = bisect_left(starts, s[3])
+        if i and ends[i - 1] > s[2]:
+            continue
+        starts.insert(i, s[2])
+        ends.insert(i, s[3])
+        kept.append(s)
     return kept
 
 
@@ -87,7 +99,7 @@ def decode_window(schema: CompiledSchema, view: WindowView, span_logits: dict[st
             for m, f in enumerate(st.fields):
                 thr = threshold if f.threshold is None else f.threshold
                 if f.choices:
-                    inst[f.name] = _choices(probs[k, m], f.choices, _choice_positions(view, st.name, f.name),
+                    inst[f.name] = _choices(probs[k, m], f.choices, _choice_positions(schema, st.name, f.name),
                                             thr, f.dtype)
                 else:
                     spans = greedy_non_overlapping(find_spans(probs[k, m], view, thr))
@@ -122,25 +134,31 @@ def label_probs(logits: np.ndarray, multi_label: bool) -> np.ndarray:
     return e / e.sum()
 
 
-def _choice_positions(view: WindowView, structure: str, field_name: str) -> dict[str, int]:
-    """Word index of each choice of one field inside that field's own group of the prefix."""
-    words = view.prefix_words
-    try:
-        start = words.index(f"{structure}:")
-        at = words.index(field_name, start)
-    except ValueError:
-        return {}
-    out: dict[str, int] = {}
-    for i in range(at + 2, len(words)):
-        if words[i] == ")":
-            break
-        if words[i] != "|":
-            out.setdefault(words[i].lower(), i)
-    return out
+def _choice_positions(schema: CompiledSchema, structure: str, field_name: str) -> dict[str, int]:
+    """Prefix-word index of each choice of one field, inside that field's own group.
+
+    Walks the layout ``CompiledSchema.choice_prefix`` writes: per structure with choice fields
+    ``( <name>: f1 ( c1 | c2 ) , f2 ( ... ) )``; a group of n choices takes 2n + 2 words. Counting
+    positions (rather than searching for words) stays right when a field is named like a choice of an
+    earlier field or two fields share a choice string.
+    """
+    i = 0
+    for s in schema.structures:
+        groups = [f for f in s.fields if f.choices]
+        if not groups:
+            continue
+        i += 2                                   # "(", "<name>:"
+        for g, f in enumerate(groups):
+            i += 1 if g else 0                   # ","
+            if s.name == structure and f.name == field_name:
+                return {c: i + 2 + 2 * j for j, c in enumerate(f.choices)}
+            i += 2 * len(f.choices) + 2
+        i += 1                                   # ")"
+    return {}
 
 
 def _choices(prob: np.ndarray, choices, positions, thr: float, dtype: str):
-    scored = [(c, float(prob[positions[c.lower()], 0])) for c in choices if c.lower() in positions]
+    scored = [(c, float(prob[positions[c], 0])) for c in choices if c in positions]
     if dtype == "list":
         return [(c, p) for c, p in scored if p >= thr]
     best = max(scored, key=lambda x: x[1], default=None)
