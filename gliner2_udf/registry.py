@@ -222,6 +222,8 @@ class Registered:
 
 def _schema_file(schema: Any, tmp: str) -> str:
     if isinstance(schema, str):
+        if not os.path.isfile(schema):
+            raise ConfigError("--schema", f"expected a schema file (YAML or JSON), {schema!r} does not exist")
         return schema
     from .schema import Schema
 

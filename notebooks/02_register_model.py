@@ -12,6 +12,7 @@ dbutils.widgets.text("checkpoint", "models/gliner2-minilm-default", "Checkpoint 
 dbutils.widgets.text("model_name", "gliner2-minilm-default", "Registered model")
 dbutils.widgets.text("alias", "champion", "Alias to set (empty: none)")
 dbutils.widgets.text("metrics_file", "", "Evaluation report (JSON, optional)")
+dbutils.widgets.text("schema", "conf/schemas/default.yaml", "Default schema of the pyfunc model")
 
 # COMMAND ----------
 
@@ -24,6 +25,7 @@ registered = register(
     dbutils.widgets.get("model_name"),
     alias=dbutils.widgets.get("alias"),
     metrics_file=dbutils.widgets.get("metrics_file"),
+    schema=dbutils.widgets.get("schema"),
 )
 print(json.dumps(registered, indent=1))
 

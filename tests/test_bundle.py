@@ -158,5 +158,6 @@ def test_register_job_points_at_the_bundled_model(bundle):
     assert "schedule" not in job     # run by hand or by a training pipeline
     params = {p["name"]: p["default"] for p in job["parameters"]}
     assert set(params) == set(widgets(os.path.join(ROOT, "notebooks", "02_register_model.py")))
+    assert os.path.isfile(params["schema"].replace("${workspace.file_path}", ROOT))
     ckpt = params["checkpoint"].replace("${workspace.file_path}", ROOT)
     assert os.path.isfile(os.path.join(ckpt, "config.json")) and os.path.isfile(os.path.join(ckpt, "model.safetensors"))

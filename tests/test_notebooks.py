@@ -109,7 +109,7 @@ def test_notebooks_are_databricks_source_files(name):
 @pytest.fixture(scope="module")
 def registered(spark, tiny_checkpoint):
     return run_notebook("02_register_model", spark, checkpoint=tiny_checkpoint, model_name="nb-tiny",
-                        alias="champion")
+                        alias="champion", schema=SCHEMA)
 
 
 def test_02_registers_the_checkpoint_under_the_alias(registered, tiny_checkpoint):
@@ -120,7 +120,7 @@ def test_02_registers_the_checkpoint_under_the_alias(registered, tiny_checkpoint
         sha = hashlib.sha256(fh.read()).hexdigest()
     assert (value["uri"], value["alias"], value["sha256"]) == ("models:/nb-tiny/1", "champion", sha)
     assert str(MlflowClient().get_model_version_by_alias("nb-tiny", "champion").version) == "1"
-    assert set(dbutils.widgets.declared) == {"checkpoint", "model_name", "alias", "metrics_file"}
+    assert set(dbutils.widgets.declared) == {"checkpoint", "model_name", "alias", "metrics_file", "schema"}
 
 
 @pytest.fixture(scope="module")
