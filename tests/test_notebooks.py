@@ -18,7 +18,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = os.path.join(ROOT, "notebooks")
 SAMPLE = os.path.join(ROOT, "data", "samples", "documents.parquet")
 SCHEMA = os.path.join(ROOT, "conf", "schemas", "default.yaml")
-WIDGET = re.compile(r"""dbutils\.widgets\.(?:text|dropdown|combobox|multiselect)\(\s*["']([^"']+)["']""")
 
 
 class NotebookExit(Exception):
