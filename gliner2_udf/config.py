@@ -72,6 +72,15 @@ class OutputConfig:
     table: str | None = None
     mode: str = "merge"
     partition_by: tuple[str, ...] = ()
+    commit_every: int | None = None      # about this many documents per Delta commit (merge mode); None: one
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Structured Streaming ``availableNow`` over a Delta input: the section's presence turns it on."""
+
+    checkpoint: str                      # the query's checkpoint folder (offsets and commits)
+    max_files_per_trigger: int | None = None   # input files per micro-batch (Delta's default: 1000)
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,7 @@ class JobConfig:
     max_chars: int = 1_000_000           # longer documents are cut to this length, status "truncated"
     window: int | None = None            # words per window for long documents; None: the engine's default
     spark: SparkConfig = field(default_factory=SparkConfig)
+    stream: StreamConfig | None = None   # None: one batch run; a section: streaming availableNow
     compiled_schema: CompiledSchema | None = field(default=None, compare=False, repr=False)
 
 
@@ -215,10 +225,35 @@ def _output(d: Any) -> OutputConfig:
     cfg = OutputConfig(format=_choice(d.get("format", "delta"), OUTPUT_FORMATS, "output.format"),
                        path=path, table=table,
                        mode=_choice(d.get("mode", "merge"), OUTPUT_MODES, "output.mode"),
-                       partition_by=_columns(d.get("partition_by"), "output.partition_by"))
+                       partition_by=_columns(d.get("partition_by"), "output.partition_by"),
+                       commit_every=_int(d.get("commit_every"), "output.commit_every", 1, 100_000_000, optional=True))
     if cfg.mode == "merge" and cfg.format != "delta":
         raise ConfigError("output.mode", "'merge' needs output.format 'delta' (Parquet has no atomic MERGE); "
                                          "use 'append' or 'overwrite' for Parquet")
+    if cfg.commit_every is not None and cfg.mode != "merge":
+        raise ConfigError("output.commit_every", f"several commits need output.mode 'merge' (a re-run after a "
+                                                 f"crash skips the committed documents), got {cfg.mode!r}")
+    return cfg
+
+
+def _stream(d: Any, inp: InputConfig, out: OutputConfig) -> StreamConfig | None:
+    if d is None:
+        return None
+    d = _mapping(d, "stream")
+    _keys(d, StreamConfig, "stream")
+    if "checkpoint" not in d:
+        raise ConfigError("stream.checkpoint", "missing; a streaming run needs a checkpoint folder")
+    cfg = StreamConfig(checkpoint=_str(d.get("checkpoint"), "stream.checkpoint"),
+                       max_files_per_trigger=_int(d.get("max_files_per_trigger"), "stream.max_files_per_trigger",
+                                                  1, 1_000_000, optional=True))
+    if inp.format != "delta":
+        raise ConfigError("stream", f"streaming reads a Delta table; input.format is {inp.format!r}")
+    if out.format != "delta" or out.mode not in ("merge", "append"):
+        raise ConfigError("stream", "streaming writes a Delta table in mode 'merge' or 'append' (idempotent per "
+                                    f"micro-batch); output is {out.format!r} in mode {out.mode!r}")
+    if out.commit_every is not None:
+        raise ConfigError("output.commit_every", "a streaming run commits once per micro-batch; size micro-batches "
+                                                 "with stream.max_files_per_trigger")
     return cfg
 
 
@@ -269,6 +304,7 @@ def from_dict(d: Any) -> JobConfig:
         max_chars=_int(d.get("max_chars", 1_000_000), "max_chars", 1, 100_000_000),
         window=_int(d.get("window"), "window", 16, 100_000, optional=True),
         spark=_spark(d.get("spark")),
+        stream=_stream(d.get("stream"), inp, out),
         compiled_schema=compiled,
     )
     _check_columns(cfg)

@@ -28,7 +28,18 @@ def _reader(spark: SparkSession, fmt: str, path: str | None, table: str | None) 
 
 def read_input(spark: SparkSession, cfg: InputConfig) -> DataFrame:
     """The input table with its filter applied; checks that the configured columns exist."""
-    df = _reader(spark, cfg.format, cfg.path, cfg.table)
+    return _checked(_reader(spark, cfg.format, cfg.path, cfg.table), cfg)
+
+
+def read_input_stream(spark: SparkSession, cfg: InputConfig, max_files_per_trigger: int | None = None) -> DataFrame:
+    """The Delta input as a stream (``availableNow`` micro-batches), with the same checks and filter."""
+    reader = spark.readStream.format("delta")
+    if max_files_per_trigger:
+        reader = reader.option("maxFilesPerTrigger", str(int(max_files_per_trigger)))
+    return _checked(reader.table(cfg.table) if cfg.table is not None else reader.load(cfg.path), cfg)
+
+
+def _checked(df: DataFrame, cfg: InputConfig) -> DataFrame:
     types = {f.name.lower(): f.dataType for f in df.schema.fields}
     for key, name in [("input.id_column", cfg.id_column), ("input.text_column", cfg.text_column),
                       *((f"input.passthrough[{i}]", c) for i, c in enumerate(cfg.passthrough))]:
@@ -75,8 +86,31 @@ def pending(spark: SparkSession, docs: DataFrame, cfg: OutputConfig, id_column: 
     return docs.join(done, on=id_column, how="left_anti")
 
 
-def write(spark: SparkSession, df: DataFrame, cfg: OutputConfig, id_column: str) -> None:
-    """Write ``df`` in the configured mode (the first merge creates the table)."""
+def chunks(todo: DataFrame, id_column: str, commit_every: int | None) -> list[DataFrame]:
+    """``todo`` cut into parts of about ``commit_every`` documents (by a hash of the id), each written in
+    its own commit; ``[todo]`` when ``commit_every`` is None. Empty parts are left out.
+
+    Merge mode makes the parts idempotent: a re-run recomputes ``pending`` and so skips every part that
+    was committed, and the MERGE key drops any document that is already there.
+    """
+    if not commit_every:
+        return [todo]
+    total = todo.count()
+    n = -(-total // commit_every)
+    if n <= 1:
+        return [todo] if total else []
+    bucket = F.pmod(F.xxhash64(F.col(f"`{id_column}`")), F.lit(n))
+    sizes = {r["b"]: r["count"] for r in todo.groupBy(bucket.alias("b")).count().collect()}
+    return [todo.where(bucket == F.lit(b)) for b in sorted(sizes)]
+
+
+def write(spark: SparkSession, df: DataFrame, cfg: OutputConfig, id_column: str,
+          txn: tuple[str, int] | None = None) -> None:
+    """Write ``df`` in the configured mode (the first merge creates the table).
+
+    ``txn = (app_id, version)`` makes an append idempotent (Delta ``txnAppId``/``txnVersion``: a version
+    at or below the one the table recorded for ``app_id`` is skipped); streaming passes its micro-batch.
+    """
     if cfg.mode == "merge" and output_exists(spark, cfg):
         from delta.tables import DeltaTable
 
@@ -85,6 +119,8 @@ def write(spark: SparkSession, df: DataFrame, cfg: OutputConfig, id_column: str)
         target.alias("t").merge(df.alias("s"), key).whenNotMatchedInsertAll().execute()
         return
     writer = df.write.format(cfg.format).mode("overwrite" if cfg.mode == "overwrite" else "append")
+    if txn is not None:
+        writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(int(txn[1])))
     if cfg.partition_by:
         writer = writer.partitionBy(*cfg.partition_by)
     if cfg.table is not None:

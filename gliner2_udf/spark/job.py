@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from ..config import ConfigError, JobConfig
 from ..schema import CompiledSchema, compile_schema, load_schema
-from . import io
+from . import faults, io
 from .rows import Layout
 from .udf import ModelSource, Options, make_udf
 
@@ -168,38 +168,72 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
     model_dir, version = resolve_model_version(cfg.model)
     if cfg.window is not None:
         _check_window_supported()
+    loaded = _load_and_plan(model_dir, version, cfg.compiled_schema)
     with track_job(cfg, version) as tracking:
-        summary = _run(cfg, spark, model_dir, version)
+        summary = _run(cfg, spark, model_dir, version, loaded)
         tracking.log_summary(summary)
     return summary
 
 
-def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: str) -> Summary:
+def _load_and_plan(model_dir: str, version: str, compiled: CompiledSchema):
+    """Load the checkpoint on the driver (refusing a hostile one) and plan the schema's passes in its
+    window, before Spark starts: a schema part that never fits is a ``schema.<field>`` ConfigError."""
+    from ..checkpoint import CheckpointError
+    from ..engine import GLiNER2
+    from ..schema import SchemaError
+
+    try:
+        model = GLiNER2.from_pretrained(model_dir, model_version=version)
+    except CheckpointError as err:
+        raise ConfigError("model.path", str(err)) from None
+    try:
+        model.plan(compiled)
+    except SchemaError as err:
+        text = str(err)
+        message = text[len(err.path) + 2:] if err.path and text.startswith(err.path + ": ") else text
+        raise ConfigError(f"schema.{err.path}" if err.path else "schema", message) from None
+    return model
+
+
+def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: str, loaded: Any = None) -> Summary:
     if spark is None:
         from .session import get_session
 
         spark = get_session(cfg.spark.app_name, cfg.spark.master, cfg.spark.conf)
     compiled = cfg.compiled_schema
-    docs = io.read_input(spark, cfg.input)
-    todo = io.pending(spark, docs, cfg.output, cfg.input.id_column, compiled.schema_hash)
-    # Small files come as one partition and AQE may coalesce the anti-join's: spread the documents
-    # over at least every core (a fixed number, which AQE keeps). The shuffle is cheap next to the model.
-    todo = todo.repartition(max(spark.sparkContext.defaultParallelism, todo.rdd.getNumPartitions()))
     where = cfg.output.table or cfg.output.path
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     if cfg.model.distribution == "broadcast":
         from ..engine import GLiNER2
 
-        model: Any = spark.sparkContext.broadcast(GLiNER2.from_pretrained(model_dir, model_version=version))
+        loaded = loaded or GLiNER2.from_pretrained(model_dir, model_version=version)
+        model: Any = spark.sparkContext.broadcast(loaded)
     else:
+        from .preflight import check_model_path
+
+        check_model_path(spark, model_dir)  # every executor reads the folder, or one clear error now
         model = model_dir
-    out = extract(todo, model, compiled, id_column=cfg.input.id_column, text_column=cfg.input.text_column,
-                  passthrough=cfg.input.passthrough, batch_size=cfg.batch_size, threshold=cfg.threshold,
-                  max_chars=cfg.max_chars, window=cfg.window, threads_per_task=cfg.threads_per_task,
-                  arrow_records_per_batch=cfg.arrow_records_per_batch, model_version=version,
-                  extracted_at=started)
-    io.write(spark, out, cfg.output, cfg.input.id_column)
+
+    def extract_docs(docs: DataFrame) -> DataFrame:
+        return extract(docs, model, compiled, id_column=cfg.input.id_column, text_column=cfg.input.text_column,
+                       passthrough=cfg.input.passthrough, batch_size=cfg.batch_size, threshold=cfg.threshold,
+                       max_chars=cfg.max_chars, window=cfg.window, threads_per_task=cfg.threads_per_task,
+                       arrow_records_per_batch=cfg.arrow_records_per_batch, model_version=version,
+                       extracted_at=started)
+
+    try:
+        if cfg.stream is not None:
+            from .stream import run_stream
+
+            run_stream(spark, cfg, extract_docs)
+        else:
+            _write_batches(spark, cfg, extract_docs)
+    except Exception as err:  # a task that could not load the model: one clear error, not a stack trace
+        from .preflight import raise_model_error
+
+        raise_model_error(err)
+        raise
     seconds = time.perf_counter() - t0
     if cfg.model.distribution == "broadcast":
         model.unpersist()
@@ -207,3 +241,20 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
         (F.col("extracted_at") == F.lit(started).cast("timestamp")) & (F.col("schema_hash") == compiled.schema_hash))
     rows, status, top, counts = summarize(written)
     return Summary(where, rows, seconds, status, top, version, compiled.schema_hash, counts)
+
+
+def _write_batches(spark: SparkSession, cfg: JobConfig, extract_docs) -> int:
+    """Extract the pending documents and write them: one commit, or one per ``output.commit_every``
+    documents (each part merged on (id, schema_hash), so a re-run after a crash redoes only the parts
+    that were not committed). Returns the number of commits."""
+    docs = io.read_input(spark, cfg.input)
+    todo = io.pending(spark, docs, cfg.output, cfg.input.id_column, cfg.compiled_schema.schema_hash)
+    parts = io.chunks(todo, cfg.input.id_column, cfg.output.commit_every)
+    faults.before_first_write()
+    for n, part in enumerate(parts):
+        # Small files come as one partition and AQE may coalesce the anti-join's: spread the documents
+        # over at least every core (a fixed number, which AQE keeps). The shuffle is cheap next to the model.
+        part = part.repartition(max(spark.sparkContext.defaultParallelism, part.rdd.getNumPartitions()))
+        io.write(spark, extract_docs(part), cfg.output, cfg.input.id_column)
+        faults.after_commit(n, last=n == len(parts) - 1)
+    return len(parts)

@@ -13,6 +13,8 @@ the id and passthrough columns stay in the JVM. Run constants (``model_version``
 from __future__ import annotations
 
 import os
+import re
+import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -20,11 +22,27 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from . import faults
 from .rows import Layout, empty_row, prepare_text, to_row
 
 _MODELS: "OrderedDict[tuple, Any]" = OrderedDict()   # per Python worker process
 _MAX_CACHED = 2
 LOAD_LOG_ENV = "GLINER2_UDF_LOAD_LOG"  # a file: each model load in a worker appends "<pid> <kind> <key>"
+UNAVAILABLE = "GLINER2_MODEL_UNAVAILABLE"  # starts the message of a task that cannot load its model
+
+
+class ModelUnavailableError(RuntimeError):
+    """The model cannot be loaded where a task runs (a path missing or unreadable on an executor).
+
+    Raised in the worker with a message that names the path and the executor; the driver finds that
+    message in the failed job and raises it once, as itself (``job.run``)."""
+
+
+def executor_identity() -> str:
+    """``executor <id> on host <name> (pid <pid>)``: where this Python worker runs, for error messages."""
+    m = re.search(r"executorId=([^&]+)", os.environ.get("SPARK_LOG_URL_STDERR", ""))
+    who = f"executor {m.group(1)}" if m else "executor"
+    return f"{who} on host {socket.gethostname()} (pid {os.getpid()})"
 
 
 @dataclass(frozen=True)
@@ -58,7 +76,13 @@ def worker_model(source: ModelSource):
     model = _MODELS.get(key)
     if model is None:
         t0 = time.perf_counter()
-        model = source.load()
+        try:
+            model = source.load()
+        except Exception as err:
+            if source.path is None:
+                raise
+            raise ModelUnavailableError(f"{UNAVAILABLE}: cannot load the model from {source.path!r} on "
+                                        f"{executor_identity()}: {type(err).__name__}: {err}") from err
         _MODELS[key] = model
         while len(_MODELS) > _MAX_CACHED:       # a notebook re-running extract() makes new broadcasts
             _MODELS.popitem(last=False)
@@ -118,10 +142,29 @@ def extract_rows(model, compiled, layout: Layout, values: list, opts: Options) -
                 rows[i] = empty_row(layout, "error", _error(err))
     for i, result in batch:
         try:
+            stored = _stored_text(values[i])
+            if not stored.startswith(prepared[i].text):  # control characters were blanked for the model
+                result = _cut_from(result, stored)
             rows[i] = to_row(layout, result, prepared[i].status, prepared[i].message)
         except Exception as err:
             rows[i] = empty_row(layout, "error", f"could not convert the result: {_error(err)}")
     return rows
+
+
+def _stored_text(value) -> str:
+    return bytes(value).decode("utf-8") if isinstance(value, (bytes, bytearray, memoryview)) else value
+
+
+def _cut_from(result, text: str):
+    """``result`` with every span's text cut from ``text`` at its offsets (``text[start:end] == span text``
+    for the stored text, whose control characters the model saw as spaces)."""
+    if isinstance(result, dict):
+        if isinstance(result.get("start"), int) and isinstance(result.get("end"), int) and "text" in result:
+            return {**result, "text": text[result["start"]:result["end"]]}
+        return {k: _cut_from(v, text) for k, v in result.items()}
+    if isinstance(result, (list, tuple)):
+        return type(result)(_cut_from(v, text) for v in result)
+    return result
 
 
 def make_udf(source: ModelSource, compiled, layout: Layout, opts: Options):
@@ -136,6 +179,7 @@ def make_udf(source: ModelSource, compiled, layout: Layout, opts: Options):
         model = worker_model(source)
         model.set_threads(opts.threads)
         for series in texts:
+            faults.worker_batch()
             rows = extract_rows(model, compiled, layout, series.tolist(), opts)
             yield pd.DataFrame(rows, columns=columns)
 
