@@ -1,0 +1,61 @@
+"""Evaluate a GLiNER2 checkpoint: zero-shot CrossNER, CoNLL-2003 in two label orders, SST-2, SNIPS, structures.
+
+    python jobs/evaluate.py --model models/gliner2-minilm-default --out output/eval.json [--limit N]
+
+Default subsets: the first 300 sentences of each CrossNER domain, the first 400 CoNLL-2003 test
+sentences, the first 300 SST-2 test items, all 700 SNIPS utterances and 300 held-out synthetic
+nested records; ``--limit N`` caps every set at N instead (0 = every item). Prints a table and the
+wall time, and writes the full report (metrics, targets, sample errors) as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from gliner2_udf.evaluation import Limits, evaluate_all, format_table  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="checkpoint folder (upstream format)")
+    ap.add_argument("--out", default="output/eval.json", help="JSON report path")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="items per set (default: 300 CrossNER per domain, 400 CoNLL, 300 SST-2, 700 SNIPS, "
+                         "300 structures; 0 = all)")
+    ap.add_argument("--data-root", default=None, help="shared/data folder (default: $GLINER2_UDF_DATA or ../shared/data)")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--errors", type=int, default=10, help="sample errors kept per CrossNER domain in the JSON")
+    args = ap.parse_args(argv)
+    if args.limit is not None and args.limit < 0:
+        ap.error("--limit must be >= 0")
+
+    t0 = time.time()
+    from gliner2_udf import GLiNER2
+
+    model = GLiNER2.from_pretrained(args.model)
+    model.set_threads(args.threads)
+    limits = Limits() if args.limit is None else Limits.all(args.limit or None)
+    rep = evaluate_all(model, limits, root=args.data_root, batch_size=args.batch_size, threshold=args.threshold,
+                       n_errors=args.errors, log=lambda s: print(s, flush=True))
+    rep["model"] = args.model
+    rep["threads"] = args.threads
+    rep["wall_seconds_with_load"] = round(time.time() - t0, 1)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(rep, f, indent=1, ensure_ascii=False)
+    print()
+    print(format_table(rep))
+    print(f"wall time including model load: {rep['wall_seconds_with_load']:.1f} s; report written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
