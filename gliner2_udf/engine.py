@@ -25,6 +25,7 @@ from . import decoding
 from .checkpoint import load_checkpoint, save_checkpoint
 from .identity import checkpoint_sha256, default_model_version  # noqa: F401 (re-exported)
 from .passes import merge_results, plan_passes
+from .precision import autocast, check, runtime_network
 from .processor import Encoded, Processor, SchemaTokens
 from .schema import CompiledSchema, Schema, compile_schema
 from .text import is_blank, normalize, split_words, token_windows
@@ -42,23 +43,31 @@ class _Window:
 class GLiNER2:
     """A GLiNER2 span model ready for inference."""
 
-    def __init__(self, network, tokenizer, model_version: str | None = None, max_tokens: int | None = None):
-        self.network = network.eval()
+    def __init__(self, network, tokenizer, model_version: str | None = None, max_tokens: int | None = None,
+                 precision: str = "fp32", backend: str = "torch"):
+        self.network = network.eval()  # fp32: what save_pretrained and pickling write
+        self.precision, self.backend = precision, backend
+        self.model_version = model_version or "unversioned"
+        self._runtime = runtime_network(network, precision, backend, key=self.model_version)
         self.tokenizer = tokenizer
         self.processor = Processor(tokenizer)
-        self.model_version = model_version or "unversioned"
         limit = getattr(network.encoder.config, "max_position_embeddings", DEFAULT_MAX_TOKENS) or DEFAULT_MAX_TOKENS
         self.max_tokens = min(max_tokens or DEFAULT_MAX_TOKENS, limit)
 
     # -- files ------------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path: str, allow_pickle: bool = False, model_version: str | None = None,
-                        max_tokens: int | None = None) -> "GLiNER2":
-        """Load an upstream-format checkpoint folder (strict; safetensors unless ``allow_pickle``)."""
+                        max_tokens: int | None = None, precision: str = "fp32",
+                        backend: str = "torch") -> "GLiNER2":
+        """Load an upstream-format checkpoint folder (strict; safetensors unless ``allow_pickle``).
+
+        ``precision`` (fp32 | int8 | bf16) and ``backend`` (torch | onnx) choose how inference runs.
+        """
+        check(precision, backend)
         network, tokenizer = load_checkpoint(path, allow_pickle=allow_pickle)
         if model_version is None:
             model_version = default_model_version(path)
-        model = cls(network, tokenizer, model_version, max_tokens)
+        model = cls(network, tokenizer, model_version, max_tokens, precision, backend)
         model._storage_dtype = _stored_dtype(path)
         return model
 
@@ -73,7 +82,7 @@ class GLiNER2:
             buf = io.BytesIO()
             with tarfile.open(fileobj=buf, mode="w") as tar:
                 tar.add(tmp, arcname="ckpt")
-        return (_from_bytes, (buf.getvalue(), self.model_version, self.max_tokens))
+        return (_from_bytes, (buf.getvalue(), self.model_version, self.max_tokens, self.precision, self.backend))
 
     def set_threads(self, n: int) -> None:
         torch.set_num_threads(max(1, int(n)))
@@ -150,7 +159,11 @@ class GLiNER2:
         the last word are ``-inf``), the count head's prediction per span task, and label logits per
         classification task.
         """
-        net = self.network
+        with autocast(self.precision):
+            return self._forward_batch(items, st)
+
+    def _forward_batch(self, items: list[Encoded], st: SchemaTokens):
+        net = self._runtime
         batch = self.processor.collate(items, st.tasks)
         states = net.encode(batch.input_ids, batch.attention_mask)
         b = len(items)
@@ -168,7 +181,7 @@ class GLiNER2:
                 queries = queries.view(k_max, b, n, h).transpose(0, 1).reshape(b, k_max * n, h)
                 hidden = net.span_rep.span_rep_layer.hidden_states(net.gather_words(states, batch.word_pos))
                 logits = net.span_rep.span_rep_layer.score(hidden, queries)
-                logits = logits.view(b, k_max, n, *logits.shape[-2:]).numpy()
+                logits = logits.view(b, k_max, n, *logits.shape[-2:]).float().numpy()
             for i in range(b):
                 start = 0
                 for t, c, k in zip(span_tasks, counts[i], needed[i]):
@@ -179,7 +192,7 @@ class GLiNER2:
                     start = end
         cls_tasks = [t for t in st.tasks if t.kind == "classification"]
         if cls_tasks:
-            logits = net.classifier(states[:, [p for t in cls_tasks for p in t.child_pos]]).squeeze(-1).numpy()
+            logits = net.classifier(states[:, [p for t in cls_tasks for p in t.child_pos]]).squeeze(-1).float().numpy()
             for i in range(b):
                 start = 0
                 for t in cls_tasks:
@@ -220,8 +233,10 @@ def _stored_dtype(path: str) -> torch.dtype:
         return fh.get_slice(key).get_dtype() == "F16" and torch.float16 or torch.float32
 
 
-def _from_bytes(blob: bytes, model_version: str, max_tokens: int) -> GLiNER2:
+def _from_bytes(blob: bytes, model_version: str, max_tokens: int, precision: str = "fp32",
+                backend: str = "torch") -> GLiNER2:
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(blob), mode="r") as tar:
             tar.extractall(tmp, filter="data")
-        return GLiNER2.from_pretrained(os.path.join(tmp, "ckpt"), model_version=model_version, max_tokens=max_tokens)
+        return GLiNER2.from_pretrained(os.path.join(tmp, "ckpt"), model_version=model_version, max_tokens=max_tokens,
+                                       precision=precision, backend=backend)

@@ -1,0 +1,78 @@
+"""The encoder on ONNX Runtime (fp32 or int8), behind the same call as a Hugging Face encoder.
+
+The encoder is exported once per (checkpoint, precision) into a cache folder (``GLINER2_UDF_CACHE``,
+default ``~/.cache/gliner2_udf``); int8 uses ONNX Runtime's dynamic quantization (int8 weights,
+per-batch activation scales). The heads stay in torch. Requires the ``onnx`` extra.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from types import SimpleNamespace
+
+import torch
+from torch import nn
+
+
+def cache_dir() -> str:
+    path = os.environ.get("GLINER2_UDF_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "gliner2_udf")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def export(encoder: nn.Module, path: str, precision: str) -> str:
+    """Export ``encoder`` to ``path`` (atomically); int8 is quantized after export."""
+    folder = os.path.dirname(path)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        fp32 = os.path.join(tmp, "encoder.onnx")
+        ids = torch.ones(2, 16, dtype=torch.long)
+        wrapper = _LastHidden(encoder).eval()
+        with torch.no_grad():
+            torch.onnx.export(wrapper, (ids, torch.ones_like(ids)), fp32, input_names=["input_ids", "attention_mask"],
+                              output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                              dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                                            "attention_mask": {0: "batch", 1: "seq"},
+                                            "last_hidden_state": {0: "batch", 1: "seq"}})
+        out = fp32
+        if precision == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            out = os.path.join(tmp, "encoder.int8.onnx")
+            quantize_dynamic(fp32, out, weight_type=QuantType.QInt8)
+        os.replace(out, path)
+    return path
+
+
+class _LastHidden(nn.Module):
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, input_ids, attention_mask):
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+
+class OnnxEncoder(nn.Module):
+    """Callable like a Hugging Face encoder: ``encoder(input_ids=..., attention_mask=...).last_hidden_state``."""
+
+    def __init__(self, path: str, config, threads: int | None = None):
+        super().__init__()
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or torch.get_num_threads()
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        self.config = config
+
+    def forward(self, input_ids, attention_mask):
+        out = self.session.run(None, {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()})[0]
+        return SimpleNamespace(last_hidden_state=torch.from_numpy(out))
+
+
+def onnx_encoder(encoder: nn.Module, key: str, precision: str) -> OnnxEncoder:
+    """The cached (or freshly exported) ONNX version of ``encoder``; ``key`` identifies the weights."""
+    path = os.path.join(cache_dir(), f"{key.replace('/', '_').replace('@', '-')}.{precision}.onnx")
+    if not os.path.isfile(path):
+        export(encoder, path, precision)
+    return OnnxEncoder(path, encoder.config)

@@ -1,0 +1,64 @@
+"""Inference precision and backend for the CPU.
+
+Precision: ``fp32`` (exact), ``int8`` (dynamic quantization) or ``bf16``; backend: ``torch`` or
+``onnx`` (the encoder on ONNX Runtime, see ``onnx_encoder``; the heads always run in torch).
+
+* ``int8`` quantizes the weights of the encoder's Linear layers and of the span start/end projections
+  to int8 with dynamic (per-batch) activation scales: fbgemm's VNNI kernels on x86.
+  The out_project layer stays fp32 because span scoring reads its weight matrix directly (factorised).
+* ``bf16`` runs the encoder and heads under CPU autocast in bfloat16 (useful where the CPU has
+  AVX512-BF16 or AMX); decoding always sees fp32 scores.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch import nn
+
+PRECISIONS = ("fp32", "int8", "bf16")
+BACKENDS = ("torch", "onnx")
+
+
+def check(precision: str, backend: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got {precision!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {list(BACKENDS)}, got {backend!r}")
+    if backend == "onnx" and precision == "bf16":
+        raise ValueError("precision: bf16 is a torch-backend setting; use fp32 or int8 with backend onnx")
+
+
+def runtime_network(network: nn.Module, precision: str, backend: str = "torch", key: str = "model") -> nn.Module:
+    """The network inference runs: ``network`` itself for torch/fp32, otherwise a copy whose encoder
+    (and, for int8, span projections) are replaced; ``network`` itself stays fp32 for saving."""
+    check(precision, backend)
+    if precision in ("fp32", "bf16") and backend == "torch":
+        return network
+    import copy
+
+    runtime = copy.copy(network)
+    runtime._modules = dict(network._modules)  # replace submodules on the copy only
+    span = copy.copy(network.span_rep.span_rep_layer)
+    span._modules = dict(span._modules)
+    runtime.span_rep = copy.copy(network.span_rep)
+    runtime.span_rep._modules = {"span_rep_layer": span}
+    if backend == "onnx":
+        from .onnx_encoder import onnx_encoder
+
+        runtime.encoder = onnx_encoder(network.encoder, key, precision)
+    if precision == "int8":
+        from torch.ao.quantization import quantize_dynamic
+
+        if backend == "torch":
+            runtime.encoder = quantize_dynamic(network.encoder, {nn.Linear}, dtype=torch.qint8, inplace=False)
+        span.project_start = quantize_dynamic(span.project_start, {nn.Linear}, dtype=torch.qint8, inplace=False)
+        span.project_end = quantize_dynamic(span.project_end, {nn.Linear}, dtype=torch.qint8, inplace=False)
+    return runtime
+
+
+def autocast(precision: str):
+    """The context the forward pass runs in."""
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
