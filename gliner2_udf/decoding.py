@@ -99,7 +99,7 @@ def decode_window(schema: CompiledSchema, view: WindowView, span_logits: dict[st
             for m, f in enumerate(st.fields):
                 thr = threshold if f.threshold is None else f.threshold
                 if f.choices:
-                    inst[f.name] = _choices(probs[k, m], f.choices, _choice_positions(schema, st.name, f.name),
+                    inst[f.name] = _choices(probs[k, m], f.choices, choice_positions(schema, st.name, f.name),
                                             thr, f.dtype)
                 else:
                     spans = greedy_non_overlapping(find_spans(probs[k, m], view, thr))
@@ -134,7 +134,7 @@ def label_probs(logits: np.ndarray, multi_label: bool) -> np.ndarray:
     return e / e.sum()
 
 
-def _choice_positions(schema: CompiledSchema, structure: str, field_name: str) -> dict[str, int]:
+def choice_positions(schema: CompiledSchema, structure: str, field_name: str) -> dict[str, int]:
     """Prefix-word index of each choice of one field, inside that field's own group.
 
     Walks the layout ``CompiledSchema.choice_prefix`` writes: per structure with choice fields

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from ..decoding import choice_positions
 from ..processor import Encoded, Processor, SchemaTokens
 from ..schema import Schema, compile_schema
 from ..text import normalize, split_words
@@ -150,12 +151,11 @@ def build_example(rec: dict, processor: Processor, rng: random.Random, aug: Augm
             fields, choices, instances = gold
             instances = sorted(instances, key=_first_start)[:19]
             t = SpanTarget(slot.prompt_pos, slot.child_pos, len(instances))
-            prefix = list(st_tokens.prefix_words)
             for k, inst in enumerate(instances):
                 for m, f in enumerate(fields):
                     v = inst.get(f)
                     if isinstance(v, str):  # a choice: gold at the choice word in this field's prefix group
-                        idx = _choice_index(prefix, slot.name, f, v)
+                        idx = choice_positions(compiled, slot.name, f).get(v)
                         if idx is not None:
                             t.gold.append((k, m, idx, 0))
                     else:
@@ -170,19 +170,6 @@ def build_example(rec: dict, processor: Processor, rng: random.Random, aug: Augm
 def _first_start(inst: dict) -> int:
     starts = [sp[0] for v in inst.values() if isinstance(v, list) for sp in v]
     return min(starts) if starts else 1 << 30
-
-
-def _choice_index(prefix: list[str], structure: str, field_name: str, choice: str) -> int | None:
-    try:
-        at = prefix.index(field_name, prefix.index(f"{structure}:"))
-    except ValueError:
-        return None
-    for i in range(at + 2, len(prefix)):
-        if prefix[i] == ")":
-            return None
-        if prefix[i].lower() == choice.lower():
-            return i
-    return None
 
 
 def _shuffled(processor: Processor, compiled, st: SchemaTokens, rng: random.Random) -> SchemaTokens:
