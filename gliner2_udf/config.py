@@ -26,6 +26,8 @@ INPUT_FORMATS = ("parquet", "delta")
 OUTPUT_FORMATS = ("delta", "parquet")
 OUTPUT_MODES = ("append", "overwrite", "merge")
 MODEL_DISTRIBUTIONS = ("broadcast", "path")
+PRECISIONS = ("fp32", "int8", "bf16")
+BACKENDS = ("torch", "onnx")
 MLFLOW_SCHEMES = ("models:/", "runs:/")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
@@ -59,6 +61,8 @@ class ModelConfig:
     path: str = "models/gliner2-minilm-default"   # a checkpoint folder, or models:/NAME@ALIAS, models:/NAME/VERSION
     distribution: str = "broadcast"               # broadcast: pickled once; path: loaded by each worker
     version: str | None = None                    # overrides the model_version written to the output
+    precision: str = "fp32"                       # fp32 (exact) | int8 | bf16
+    backend: str = "torch"                        # torch | onnx (the encoder on ONNX Runtime)
 
     @property
     def is_mlflow_uri(self) -> bool:
@@ -215,7 +219,9 @@ def _model(d: Any) -> ModelConfig:
     return ModelConfig(path=_str(d.get("path", ModelConfig.path), "model.path"),
                        distribution=_choice(d.get("distribution", "broadcast"), MODEL_DISTRIBUTIONS,
                                             "model.distribution"),
-                       version=_str(d.get("version"), "model.version", True))
+                       version=_str(d.get("version"), "model.version", True),
+                       precision=_choice(d.get("precision", "fp32"), PRECISIONS, "model.precision"),
+                       backend=_choice(d.get("backend", "torch"), BACKENDS, "model.backend"))
 
 
 def _output(d: Any) -> OutputConfig:

@@ -22,24 +22,34 @@ def cache_dir() -> str:
 
 def export(encoder: nn.Module, path: str, precision: str) -> str:
     """Export ``encoder`` to ``path`` (atomically); int8 is quantized after export."""
-    folder = os.path.dirname(path)
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        fp32 = os.path.join(tmp, "encoder.onnx")
-        ids = torch.ones(2, 16, dtype=torch.long)
-        wrapper = _LastHidden(encoder).eval()
-        with torch.no_grad():
-            torch.onnx.export(wrapper, (ids, torch.ones_like(ids)), fp32, input_names=["input_ids", "attention_mask"],
-                              output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                              dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
-                                            "attention_mask": {0: "batch", 1: "seq"},
-                                            "last_hidden_state": {0: "batch", 1: "seq"}})
-        out = fp32
-        if precision == "int8":
-            from onnxruntime.quantization import QuantType, quantize_dynamic
+    import logging
+    import warnings
 
-            out = os.path.join(tmp, "encoder.int8.onnx")
-            quantize_dynamic(fp32, out, weight_type=QuantType.QInt8)
-        os.replace(out, path)
+    root = logging.getLogger()
+    level = root.level
+    # the tracer's and the quantizer's advice concern a graph exported once with dynamic axes: not the user's
+    root.setLevel(logging.ERROR)
+    try:
+        with tempfile.TemporaryDirectory(dir=os.path.dirname(path)) as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fp32 = os.path.join(tmp, "encoder.onnx")
+            ids = torch.ones(2, 16, dtype=torch.long)
+            with torch.no_grad():
+                torch.onnx.export(_LastHidden(encoder).eval(), (ids, torch.ones_like(ids)), fp32,
+                                  input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+                                  opset_version=17, dynamo=False,
+                                  dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                                                "attention_mask": {0: "batch", 1: "seq"},
+                                                "last_hidden_state": {0: "batch", 1: "seq"}})
+            out = fp32
+            if precision == "int8":
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                out = os.path.join(tmp, "encoder.int8.onnx")
+                quantize_dynamic(fp32, out, weight_type=QuantType.QInt8)
+            os.replace(out, path)
+    finally:
+        root.setLevel(level)
     return path
 
 

@@ -48,8 +48,11 @@ def runtime_network(network: nn.Module, precision: str, backend: str = "torch", 
 
         runtime.encoder = onnx_encoder(network.encoder, key, precision)
     if precision == "int8":
+        import warnings
+
         from torch.ao.quantization import quantize_dynamic
 
+        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")  # deprecated, still the fbgemm path
         if backend == "torch":
             runtime.encoder = quantize_dynamic(network.encoder, {nn.Linear}, dtype=torch.qint8, inplace=False)
         span.project_start = quantize_dynamic(span.project_start, {nn.Linear}, dtype=torch.qint8, inplace=False)

@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "int8", "bf16"])
+    ap.add_argument("--backend", default="torch", choices=["torch", "onnx"])
     ap.add_argument("--errors", type=int, default=10, help="sample errors kept per CrossNER domain in the JSON")
     args = ap.parse_args(argv)
     if args.limit is not None and args.limit < 0:
@@ -40,7 +42,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     from gliner2_udf import GLiNER2
 
-    model = GLiNER2.from_pretrained(args.model)
+    model = GLiNER2.from_pretrained(args.model, precision=args.precision, backend=args.backend)
     model.set_threads(args.threads)
     limits = Limits() if args.limit is None else Limits.all(args.limit or None)
     rep = evaluate_all(model, limits, root=args.data_root, batch_size=args.batch_size, threshold=args.threshold,

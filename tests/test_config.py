@@ -153,3 +153,13 @@ def test_config_imports_neither_torch_nor_pyspark():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'pyspark', 'pandas')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_model_precision_and_backend_are_validated(tmp_path):
+    from gliner2_udf.config import ConfigError, load_config
+
+    cfg = load_config("conf/local.yaml")
+    assert (cfg.model.precision, cfg.model.backend) == ("int8", "onnx")  # the shipped job's fast path
+    for key, value in (("model.precision", "fp8"), ("model.backend", "tensorrt")):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config("conf/local.yaml", overrides=[f"{key}={value}"])

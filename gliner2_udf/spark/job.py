@@ -43,7 +43,8 @@ def folder_model_version(path: str) -> str:
     return f"{os.path.basename(os.path.normpath(path))}@{checkpoint_sha256(path)[:12]}"
 
 
-def _model_source(spark: SparkSession, model: Any, model_version: str | None) -> tuple[ModelSource, str]:
+def _model_source(spark: SparkSession, model: Any, model_version: str | None, precision: str = "fp32",
+                  backend: str = "torch") -> tuple[ModelSource, str]:
     """A GLiNER2 is broadcast; a folder path is loaded by each worker; a Broadcast is used as is."""
     from pyspark import Broadcast
 
@@ -52,7 +53,8 @@ def _model_source(spark: SparkSession, model: Any, model_version: str | None) ->
     if isinstance(model, (str, os.PathLike)):
         path = os.path.abspath(os.fspath(model))
         model_version = model_version or folder_model_version(path)
-        return ModelSource(path=path, model_version=model_version), model_version
+        return ModelSource(path=path, model_version=model_version, precision=precision,
+                           backend=backend), model_version
     if model_version is not None:
         model.model_version = model_version
     return ModelSource.of_broadcast(spark.sparkContext.broadcast(model)), model.model_version
@@ -72,7 +74,7 @@ def extract(df: DataFrame, model: Any, schema: Any, *, id_column: str = "id", te
             passthrough: Iterable[str] = (), batch_size: int = 8, threshold: float = 0.5,
             max_chars: int = 1_000_000, window: int | None = None, threads_per_task: int | None = None,
             arrow_records_per_batch: int | None = 64, model_version: str | None = None,
-            extracted_at: dt.datetime | None = None) -> DataFrame:
+            extracted_at: dt.datetime | None = None, precision: str = "fp32", backend: str = "torch") -> DataFrame:
     """Extract from ``df[text_column]`` with ``schema``; one output row per input row, typed columns.
 
     ``model`` is a loaded ``GLiNER2`` (broadcast once, unpickled once per Python worker), a checkpoint
@@ -93,7 +95,7 @@ def extract(df: DataFrame, model: Any, schema: Any, *, id_column: str = "id", te
         _check_window_supported()
     compiled = _compiled(schema)
     layout = Layout.build(compiled, id_column, passthrough)
-    source, version = _model_source(spark, model, model_version)
+    source, version = _model_source(spark, model, model_version, precision, backend)
     if arrow_records_per_batch:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(int(arrow_records_per_batch)))
     opts = Options(batch_size=batch_size, threshold=threshold, max_chars=max_chars,
@@ -168,14 +170,14 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
     model_dir, version = resolve_model_version(cfg.model)
     if cfg.window is not None:
         _check_window_supported()
-    loaded = _load_and_plan(model_dir, version, cfg.compiled_schema)
+    loaded = _load_and_plan(model_dir, version, cfg.compiled_schema, cfg.model.precision, cfg.model.backend)
     with track_job(cfg, version) as tracking:
         summary = _run(cfg, spark, model_dir, version, loaded)
         tracking.log_summary(summary)
     return summary
 
 
-def _load_and_plan(model_dir: str, version: str, compiled: CompiledSchema):
+def _load_and_plan(model_dir: str, version: str, compiled: CompiledSchema, precision: str, backend: str):
     """Load the checkpoint on the driver (refusing a hostile one) and plan the schema's passes in its
     window, before Spark starts: a schema part that never fits is a ``schema.<field>`` ConfigError."""
     from ..checkpoint import CheckpointError
@@ -183,7 +185,7 @@ def _load_and_plan(model_dir: str, version: str, compiled: CompiledSchema):
     from ..schema import SchemaError
 
     try:
-        model = GLiNER2.from_pretrained(model_dir, model_version=version)
+        model = GLiNER2.from_pretrained(model_dir, model_version=version, precision=precision, backend=backend)
     except CheckpointError as err:
         raise ConfigError("model.path", str(err)) from None
     try:
@@ -207,7 +209,8 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
     if cfg.model.distribution == "broadcast":
         from ..engine import GLiNER2
 
-        loaded = loaded or GLiNER2.from_pretrained(model_dir, model_version=version)
+        loaded = loaded or GLiNER2.from_pretrained(model_dir, model_version=version, precision=cfg.model.precision,
+                                                   backend=cfg.model.backend)
         model: Any = spark.sparkContext.broadcast(loaded)
     else:
         from .preflight import check_model_path
@@ -220,7 +223,7 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
                        passthrough=cfg.input.passthrough, batch_size=cfg.batch_size, threshold=cfg.threshold,
                        max_chars=cfg.max_chars, window=cfg.window, threads_per_task=cfg.threads_per_task,
                        arrow_records_per_batch=cfg.arrow_records_per_batch, model_version=version,
-                       extracted_at=started)
+                       extracted_at=started, precision=cfg.model.precision, backend=cfg.model.backend)
 
     try:
         if cfg.stream is not None:

@@ -52,6 +52,8 @@ class ModelSource:
     broadcast: Any = None        # pyspark Broadcast[GLiNER2]
     path: str | None = None
     model_version: str | None = None
+    precision: str = "fp32"
+    backend: str = "torch"
 
     @classmethod
     def of_broadcast(cls, bc) -> "ModelSource":
@@ -67,7 +69,8 @@ class ModelSource:
             return self.broadcast.value
         from ..engine import GLiNER2
 
-        return GLiNER2.from_pretrained(self.path, model_version=self.model_version)
+        return GLiNER2.from_pretrained(self.path, model_version=self.model_version, precision=self.precision,
+                                       backend=self.backend)
 
 
 def worker_model(source: ModelSource):

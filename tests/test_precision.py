@@ -1,0 +1,56 @@
+"""Inference settings: fp32 ONNX gives the torch scores, int8 stays close, settings survive pickling."""
+import pickle
+
+import numpy as np
+import pytest
+
+from gliner2_udf import GLiNER2, Schema
+from gliner2_udf.text import normalize, split_words
+
+TEXTS = ["Apple CEO Tim Cook announced the iPhone 15 in Cupertino on Tuesday for $799.",
+         "Acme paid 5 usd to tim cook in Berlin, then the deal closed."]
+
+
+@pytest.fixture(autouse=True)
+def onnx_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLINER2_UDF_CACHE", str(tmp_path / "cache"))
+
+
+def schema():
+    return (Schema().entities(["person", "company", "location"])
+            .classification("sentiment", ["positive", "negative", "neutral"])
+            .structure("deal").field("buyer", dtype="str").field("items"))
+
+
+def raw(model):
+    compiled = model.compile(schema())
+    st = model.processor.schema_tokens(compiled)
+    return model.forward_batch([model.processor.encode(compiled, split_words(normalize(t)).tokens) for t in TEXTS], st)
+
+
+@pytest.mark.parametrize("precision,backend,tol", [("fp32", "onnx", 1e-4), ("int8", "onnx", 0.5),
+                                                   ("int8", "torch", 0.5), ("bf16", "torch", 0.5)])
+def test_settings_against_fp32(tiny_checkpoint, precision, backend, tol):
+    exact = raw(GLiNER2.from_pretrained(tiny_checkpoint))
+    fast = raw(GLiNER2.from_pretrained(tiny_checkpoint, precision=precision, backend=backend))
+    for (s0, c0, k0), (s1, c1, k1) in zip(exact, fast):
+        for name in k0:
+            np.testing.assert_allclose(k1[name], k0[name], atol=tol)
+        for name in s0.keys() & s1.keys():
+            finite = np.isfinite(s0[name])
+            np.testing.assert_allclose(s1[name][finite], s0[name][finite], atol=tol * 10)
+
+
+def test_settings_survive_pickling(tiny_checkpoint):
+    model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
+    again = pickle.loads(pickle.dumps(model))
+    assert (again.precision, again.backend) == ("int8", "onnx")
+    assert again.batch_extract(TEXTS, schema(), include_confidence=True) == \
+        model.batch_extract(TEXTS, schema(), include_confidence=True)
+
+
+def test_unknown_settings_are_refused(tiny_checkpoint):
+    with pytest.raises(ValueError, match="precision"):
+        GLiNER2.from_pretrained(tiny_checkpoint, precision="fp8")
+    with pytest.raises(ValueError, match="backend"):
+        GLiNER2.from_pretrained(tiny_checkpoint, backend="tensorrt")
