@@ -341,7 +341,23 @@ def _checkpoint_in(local_model: str) -> str:
     if not rel:
         raise RegistryError(f"{local_model}: the logged model has no 'checkpoint' artifact; "
                             "register checkpoints with jobs/register_model.py")
+    _refuse_escapes(local_model, rel)
     return os.path.join(local_model, rel)
+
+
+def _refuse_escapes(local_model: str, rel: str) -> None:
+    """The checkpoint artifact must be a folder inside the downloaded model, and nothing in it (a symlink)
+    may resolve outside: a tampered MLmodel or artifact cannot make the job read other files."""
+    root = os.path.realpath(local_model)
+    folder = os.path.realpath(os.path.join(root, rel))
+    inside = lambda p: os.path.commonpath([root, os.path.realpath(p)]) == root  # noqa: E731
+    escapes = [] if inside(folder) and folder != root else [folder]
+    if not escapes:
+        for where, dirs, files in os.walk(folder):
+            escapes += [p for p in (os.path.join(where, n) for n in dirs + files) if not inside(p)]
+    if escapes:
+        raise RegistryError(f"{local_model}: the 'checkpoint' artifact {rel!r} reaches outside the model folder "
+                            f"({escapes[0]!r}); refused")
 
 
 def _download(uri: str, dest: str, replace: bool = False) -> str:

@@ -163,3 +163,55 @@ def test_model_precision_and_backend_are_validated(tmp_path):
     for key, value in (("model.precision", "fp8"), ("model.backend", "tensorrt")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             load_config("conf/local.yaml", overrides=[f"{key}={value}"])
+
+
+# --------------------------------------------------------------------------------------------
+# hostile configurations (issue 7): refused by name before Spark starts
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"threshold": 2}, "threshold: expected a number in [0.0, 1.0], got 2"),
+    ({"threshold": -0.1}, "threshold: expected a number in [0.0, 1.0], got -0.1"),
+    ({"threshold": float("nan")}, "threshold: expected a number in [0.0, 1.0], got nan"),
+    ({"batch_size": -3}, "batch_size: expected an integer in [1, 1024], got -3"),
+    ({"batch_size": 10**9}, "batch_size: expected an integer in [1, 1024], got 1000000000"),
+    ({"window": 0}, "window: expected an integer in [16, 100000], got 0"),
+    ({"window": 2.5}, "window: expected an integer in [16, 100000], got 2.5"),
+    ({"output__commit_every": 0}, "output.commit_every: expected an integer in [1, 100000000], got 0"),
+    ({"output__commit_every": -8}, "output.commit_every: expected an integer in [1, 100000000], got -8"),
+    ({"output__commit_every": 8, "output__mode": "append"},
+     "output.commit_every: several commits need output.mode 'merge'"),
+    ({"stream": {"checkpoint": "ck"}}, "stream: streaming reads a Delta table; input.format is 'parquet'"),
+    ({"stream": {"checkpoint": "ck"}, "input__format": "delta", "output__mode": "overwrite"},
+     "stream: streaming writes a Delta table in mode 'merge' or 'append'"),
+    ({"stream": {"max_files_per_trigger": 1}, "input__format": "delta"}, "stream.checkpoint: missing"),
+    ({"stream": {"checkpoint": "ck", "max_files_per_trigger": 0}, "input__format": "delta"},
+     "stream.max_files_per_trigger: expected an integer in [1, 1000000], got 0"),
+    ({"stream": {"checkpoint": "ck", "trigger": "once"}, "input__format": "delta"}, "stream.trigger: unknown key"),
+    ({"stream": {"checkpoint": "ck"}, "input__format": "delta", "output__commit_every": 5},
+     "output.commit_every: a streaming run commits once per micro-batch"),
+    ({"stream": "yes"}, "stream: expected a mapping, got str 'yes'"),
+])
+def test_absurd_values_and_unknown_keys_are_refused_by_name(changes, message):
+    assert message in error_of(cfg_with(**changes))
+
+
+def test_commit_every_and_stream_sections():
+    cfg = from_dict(cfg_with(output__commit_every=100))
+    assert cfg.output.commit_every == 100 and cfg.stream is None
+    cfg = from_dict(cfg_with(input__format="delta", output__mode="append",
+                             stream={"checkpoint": "output/ck", "max_files_per_trigger": 2}))
+    assert (cfg.stream.checkpoint, cfg.stream.max_files_per_trigger) == ("output/ck", 2)
+
+
+@pytest.mark.parametrize("tag", ["!!python/object:os.system {}", "!!python/object/new:os.system [echo]",
+                                 "!!python/name:os.system", "!!python/module:os", "!!binary aGVsbG8="])
+def test_yaml_object_tags_are_refused(tmp_path, tag):
+    """safe_load: no tag can construct a Python object (or smuggle bytes into a string field)."""
+    f = tmp_path / "evil.yaml"
+    f.write_text(yaml.safe_dump(BASE).replace("path: models/x", f"path: {tag}"))
+    with pytest.raises(ConfigError) as info:
+        load_config(str(f))
+    assert "not valid YAML" in str(info.value) or "model.path: expected a non-empty string" in str(info.value)
+    with pytest.raises(ConfigError):
+        load_config(str(tmp_path / "evil.yaml"), ["threshold=!!python/object/apply:os.getcwd []"])

@@ -118,7 +118,7 @@ extract_rows(model, compiled, layout, ["Tim Cook of Apple."], Options())   # war
 out = {{"base": rss()}}
 for size in {sizes!r}:
     text = _words(size, seed=size)
-    (row,) = extract_rows(model, compiled, layout, [text], Options(batch_size=16, max_chars=20_000_000))
+    (row,) = extract_rows(model, compiled, layout, [text], Options(batch_size=16, max_chars=20_000_000, threshold=0.52))
     assert row["status"] == "ok", row["error"]
     out[str(size)] = {{"peak": rss(), "entities": len(row["entities"])}}
 print(json.dumps(out))
@@ -128,7 +128,11 @@ print(json.dumps(out))
 @pytest.mark.slow
 def test_memory_for_a_10mb_document_grows_linearly(tiny_checkpoint):
     """Peak RSS of a worker-like process extracting a 1 MB and then a whole 10 MB document (no max_chars cut):
-    windowing keeps the growth about linear (10x the text, well under 20x the memory; quadratic would be 100x)."""
+    windowing keeps the growth linear (10x the text, under 12x the memory; quadratic would be 100x).
+
+    Threshold 0.52: the random tiny model scores nearly every span at about 0.5, so at 0.5 it keeps ~3,000
+    overlapping candidates per window (about 0.9 GB per MB of text, still linear) where a trained model keeps
+    a few; at 0.52 it still finds ~33,000 entities per MB."""
     code = MEMORY_PROBE.format(tests=os.path.dirname(__file__), ckpt=tiny_checkpoint, sizes=[MB, 10 * MB])
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-3000:]
@@ -138,5 +142,5 @@ def test_memory_for_a_10mb_document_grows_linearly(tiny_checkpoint):
     print(f"\nmemory: base {base / 2**20:.0f} MiB, 1 MB doc +{grow1 / 2**20:.0f} MiB, "
           f"10 MB doc +{grow10 / 2**20:.0f} MiB, entities {out[str(MB)]['entities']} / {out[str(10 * MB)]['entities']}")
     assert out[str(10 * MB)]["entities"] > 5 * out[str(MB)]["entities"]  # the whole document was read
-    assert grow10 < 20 * grow1
-    assert grow10 < 3 * 2**30
+    assert grow10 < 12 * grow1
+    assert grow10 < 2 * 2**30
