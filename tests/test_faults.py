@@ -353,7 +353,7 @@ def test_model_unloadable_in_tasks_fails_the_job_with_the_path_and_executor(clus
     from gliner2_udf.spark.preflight import ExecutorModelError, raise_model_error
 
     path = str(tmp_path / "nowhere")
-    df = cluster.createDataFrame(list(docs(4).items()), "id string, text string").repartition(2)
+    df = cluster.createDataFrame(list(docs(4).items()), "id string, text string").coalesce(1)
     t0 = time.time()
     with pytest.raises(Exception) as info:
         extract(df, path, SCHEMA, model_version="v1").collect()
