@@ -456,10 +456,10 @@ def resolve_model_version(cfg: ModelConfig) -> tuple[str, str]:
                                 "register a run's model with jobs/register_model.py first")
         m = resolve(cfg.path)
         return m.path, cfg.version or m.uri
-    from .engine import checkpoint_sha256
+    from .identity import default_model_version
 
     path = resolve_model(cfg)
-    return path, cfg.version or f"{os.path.basename(os.path.normpath(path))}@{checkpoint_sha256(path)[:12]}"
+    return path, cfg.version or default_model_version(path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ..config import ConfigError, JobConfig
+from ..identity import default_model_version
 from ..schema import CompiledSchema, compile_schema, load_schema
 from . import faults, io
 from .rows import Layout
@@ -36,13 +37,6 @@ def _threads(spark: SparkSession, threads_per_task: int | None) -> int:
     return int(spark.sparkContext.getConf().get("spark.task.cpus", "1"))
 
 
-def folder_model_version(path: str) -> str:
-    """``<folder>@<sha256[:12] of the weights>``, as ``GLiNER2.from_pretrained`` names it."""
-    from ..engine import checkpoint_sha256
-
-    return f"{os.path.basename(os.path.normpath(path))}@{checkpoint_sha256(path)[:12]}"
-
-
 def _model_source(spark: SparkSession, model: Any, model_version: str | None, precision: str = "fp32",
                   backend: str = "torch") -> tuple[ModelSource, str]:
     """A GLiNER2 is broadcast; a folder path is loaded by each worker; a Broadcast is used as is."""
@@ -52,7 +46,7 @@ def _model_source(spark: SparkSession, model: Any, model_version: str | None, pr
         return ModelSource.of_broadcast(model), model_version or model.value.model_version
     if isinstance(model, (str, os.PathLike)):
         path = os.path.abspath(os.fspath(model))
-        model_version = model_version or folder_model_version(path)
+        model_version = model_version or default_model_version(path)
         return ModelSource(path=path, model_version=model_version, precision=precision,
                            backend=backend), model_version
     if model_version is not None:
