@@ -168,7 +168,7 @@ def find_eval_metrics(checkpoint: str, metrics_file: str | None = None) -> dict[
 def checkpoint_metadata(checkpoint: str, metrics_file: str | None = None) -> dict[str, Any]:
     """What the registry records about a checkpoint folder (read from its files, weights not loaded)."""
     from .checkpoint import read_config
-    from .engine import checkpoint_sha256
+    from .identity import checkpoint_sha256
 
     with open(os.path.join(checkpoint, "config.json"), encoding="utf-8") as fh:
         raw = json.load(fh)
@@ -398,7 +398,7 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
     except ImportError:
         raise RegistryError(f"{uri!r} needs mlflow: pip install -e '.[mlflow]'") from None
 
-    from .engine import checkpoint_sha256
+    from .identity import checkpoint_sha256
 
     client = _client()
     try:
