@@ -1,0 +1,160 @@
+"""Spark end to end against the engine in process, on the same documents and the same two cores.
+
+A table of generated documents (``texts.py``, seeded) is written to Parquet; then, in turn, with the
+setting the shipped job runs (``conf/local.yaml``: model.precision / model.backend),
+
+* in process: ``GLiNER2.batch_extract`` over all texts, ``torch.set_num_threads(2)``;
+* Spark: ``gliner2_udf.spark.extract`` on ``local[2]`` (two tasks of one thread each, the model broadcast
+  once and unpickled once per Python worker), written as Parquet. The session is started and warmed
+  up before the clock starts; the broadcast, the workers' model loads, the Arrow transfer and the write
+  are inside the measured time.
+
+Peak RSS of every Spark Python worker is sampled from /proc while the job runs.
+
+    .venv/bin/python benchmarks/bench_spark.py --docs 10000 [--checkpoint DIR]   # standalone
+    (bench_engine.py --spark calls run() with the benchmark's checkpoint, schema and threshold)
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+
+class WorkerMemory:
+    """Peak RSS (VmHWM) of each Python process Spark starts below this one, sampled every 0.5 s."""
+
+    def __init__(self):
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(0.5):
+            for p in me.children(recursive=True):
+                try:
+                    if "pyspark" not in " ".join(p.cmdline()):
+                        continue
+                    with open(f"/proc/{p.pid}/status") as fh:
+                        hwm = next(int(x.split()[1]) for x in fh if x.startswith("VmHWM:")) / 1024
+                    self.peaks[p.pid] = max(self.peaks.get(p.pid, 0.0), hwm)
+                except (OSError, StopIteration, psutil.Error):
+                    pass
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.peaks.values(), default=float("nan"))
+
+
+def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float = 0.5,
+        master: str = "local[2]", workdir: str | None = None) -> dict:
+    """docs/s in process and through Spark, the Spark share, and the workers' peak RSS."""
+    import pandas as pd
+    import torch
+
+    from gliner2_udf.spark import extract, get_session
+
+    own = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix="bench_spark_")
+    try:
+        table = os.path.join(workdir, "docs.parquet")
+        pd.DataFrame({"id": [f"doc-{i:06d}" for i in range(len(texts))], "text": texts}).to_parquet(table)
+
+        torch.set_num_threads(2)
+        model.batch_extract(texts[:32], schema, batch_size=batch_size, threshold=threshold)   # warm-up
+        load_in = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        model.batch_extract(texts, schema, batch_size=batch_size, threshold=threshold,
+                            include_confidence=True, include_spans=True)
+        in_process = time.perf_counter() - t0
+
+        spark = get_session("gliner2-bench", master, {"spark.sql.shuffle.partitions": "4",
+                                                      "spark.ui.showConsoleProgress": "false"})
+        spark.range(4).repartition(2).count()                     # JVM and scheduler warm
+        cores = spark.sparkContext.defaultParallelism
+        docs = spark.read.parquet(table).repartition(cores)
+        out = os.path.join(workdir, "out.parquet")
+        load_spark = os.getloadavg()[0]
+        with WorkerMemory() as mem:
+            t0 = time.perf_counter()
+            extract(docs, model, schema, batch_size=batch_size, threshold=threshold, threads_per_task=1) \
+                .write.mode("overwrite").parquet(out)
+            through_spark = time.perf_counter() - t0
+        rows = spark.read.parquet(out).count()
+        statuses = {r["status"]: r["count"] for r in spark.read.parquet(out).groupBy("status").count().collect()}
+        return {"docs": len(texts), "rows": rows, "statuses": statuses, "cores": cores,
+                "in_process_docs_s": len(texts) / in_process, "spark_docs_s": len(texts) / through_spark,
+                "share": in_process / through_spark, "worker_peak_rss_mb": mem.peak_mb,
+                "workers": len(mem.peaks), "load_in_process": load_in, "load_spark": load_spark}
+    finally:
+        if own:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def job_setting(config: str = "conf/local.yaml") -> tuple[str, str]:
+    """(precision, backend) of the shipped job configuration: the setting Spark runs by default."""
+    from gliner2_udf.config import load_config
+
+    root = os.path.dirname(HERE)
+    model = load_config(os.path.join(root, config)).model
+    return model.precision, model.backend
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    import bench_engine as be
+    from texts import generate
+
+    from gliner2_udf import GLiNER2, compile_schema
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--docs", type=int, default=10_000)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--checkpoint", help="a benchmark checkpoint folder (default: build it, as bench_engine does)")
+    ap.add_argument("--precision", help="default: conf/local.yaml's model.precision")
+    ap.add_argument("--backend", help="default: conf/local.yaml's model.backend")
+    a = ap.parse_args(argv)
+    precision, backend = job_setting()
+    precision, backend = a.precision or precision, a.backend or backend
+    with tempfile.TemporaryDirectory() as tmp:
+        path = a.checkpoint or be.build_checkpoint(os.path.join(tmp, "minilm"))
+        exact = GLiNER2.from_pretrained(path)
+        be.force_one_instance(exact.network)
+        compiled = compile_schema(be.our_schema())
+        threshold = be.calibrate(exact, compiled, generate(32, seed=0))
+        model = GLiNER2.from_pretrained(path, precision=precision, backend=backend)
+        be.force_one_instance(model.network)
+        print(f"{a.docs} documents, {precision}/{backend}, batch size {a.batch_size}, threshold {threshold:.4f}, "
+              f"load {be.loadavg()}", flush=True)
+        r = run(model, compiled, generate(a.docs, seed=2), a.batch_size, threshold)
+    print(json.dumps(r))
+    print(f"in process {r['in_process_docs_s']:.1f} docs/s, Spark {r['spark_docs_s']:.1f} docs/s: "
+          f"{100 * r['share']:.0f} % (target >= 80 %); worker peak RSS {r['worker_peak_rss_mb']:.0f} MiB; "
+          f"load {be.loadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
