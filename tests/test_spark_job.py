@@ -57,17 +57,6 @@ def job(inp, out, ckpt, fmt="parquet", mode="merge", out_fmt="delta", **extra):
                       "batch_size": 4, "arrow_records_per_batch": 8, "max_chars": 2000, **extra})
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    from gliner2_udf.spark.session import get_session
-
-    session = get_session("gliner2-tests", master="local[2]",
-                          conf={"spark.sql.shuffle.partitions": "2", "spark.ui.showConsoleProgress": "false",
-                                "spark.databricks.delta.snapshotPartitions": "2",
-                                "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse"))})
-    yield session
-    session.stop()
-
 
 @pytest.fixture(scope="module")
 def first_run(spark, tiny_checkpoint, tmp_path_factory):
