@@ -91,7 +91,7 @@ def test_readable_names():
 
 
 def test_registry_declares_no_evaluation_data():
-    assert set(cv.iter_all_sources()) == set(cv.PATHS)
+    assert set(cv.iter_all_sources()) - {"yin_sentiment"} == set(cv.PATHS)  # reads yin_emotion's files
     for name, paths in cv.PATHS.items():
         for p in paths:
             assert "eval/" not in p and "/eval" not in p, (name, p)
@@ -193,6 +193,51 @@ def test_gloss_records_are_valid_and_typed(lexicon):
     assert all(validate_record(r) == [] for r in recs)
     assert all(any(r["entities"].values()) for r in recs)
     assert len({t for r in recs for t in r["entities"]}) > 150
+
+
+@needs_data
+def test_typed_records_label_each_mention_with_its_most_specific_asked_type(lexicon):
+    import random
+    text = "Albert Einstein met Niels Bohr and the poet Walt Whitman in Copenhagen."
+    mentions = lexicon.match(text)
+    checked = 0
+    for seed in range(200):
+        rec = lexicon.type_record(text, mentions, random.Random(seed), "test")
+        if not rec:
+            continue
+        spans = {text[a:b]: t for t, v in rec["entities"].items() for a, b in v}
+        asked = set(rec["entities"])
+        if {"physicist", "person"} <= asked:
+            assert spans["Albert Einstein"] == "physicist"
+            assert spans["Niels Bohr"] in ("physicist", "nuclear physicist")  # never the coarser person
+            checked += 1
+        whitman = next(m for m in mentions if text[m.start:m.end] == "Walt Whitman")
+        if "person" in asked and not (asked - {"person"}) & lexicon.pos_names(whitman):
+            assert spans["Walt Whitman"] == "person"
+        if "poet" in asked:
+            assert spans["Walt Whitman"] == "poet"
+    assert checked > 0
+
+
+@needs_data
+def test_sentence_records_move_a_span_from_its_coarse_label_to_the_finer_asked_type(lexicon):
+    import random
+    base = {"text": "Germany beat France in Munich .", "source": "conll2003",
+            "entities": {"location": [[0, 7], [13, 19], [23, 29]], "person": []}}
+    seen = 0
+    for rec in itertools.islice(lexicon.sentence_records(itertools.repeat(base, 300), random.Random(0)), 300):
+        if "country" in rec["entities"] and [0, 7] in rec["entities"]["country"]:
+            assert [0, 7] not in rec["entities"]["location"]
+            seen += 1
+        owned = [s for v in rec["entities"].values() for s in v]
+        assert all(s in owned for s in base["entities"]["location"])  # no span lost
+    assert seen > 0
+
+
+def test_emotions_read_as_sentiment_skip_the_neutral_ones():
+    from gliner2_udf.training.converters import SENTIMENT_OF_EMOTION
+    assert SENTIMENT_OF_EMOTION["joy"] == "positive" and SENTIMENT_OF_EMOTION["fear"] == "negative"
+    assert "surprise" not in SENTIMENT_OF_EMOTION and "no emotion" not in SENTIMENT_OF_EMOTION
 
 
 # ---------------------------------------------------------------- synthetic generators

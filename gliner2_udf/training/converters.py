@@ -485,6 +485,23 @@ def yin_emotion(root: str | None = None) -> Iterator[dict]:
     return _yin("yin_emotion", "emotion", {}, False, root)
 
 
+SENTIMENT_OF_EMOTION = {"joy": "positive", "love": "positive", "sadness": "negative", "anger": "negative",
+                        "fear": "negative", "disgust": "negative", "shame": "negative", "guilt": "negative"}
+
+
+def yin_sentiment(root: str | None = None) -> Iterator[dict]:
+    """The emotion train split read as ``sentiment`` (positive / negative): joy and love are positive,
+    sadness, anger, fear, disgust, shame and guilt negative; surprise and no emotion are skipped."""
+    for rec in _yin("yin_emotion", "sentiment", {}, False, root):
+        task = rec["classifications"][0]
+        polarity = SENTIMENT_OF_EMOTION.get(task["true"][0])
+        if polarity:
+            rec["source"] = "yin_sentiment"
+            rec["classifications"] = [{"task": "sentiment", "labels": ["positive", "negative"], "true": [polarity],
+                                       "multi_label": False}]
+            yield rec
+
+
 def yin_situation(root: str | None = None) -> Iterator[dict]:
     """Situation / crisis need (12 classes, multi-label), train + dev deduplicated."""
     return _yin("yin_situation", "situation", SITUATION, True, root)
@@ -516,12 +533,13 @@ CONVERTERS: dict[str, Callable[..., Iterator[dict]]] = {
     "gum": gum, "re3d": re3d, "harveyner": harveyner, "anem": anem, "skill_extraction": skill_extraction,
     "bc5cdr": bc5cdr, "ncbi_disease": ncbi_disease, "bc2gm": bc2gm, "anatem": anatem, "bionlp13cg": bionlp13cg,
     "scierc": scierc, "conll04": conll04, "atis": atis, "restaurant8k": restaurant8k, "sroie": sroie,
-    "trec": trec, "clinc150": clinc150, "yin_emotion": yin_emotion, "yin_situation": yin_situation,
+    "trec": trec, "clinc150": clinc150, "yin_emotion": yin_emotion, "yin_sentiment": yin_sentiment,
+    "yin_situation": yin_situation,
     "bbc_news": bbc_news,
 }
 NER_SOURCES = ("conll2003", "wikigold", "sec_filings", "btc", "wnut17", "gum", "re3d", "harveyner", "anem",
                "skill_extraction", "bc5cdr", "ncbi_disease", "bc2gm", "anatem", "bionlp13cg", "scierc")
-CLS_SOURCES = ("trec", "clinc150", "yin_emotion", "yin_situation", "bbc_news")
+CLS_SOURCES = ("trec", "clinc150", "yin_emotion", "yin_sentiment", "yin_situation", "bbc_news")
 SLOT_SOURCES = ("atis", "restaurant8k", "sroie")
 REL_SOURCES = ("conll04",)
 # Coarse domains: negative types for a record are drawn from sets of another domain.

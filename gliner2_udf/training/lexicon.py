@@ -5,8 +5,9 @@ hypernym (``@``) and instance-hypernym (``@i``) pointers and glosses. Named inst
 Paris, Mississippi) get their classes at several levels (physicist, scientist, person).
 ``Lexicon`` finds named instances in text (exact surface, case-insensitive, word boundaries; a
 capitalised name must be capitalised in the text) and builds records typed with a class name at a
-random level, with sibling classes as hard negatives. Every asked type is checked against every
-matched mention, so a mention that has the type is never left unlabelled.
+random level, often with a coarser ancestor asked alongside, with sibling and random classes as
+negatives. Every asked type is checked against every matched mention; a mention is labelled with the
+most specific asked type it has (the convention of fine-grained NER benchmarks such as CrossNER).
 
 Example::
 
@@ -34,6 +35,7 @@ instrumentality instrumentation artifact artefact act deed human_action human_ac
 cognitive_content mental_object part portion component_part constituent piece state structure construction
 material stuff substance item point location region area body natural_object geological_formation formation
 person individual someone somebody mortal soul adult worker leader""".split())
+COARSE = frozenset({"person", "location", "region"})  # generic, yet the coarse types of NER label sets
 GENERIC_NAMES = frozenset(g.replace("_", " ") for g in GENERIC) - {"person", "location", "region", "body", "artifact"}
 TOKEN = re.compile(r"\w+|[^\w\s]")
 MAX_NGRAM = 7
@@ -83,7 +85,7 @@ class WordNet:
 
     def usable(self, off: int) -> bool:
         w = self.synsets[off].words[0]
-        return w not in GENERIC and w.islower() and len(w) <= 30 and not any(c.isdigit() for c in w)
+        return (w not in GENERIC or w in COARSE) and w.islower() and len(w) <= 30 and not any(c.isdigit() for c in w)
 
     def class_levels(self, off: int, max_levels: int = 8) -> list[list[int]]:
         """Classes of a synset by level: direct classes (``@i``/``@``), their hypernyms, and so on."""
@@ -212,38 +214,83 @@ class Lexicon:
         self.pos_names(m)
         return self._any[m.synsets]
 
+    def level_of(self, m: Mention, name: str) -> int:
+        """How far up the mention's class hierarchy ``name`` sits (0 = a direct class); the
+        smallest over the mention's readings."""
+        best = 99
+        for off in m.synsets:
+            for i, lvl in enumerate(self.wn.class_levels(off)):
+                if i < best and any(name in self.wn.names(c) for c in lvl):
+                    best = i
+        return best
+
+    def negative_pool(self) -> list[str]:
+        """Usable class names that have named instances: random negatives for typed records."""
+        if getattr(self, "_neg_pool", None) is None:
+            self._neg_pool = sorted({self.wn.name(c) for c in self.wn.members if self.wn.usable(c)})
+        return self._neg_pool
+
     def type_record(self, text: str, mentions: list[Mention], rng: random.Random, source: str,
-                    n_pos: int = 2, n_neg: int = 2, p_desc: float = 0.3) -> dict | None:
-        """Ask 1..n_pos classes of random mentions (random level) + sibling negatives; gold = every mention
-        that has the asked type. Types an ambiguous mention may or may not have are never asked."""
+                    n_pos: int = 3, n_neg: int = 2, p_desc: float = 0.3, p_coarse: float = 0.6,
+                    max_random_neg: int = 6) -> dict | None:
+        """Ask classes of 1..n_pos random mentions (a random level), often together with a coarser
+        ancestor, plus sibling and random negatives. Gold follows the flat-NER convention of
+        fine-grained benchmarks: a mention is labelled with the *most specific* asked type it has
+        (a physicist is ``physicist`` when ``physicist`` and ``person`` are both asked, ``person``
+        when only ``person`` is). Types an ambiguous mention may or may not have are never asked."""
         if not mentions:
             return None
         maybe = set().union(*(self.any_names(m) - self.pos_names(m) for m in mentions))
         present = set().union(*(self.any_names(m) for m in mentions))
         asked: dict[str, int] = {}
+
+        def ask(name: str, off: int) -> None:
+            if name not in maybe and name not in asked:
+                asked[name] = off
+
         for m in rng.sample(mentions, min(len(mentions), rng.randint(1, n_pos))):
             off = rng.choice(m.synsets)
-            levels = [[c for c in lvl if self.wn.usable(c)] for lvl in self.wn.class_levels(off)[:5]]
+            levels = [[c for c in lvl if self.wn.usable(c)] for lvl in self.wn.class_levels(off)[:6]]
             levels = [lvl for lvl in levels if lvl]
             if not levels:
                 continue
-            cls_off = rng.choice(rng.choice(levels[:rng.randint(1, len(levels))]))
+            depth = rng.randint(1, min(2, len(levels))) if rng.random() < 0.7 else rng.randint(1, len(levels))
+            pick = rng.randrange(depth)
+            cls_off = rng.choice(levels[pick])
             name = rng.choice(self.wn.names(cls_off))
-            if name in self.pos_names(m) and name not in maybe:
-                asked[name] = cls_off
-                sibs = [s for s in self.wn.siblings(cls_off) if self.wn.usable(s)]
-                for s in rng.sample(sibs, min(len(sibs), rng.randint(0, n_neg))):
-                    neg = self.wn.name(s)
-                    if neg not in present and neg not in asked:
-                        asked[neg] = s
+            if name not in self.pos_names(m):
+                continue
+            ask(name, cls_off)
+            if rng.random() < p_coarse and pick + 1 < len(levels):  # a coarser ancestor asked alongside
+                coarse = rng.choice(rng.choice(levels[pick + 1:]))
+                if self.wn.name(coarse) in self.pos_names(m):
+                    ask(self.wn.name(coarse), coarse)
+            sibs = [s for s in self.wn.siblings(cls_off) if self.wn.usable(s)]
+            for s in rng.sample(sibs, min(len(sibs), rng.randint(0, n_neg))):
+                if self.wn.name(s) not in present:
+                    ask(self.wn.name(s), s)
         if not asked:
             return None
-        rec = make_record(text, source)
-        rec["entities"] = {t: [[m.start, m.end] for m in mentions if t in self.pos_names(m)] for t in asked}
-        if not any(rec["entities"].values()):
+        pool = self.negative_pool()
+        for neg in rng.sample(pool, rng.randint(0, max_random_neg)):
+            if neg not in present:
+                ask(neg, -1)
+        ents: dict[str, list] = {t: [] for t in asked}
+        for m in mentions:
+            has = [t for t in asked if t in self.pos_names(m)]
+            if has:
+                levels = {t: self.level_of(m, t) for t in has}
+                low = min(levels.values())
+                for t in has:
+                    if levels[t] == low:
+                        ents[t].append([m.start, m.end])
+        if not any(ents.values()):
             return None
+        rec = make_record(text, source)
+        rec["entities"] = ents
         if rng.random() < p_desc:
-            rec["entity_descriptions"] = {t: self.wn.description(o) for t, o in asked.items() if self.wn.description(o)}
+            rec["entity_descriptions"] = {t: self.wn.description(o) for t, o in asked.items()
+                                          if o >= 0 and self.wn.description(o)}
         return rec
 
     # ------------------------------------------------------------ record sources
@@ -283,6 +330,11 @@ class Lexicon:
             rec = self.type_record(base["text"], ments, rng, "wordnet_" + base.get("source", "text"), n_neg=1)
             if not rec:
                 continue
+            # A span the sentence labels coarsely (location) but WordNet types finely (country)
+            # keeps only the finer, asked type.
             own = base.get("entities", {})
-            rec["entities"] = {**{t: v for t, v in rec["entities"].items() if t not in own}, **own}
+            typed = {t: v for t, v in rec["entities"].items() if t not in own}
+            fine = {tuple(s) for v in typed.values() for s in v}
+            own = {t: [s for s in v if tuple(s) not in fine] for t, v in own.items()}
+            rec["entities"] = {**typed, **own}
             yield rec

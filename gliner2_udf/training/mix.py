@@ -1,7 +1,7 @@
 """Mix every record source into one shuffled, capped, augmented stream of training records.
 
-Groups and their default shares (``MixConfig.shares``): labelled NER 35 %, WordNet/lexicon and
-templated open-type NER 25 %, nested structures 15 %, classification 15 %, relations 5 %,
+Groups and their default shares (``MixConfig.shares``): labelled NER 30 %, WordNet/lexicon and
+templated open-type NER 32 %, nested structures 12 %, classification 16 %, relations 5 %,
 slot/structure sets 5 %. Each source is an endless stream read through a shuffle buffer, so memory
 stays bounded whatever ``n`` is. Every record's entity types are stored in random order; labelled
 NER records lose some types, get 1-3 negative types from data sets of another domain and
@@ -64,8 +64,8 @@ DESCRIPTIONS = {
 class MixConfig:
     n: int = 300_000
     seed: int = 0
-    shares: dict = field(default_factory=lambda: {"ner": 0.35, "lexicon": 0.25, "nested": 0.15,
-                                                  "classification": 0.15, "relations": 0.05, "slots": 0.05})
+    shares: dict = field(default_factory=lambda: {"ner": 0.3, "lexicon": 0.32, "nested": 0.12,
+                                                  "classification": 0.16, "relations": 0.05, "slots": 0.05})
     max_words: int = 200      # hard cap: longer records are dropped
     window_words: int = 64    # entity-only records longer than window_words * 1.25 are cut to a window
     max_labels: int = 24      # classification label sets are cut to the true labels + random others
@@ -208,15 +208,16 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
                "wordnet_template": syn.wordnet_ner(),
                "synthetic_ner": syn.faker_ner(),
                "wordnet_sentences": lex.sentence_records(sentences, random.Random(f"{cfg.seed}:lexsent"))}
-    cls_names = ("clinc150", "yin_emotion", "trec", "yin_situation", "bbc_news")
+    cls_names = cv.CLS_SOURCES
     classification = {**{n: stream(n) for n in cls_names}, "synthetic": syn.classification()}
     return {
         "ner": Weighted(ner_streams, ner_weights, random.Random(cfg.seed + 2)),
-        "lexicon": Weighted(lexicon, {"wordnet_gloss": 0.32, "wordnet_template": 0.3, "synthetic_ner": 0.28,
-                                      "wordnet_sentences": 0.1}, random.Random(cfg.seed + 3)),
+        "lexicon": Weighted(lexicon, {"wordnet_gloss": 0.3, "wordnet_template": 0.22, "synthetic_ner": 0.2,
+                                      "wordnet_sentences": 0.28}, random.Random(cfg.seed + 3)),
         "nested": syn.nested(),
-        "classification": Weighted(classification, {"synthetic": 0.35, "clinc150": 0.2, "yin_emotion": 0.15,
-                                                    "trec": 0.1, "yin_situation": 0.1, "bbc_news": 0.1},
+        "classification": Weighted(classification, {"synthetic": 0.3, "clinc150": 0.2, "yin_sentiment": 0.15,
+                                                    "yin_emotion": 0.1, "trec": 0.1, "yin_situation": 0.07,
+                                                    "bbc_news": 0.08},
                                    random.Random(cfg.seed + 4)),
         "relations": Weighted({"conll04": stream("conll04"), "synthetic": syn.relations()},
                               {"conll04": 0.5, "synthetic": 0.5}, random.Random(cfg.seed + 5)),
