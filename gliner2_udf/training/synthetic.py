@@ -626,8 +626,8 @@ class Synthetic:
     # ---------------------------------------------------------------- (iii) classification
     def classification(self) -> Iterator[dict]:
         rng = self.rng("classification")
-        makers = (self._sentiment, self._sentiment, self._topic, self._ticket, self._register, self._spam,
-                  self._sentence_type)
+        makers = (self._sentiment, self._sentiment, self._critic, self._critic, self._topic, self._ticket,
+                  self._register, self._spam, self._sentence_type)
         while True:
             yield rng.choice(makers)(rng)
 
@@ -664,6 +664,34 @@ class Synthetic:
         labels = list(labels)
         rng.shuffle(labels)
         return self._cls(text, [{"task": rng.choice(("sentiment", "review sentiment", "opinion", "polarity")),
+                                 "labels": labels, "true": [true], "multi_label": False}], rng)
+
+    def _critic(self, rng) -> dict:
+        """A critic's one-line verdict on a film, book, album or show: evaluative adjectives, sometimes
+        negated ("never dull") or conceded ("beautifully shot, but tedious": the second clause wins)."""
+        polarity = rng.choice((1, -1))
+        work = rng.choice(CRITIC_WORKS)
+
+        def adj(p):
+            return rng.choice(CRITIC_ADJ[p]) if rng.random() < 0.8 else "not " + rng.choice(CRITIC_ADJ[-p]) \
+                if p < 0 else "never " + rng.choice(CRITIC_ADJ[-p])
+
+        form = rng.randrange(4)
+        if form == 0:
+            text = f"a {adj(polarity)} and {adj(polarity)} {work}"
+        elif form == 1:
+            text = " ".join(filter(None, ("the", work, "is", rng.choice(CRITIC_DEGREE), adj(polarity))))
+        elif form == 2:
+            text = f"{rng.choice(CRITIC_PARTS)} {rng.choice(('is', 'feels', 'seems'))} {adj(-polarity)}, " \
+                   f"but the {work} as a whole is {adj(polarity)}"
+        else:
+            text = " ".join(filter(None, (rng.choice(CRITIC_OPENERS[polarity]), rng.choice(CRITIC_DEGREE),
+                                          adj(polarity), work)))
+        text += rng.choice((" .", ".", "", " !"))
+        labels = list(rng.choice(BINARY_SENTIMENT[:4] + (("positive", "negative"),) * 4))
+        true = labels[0] if polarity > 0 else labels[1]
+        rng.shuffle(labels)
+        return self._cls(text, [{"task": rng.choice(("sentiment", "review sentiment", "polarity")),
                                  "labels": labels, "true": [true], "multi_label": False}], rng)
 
     def _topic(self, rng) -> dict:
@@ -773,6 +801,23 @@ REVIEW_DOMAINS = (
     ("delivery", ["the courier", "the packaging", "the tracking", "the delivery time", "the driver", "the refund"]),
     ("headphones", ["the sound", "the noise cancelling", "the fit", "the battery life", "the case", "the microphone"]),
 )
+CRITIC_WORKS = ("film", "movie", "comedy", "thriller", "drama", "documentary", "novel", "album", "series",
+                "sequel", "debut", "remake", "picture", "story", "performance", "script", "production")
+CRITIC_ADJ = {
+    1: ("charming", "affecting", "witty", "gripping", "moving", "funny", "smart", "exhilarating", "tender",
+        "inventive", "beautifully acted", "heartfelt", "compelling", "delightful", "gorgeous", "thoughtful",
+        "hilarious", "haunting", "engaging", "brilliant", "warm", "refreshing", "powerful", "sharp", "enjoyable",
+        "wonderful", "clever", "touching", "entertaining", "masterful", "riveting", "lovely", "superb"),
+    -1: ("dull", "tedious", "bland", "clumsy", "pretentious", "lifeless", "predictable", "overlong", "incoherent",
+         "mediocre", "boring", "shallow", "forgettable", "unfunny", "tiresome", "muddled", "flat", "silly",
+         "lazy", "painful", "sluggish", "hollow", "formulaic", "annoying", "messy", "uninspired", "stale",
+         "awkward", "cheap", "joyless", "pointless", "dreary", "wooden")}
+CRITIC_DEGREE = ("", "", "often", "very", "thoroughly", "surprisingly", "consistently", "utterly", "rather",
+                 "genuinely", "oddly")
+CRITIC_PARTS = ("the plot", "the pacing", "the dialogue", "the second half", "the soundtrack", "the ending",
+                "the cinematography", "the lead performance", "the premise", "the script")
+CRITIC_OPENERS = {1: ("it 's a", "what a", "simply a", "this is a", "overall a"),
+                  -1: ("it 's a", "what a", "just a", "this is a", "overall a")}
 POLAR = {2: ("was absolutely fantastic", "exceeded every expectation", "was simply perfect", "was outstanding",
              "could not have been better"),
          1: ("was good", "worked well", "was pleasant", "was better than expected", "was quite nice"),
