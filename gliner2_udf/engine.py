@@ -179,8 +179,7 @@ class GLiNER2:
                 n, h = fields.shape[1], fields.shape[2]
                 queries = net.count_embed(fields.reshape(b * n, h), k_max)             # [K, B*N, H]
                 queries = queries.view(k_max, b, n, h).transpose(0, 1).reshape(b, k_max * n, h)
-                hidden = net.span_rep.span_rep_layer.hidden_states(net.gather_words(states, batch.word_pos))
-                logits = net.span_rep.span_rep_layer.score(hidden, queries)
+                logits = net.span_rep.span_rep_layer.logits(net.gather_words(states, batch.word_pos), queries)
                 logits = logits.view(b, k_max, n, *logits.shape[-2:]).float().numpy()
             for i in range(b):
                 start = 0

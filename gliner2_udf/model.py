@@ -68,6 +68,21 @@ class SpanMarker(nn.Module):
         logits = torch.bmm(q, hidden.reshape(b, length * width, d).transpose(1, 2))
         return logits.view(b, -1, length, width) + bias[..., None, None]
 
+    def logits(self, words: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+        """``score(hidden_states(words), queries)`` one width at a time (inference): the same logits
+        ``[B, Q, L, W]`` without the ``[B, L, W, 4H]`` tensor; spans past the sequence end stay 0."""
+        first, last = self.out_project[0], self.out_project[-1]
+        h = words.shape[-1]
+        start = torch.relu(self.project_start(words)) @ first.weight[:, :h].T        # [B, L, 4H]
+        end = torch.relu(self.project_end(words)) @ first.weight[:, h:].T + first.bias
+        q = queries @ last.weight                                                  # [B, Q, 4H]
+        b, length = start.shape[:2]
+        out = q.new_zeros(b, q.shape[1], length, self.max_width)
+        for w in range(min(self.max_width, length)):
+            hidden = torch.relu(start[:, : length - w] + end[:, w:])                 # [B, L - w, 4H]
+            out[..., : length - w, w] = torch.bmm(q, hidden.transpose(1, 2))
+        return out + (queries @ last.bias)[..., None, None]
+
     def forward(self, words: torch.Tensor) -> torch.Tensor:
         """Explicit span representations ``[B, L, W, H]`` (used by training and tests)."""
         return self.hidden_states(words) @ self.out_project[-1].weight.T + self.out_project[-1].bias
@@ -95,9 +110,23 @@ class CountEmbedding(nn.Module):
         if count <= 0:
             return fields.new_zeros(0, *fields.shape)
         m = fields.shape[0]
-        steps = self.pos_embedding.weight[:count].unsqueeze(1).expand(count, m, -1)
-        states, _ = self.gru(steps, fields.unsqueeze(0).contiguous())        # [count, M, H]
+        states = torch.stack(self._gru(fields, count))                        # [count, M, H]
         return self.projector(torch.cat([states, fields.unsqueeze(0).expand(count, m, -1)], dim=-1))
+
+    def _gru(self, fields: torch.Tensor, count: int) -> list[torch.Tensor]:
+        """``nn.GRU`` over the occurrence embeddings, written out: every field sees the same inputs, so
+        their projection is computed once per step rather than once per field (gate order r, z, n)."""
+        gru = self.gru
+        gx = torch.nn.functional.linear(self.pos_embedding.weight[:count], gru.weight_ih_l0, gru.bias_ih_l0)
+        h, out = fields, []
+        for k in range(count):
+            gh = torch.nn.functional.linear(h, gru.weight_hh_l0, gru.bias_hh_l0)     # [M, 3H]
+            xr, xz, xn = gx[k].chunk(3)
+            hr, hz, hn = gh.chunk(3, dim=-1)
+            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+            h = (1 - z) * torch.tanh(xn + r * hn) + z * h
+            out.append(h)
+        return out
 
 
 @dataclass

@@ -20,14 +20,22 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="data/train/records.jsonl.gz")
     ap.add_argument("--n", type=int, default=300_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--share", action="append", default=[], metavar="GROUP=WEIGHT",
+                    help="override a group's share (ner, lexicon, nested, classification, relations, slots)")
     ap.add_argument("--data-root", default=None,
                     help="shared/data folder (default: $GLINER2_UDF_DATA or ../shared/data)")
     args = ap.parse_args(argv)
     if args.n <= 0:
         ap.error("--n must be positive")
+    cfg = MixConfig(n=args.n, seed=args.seed, data_root=args.data_root)
+    for item in args.share:
+        group, _, weight = item.partition("=")
+        if group not in cfg.shares or not weight.replace(".", "", 1).isdigit():
+            ap.error(f"--share: expected GROUP=WEIGHT with GROUP one of {sorted(cfg.shares)}, got {item!r}")
+        cfg.shares[group] = float(weight)
     t0 = time.time()
     stats = MixStats()
-    n = write_records(args.out, mix_records(MixConfig(n=args.n, seed=args.seed, data_root=args.data_root), stats))
+    n = write_records(args.out, mix_records(cfg, stats))
     print(stats.summary())
     print(f"wrote {n} records to {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB) in {time.time() - t0:.1f} s")
     return 0

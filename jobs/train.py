@@ -55,6 +55,8 @@ def main(argv=None) -> None:
     p.add_argument("--max-words", type=int, default=128)
     p.add_argument("--max-minutes", type=float)
     p.add_argument("--freeze-word-embeddings", action="store_true")
+    p.add_argument("--freeze-layers", type=int, default=0,
+                   help="freeze the embeddings and the encoder's first N layers (faster fine-tuning on a CPU)")
     p.add_argument("--device", default="auto")
     a = p.parse_args(argv)
     records = list(a.records)
@@ -66,7 +68,8 @@ def main(argv=None) -> None:
     cfg = TrainConfig(records=records, out=a.out, init=a.init, steps=a.steps, batch_size=a.batch_size,
                       lr_encoder=a.lr_encoder, lr_heads=a.lr_heads, warmup=a.warmup, seed=a.seed,
                       save_every=a.save_every, log_every=a.log_every, num_workers=a.num_workers,
-                      max_words=a.max_words, freeze_word_embeddings=a.freeze_word_embeddings, device=a.device,
+                      max_words=a.max_words, freeze_word_embeddings=a.freeze_word_embeddings,
+                      freeze_layers=a.freeze_layers, device=a.device,
                       max_minutes=a.max_minutes, augment=Augment(max_words=a.max_words))
     print(train(cfg), flush=True)
 

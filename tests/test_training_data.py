@@ -287,8 +287,8 @@ def test_coordinated_lists_are_separate_mentions(synthetic):
 def test_mix_is_valid_shuffled_and_deterministic():
     from gliner2_udf.training.mix import MixConfig, MixStats, mix_records
     stats = MixStats()
-    a = list(mix_records(MixConfig(n=600, seed=5, buffer=64), stats))
-    b = list(mix_records(MixConfig(n=600, seed=5, buffer=64)))
+    a = list(mix_records(MixConfig(n=600, seed=5), stats))
+    b = list(mix_records(MixConfig(n=600, seed=5)))
     assert a == b and len(a) == 600
     assert all(validate_record(r) == [] for r in a)
     assert all(len(r["text"].split()) <= 200 for r in a)
@@ -298,6 +298,20 @@ def test_mix_is_valid_shuffled_and_deterministic():
               for r in ner}
     assert len(orders) > 5  # types are not stored in one fixed order
     assert "distinct entity type names" in stats.summary()
+
+
+@needs_data
+def test_class_sorted_sources_are_drawn_across_all_classes():
+    """The emotion file lists its texts class by class: early draws must already see every class."""
+    import random
+    from gliner2_udf.training import converters as cv
+    from gliner2_udf.training.mix import shuffled
+    first = list(itertools.islice(shuffled(cv.yin_sentiment, random.Random(0)), 1000))
+    positive = sum(r["classifications"][0]["true"] == ["positive"] for r in first)
+    assert 350 < positive < 650
+    emotions = {r["classifications"][0]["true"][0] for r in itertools.islice(shuffled(cv.yin_emotion,
+                                                                                      random.Random(0)), 300)}
+    assert len(emotions) >= 8
 
 
 def test_value_pools_do_not_depend_on_hash_seed():

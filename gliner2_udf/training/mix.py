@@ -2,8 +2,8 @@
 
 Groups and their default shares (``MixConfig.shares``): labelled NER 30 %, WordNet/lexicon and
 templated open-type NER 32 %, nested structures 12 %, classification 16 %, relations 5 %,
-slot/structure sets 5 %. Each source is an endless stream read through a shuffle buffer, so memory
-stays bounded whatever ``n`` is. Every record's entity types are stored in random order; labelled
+slot/structure sets 5 %. Each labelled source is read once and replayed in a new random order at every
+pass; generators are endless. Every record's entity types are stored in random order; labelled
 NER records lose some types, get 1-3 negative types from data sets of another domain and
 sometimes a paraphrased type name.
 
@@ -69,28 +69,22 @@ class MixConfig:
     max_words: int = 200      # hard cap: longer records are dropped
     window_words: int = 64    # entity-only records longer than window_words * 1.25 are cut to a window
     max_labels: int = 24      # classification label sets are cut to the true labels + random others
-    buffer: int = 2048        # per-source shuffle buffer
     data_root: str | None = None
 
 
-def shuffled(factory: Callable[[], Iterator[dict]], rng: random.Random, buffer: int) -> Iterator[dict]:
-    """Endless stream through a shuffle buffer; the source is restarted when exhausted."""
-    buf: list[dict] = []
+def shuffled(factory: Callable[[], Iterator[dict]], rng: random.Random) -> Iterator[dict]:
+    """Endless stream over a whole source, in a new random order at every pass.
+
+    Sources are read whole (the largest holds ~35k short records): several data files are sorted by
+    class, and a shuffle buffer smaller than a class would serve one class for thousands of draws."""
+    records = list(factory())
+    if not records:
+        raise ValueError("empty source")
     while True:
-        n = 0
-        for rec in factory():
-            n += 1
-            if len(buf) < buffer:
-                buf.append(rec)
-                continue
-            i = rng.randrange(buffer)
-            yield buf[i]
-            buf[i] = rec
-        rng.shuffle(buf)
-        yield from buf
-        buf = []
-        if n == 0:
-            raise ValueError("empty source")
+        order = list(range(len(records)))
+        rng.shuffle(order)
+        for i in order:
+            yield records[i]
 
 
 class Weighted:
@@ -193,7 +187,7 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
 
     def stream(name, factory=None):
         f = factory or (lambda: conv[name](root))
-        return shuffled(f, random.Random(f"{cfg.seed}:{name}"), cfg.buffer)
+        return shuffled(f, random.Random(f"{cfg.seed}:{name}"))
 
     ner_streams = {n: stream(n) for n in cv.NER_SOURCES}
     ner_weights = {n: SIZES[n] ** 0.7 * DOMAIN_WEIGHT[cv.DOMAIN[n]] for n in cv.NER_SOURCES}
@@ -254,7 +248,7 @@ def _prepare(rec: dict, group: str, cfg: MixConfig, rng: random.Random) -> dict 
 
 
 def _copy(x):
-    """Deep copy of JSON-like data (records from shuffle buffers are reused across epochs)."""
+    """Deep copy of JSON-like data (source records are reused across passes)."""
     if isinstance(x, dict):
         return {k: _copy(v) for k, v in x.items()}
     if isinstance(x, list):

@@ -40,6 +40,7 @@ class TrainConfig:
     num_workers: int = 0
     max_words: int = 128
     freeze_word_embeddings: bool = False
+    freeze_layers: int = 0         # also freeze the embeddings and the first N transformer layers
     device: str = "auto"
     max_minutes: float | None = None  # stop (and save) after this wall time
     augment: Augment = field(default_factory=Augment)
@@ -111,6 +112,14 @@ def train(cfg: TrainConfig, log=print) -> str:
     net, tokenizer = init_network(ckpt_dir if resume else cfg.init, cfg.seed)
     if cfg.freeze_word_embeddings:
         net.encoder.get_input_embeddings().weight.requires_grad_(False)
+    if cfg.freeze_layers:
+        layers = net.encoder.encoder.layer
+        if cfg.freeze_layers > len(layers):
+            raise ValueError(f"freeze_layers: expected at most {len(layers)} (the encoder's layers), "
+                             f"got {cfg.freeze_layers}")
+        net.encoder.embeddings.requires_grad_(False)
+        for layer in layers[: cfg.freeze_layers]:
+            layer.requires_grad_(False)
     net.to(device).train()
 
     optimizer = torch.optim.AdamW(_param_groups(net, cfg))
