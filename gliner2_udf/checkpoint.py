@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from . import bert
 from .model import Config, GLiNER2Network
 from .processor import SPECIAL_TOKENS
 
@@ -70,8 +71,6 @@ def build_encoder(encoder_config):
     """An encoder with random weights from its config (weights come from the checkpoint)."""
     from transformers import AutoModel
 
-    if getattr(encoder_config, "auto_map", None):
-        raise CheckpointError("encoder_config asks for remote code (auto_map); refused")
     try:
         encoder = AutoModel.from_config(encoder_config, attn_implementation="sdpa")
     except (TypeError, ValueError, ImportError):
@@ -107,21 +106,29 @@ def load_checkpoint(path: str, allow_pickle: bool = False):
         raise CheckpointError(f"{enc_dir}/config.json: missing; the encoder config must ship with the "
                               "checkpoint (no hub access)")
     encoder_config = AutoConfig.from_pretrained(enc_dir)
+    if getattr(encoder_config, "auto_map", None):
+        raise CheckpointError("encoder_config asks for remote code (auto_map); refused")
     tokenizer = load_tokenizer(path)
     state = read_state_dict(path, allow_pickle)
     rows = state.get("encoder.embeddings.word_embeddings.weight")
-    encoder = build_encoder(encoder_config)
-    if rows is not None and rows.shape[0] != encoder.get_input_embeddings().weight.shape[0]:
-        if rows.shape[0] < len(tokenizer):
-            raise CheckpointError(f"{path}: word embeddings have {rows.shape[0]} rows but the tokenizer has "
-                                  f"{len(tokenizer)} tokens")
-        encoder.resize_token_embeddings(rows.shape[0])
-    network = GLiNER2Network(encoder, config)
-    _load_strict(network, state, path)
+    if rows is not None and rows.shape[0] < len(tokenizer):
+        raise CheckpointError(f"{path}: word embeddings have {rows.shape[0]} rows but the tokenizer has "
+                              f"{len(tokenizer)} tokens")
+    if rows is not None:
+        encoder_config.vocab_size = rows.shape[0]
+    for k in list(state):  # fp32, one tensor at a time (fp16 storage never exists twice)
+        state[k] = state[k].float()
+    if bert.supports(encoder_config):
+        with torch.device("meta"):  # no random init: every tensor comes from the checkpoint
+            network = GLiNER2Network(bert.BertEncoder(encoder_config), config)
+        _load_strict(network, state, path, assign=True)
+    else:
+        network = GLiNER2Network(build_encoder(encoder_config), config)
+        _load_strict(network, state, path)
     return network.eval(), tokenizer
 
 
-def _load_strict(network: torch.nn.Module, state: dict[str, torch.Tensor], path: str) -> None:
+def _load_strict(network: torch.nn.Module, state: dict[str, torch.Tensor], path: str, assign: bool = False) -> None:
     expected = network.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -136,7 +143,7 @@ def _load_strict(network: torch.nn.Module, state: dict[str, torch.Tensor], path:
         problems.append(f"shape mismatches {shapes[:10]}")
     if problems:
         raise CheckpointError(f"{path}/model.safetensors does not match the model: " + "; ".join(problems))
-    network.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    network.load_state_dict(state, strict=True, assign=assign)
 
 
 def save_checkpoint(network: GLiNER2Network, tokenizer, path: str, dtype: torch.dtype = torch.float32,

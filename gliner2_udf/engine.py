@@ -180,7 +180,7 @@ class GLiNER2:
                 queries = net.count_embed(fields.reshape(b * n, h), k_max)             # [K, B*N, H]
                 queries = queries.view(k_max, b, n, h).transpose(0, 1).reshape(b, k_max * n, h)
                 logits = net.span_rep.span_rep_layer.logits(net.gather_words(states, batch.word_pos), queries)
-                logits = logits.view(b, k_max, n, *logits.shape[-2:]).float().numpy()
+                logits = logits.reshape(b, k_max, n, *logits.shape[-2:]).float().numpy()
             for i in range(b):
                 start = 0
                 for t, c, k in zip(span_tasks, counts[i], needed[i]):

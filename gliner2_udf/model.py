@@ -69,19 +69,22 @@ class SpanMarker(nn.Module):
         return logits.view(b, -1, length, width) + bias[..., None, None]
 
     def logits(self, words: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-        """``score(hidden_states(words), queries)`` one width at a time (inference): the same logits
-        ``[B, Q, L, W]`` without the ``[B, L, W, 4H]`` tensor; spans past the sequence end stay 0."""
+        """``score(hidden_states(words), queries)`` one width at a time (inference): the same logits, as a
+        ``[B, Q, L, W]`` view, without the ``[B, L, W, 4H]`` tensor; each width's scores are one
+        contiguous matrix product."""
         first, last = self.out_project[0], self.out_project[-1]
         h = words.shape[-1]
         start = torch.relu(self.project_start(words)) @ first.weight[:, :h].T        # [B, L, 4H]
         end = torch.relu(self.project_end(words)) @ first.weight[:, h:].T + first.bias
+        end = nn.functional.pad(end, (0, 0, 0, self.max_width))                     # [B, L + W, 4H]
         q = queries @ last.weight                                                  # [B, Q, 4H]
         b, length = start.shape[:2]
-        out = q.new_zeros(b, q.shape[1], length, self.max_width)
-        for w in range(min(self.max_width, length)):
-            hidden = torch.relu(start[:, : length - w] + end[:, w:])                 # [B, L - w, 4H]
-            out[..., : length - w, w] = torch.bmm(q, hidden.transpose(1, 2))
-        return out + (queries @ last.bias)[..., None, None]
+        out = q.new_empty(self.max_width, b, q.shape[1], length)                   # one contiguous block per width
+        hidden = torch.empty_like(start)
+        for w in range(self.max_width):
+            torch.add(start, end[:, w: w + length], out=hidden).relu_()
+            torch.bmm(q, hidden.transpose(1, 2), out=out[w])
+        return out.permute(1, 2, 3, 0) + (queries @ last.bias)[..., None, None]
 
     def forward(self, words: torch.Tensor) -> torch.Tensor:
         """Explicit span representations ``[B, L, W, H]`` (used by training and tests)."""

@@ -72,6 +72,10 @@ class OnnxEncoder(nn.Module):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or torch.get_num_threads()
         opts.inter_op_num_threads = 1
+        # Sequence lengths change from batch to batch: a memory arena or a memory pattern planned for one
+        # shape only grows, so the session allocates per run instead (same speed here, far less memory).
+        opts.enable_cpu_mem_arena = False
+        opts.enable_mem_pattern = False
         self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         self.config = config
 
