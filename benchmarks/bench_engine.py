@@ -208,7 +208,7 @@ def time_encoder(model, batches) -> float:
     with torch.inference_mode():
         t0 = time.perf_counter()
         for batch in batches:
-            net.encode(batch.input_ids, batch.attention_mask)
+            net.encode(torch.from_numpy(batch.input_ids), torch.from_numpy(batch.attention_mask))
         return time.perf_counter() - t0
 
 

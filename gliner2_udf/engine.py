@@ -4,6 +4,10 @@ Texts are split into words, windowed so that schema and text fit the encoder (lo
 several overlapping windows in the same batch stream), sorted by length so batches carry little padding,
 run through the network, decoded and merged back per text in the caller's order.
 
+The network runs through a *runner*: ``torch_runner.TorchRunner`` (a loaded checkpoint; fp32, int8 or
+bf16, encoder on torch or ONNX Runtime) or ``lite.LiteRunner`` (a lite folder: ONNX Runtime and numpy,
+no torch in the process). This module imports neither torch nor transformers itself.
+
 Example::
 
     model = GLiNER2.from_pretrained("models/gliner2-minilm-default")
@@ -19,13 +23,10 @@ import tempfile
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from . import decoding
-from .checkpoint import load_checkpoint, save_checkpoint
+from . import decoding, lite
 from .identity import checkpoint_sha256, default_model_version  # noqa: F401 (re-exported)
 from .passes import merge_results, plan_passes
-from .precision import autocast, check, runtime_network
 from .processor import Encoded, Processor, SchemaTokens
 from .schema import CompiledSchema, Schema, compile_schema
 from .text import is_blank, normalize, split_words, token_windows
@@ -45,47 +46,108 @@ class GLiNER2:
 
     def __init__(self, network, tokenizer, model_version: str | None = None, max_tokens: int | None = None,
                  precision: str = "fp32", backend: str = "torch"):
-        self.network = network.eval()  # fp32: what save_pretrained and pickling write
-        self.precision, self.backend = precision, backend
-        self.model_version = model_version or "unversioned"
-        self._runtime = runtime_network(network, precision, backend, key=self.model_version)
+        from .precision import check
+
+        check(precision, backend)
+        model_version = model_version or "unversioned"
+        if backend == "onnx":
+            from .lite_export import cached_lite
+
+            runner = lite.LiteRunner(cached_lite(network, tokenizer, precision, model_version,
+                                                 getattr(self, "_storage_dtype", None) or _torch_float32()))
+            runner.network = network.eval()  # kept for save_pretrained; inference never touches it
+        else:
+            from .torch_runner import TorchRunner
+
+            runner = TorchRunner(network, precision)
+        self._setup(runner, tokenizer, model_version, max_tokens)
+
+    def _setup(self, runner, tokenizer, model_version: str, max_tokens: int | None) -> None:
+        self._runner = runner
+        self.precision, self.backend = runner.precision, runner.backend
+        self.model_version = model_version
         self.tokenizer = tokenizer
         self.processor = Processor(tokenizer)
-        limit = getattr(network.encoder.config, "max_position_embeddings", DEFAULT_MAX_TOKENS) or DEFAULT_MAX_TOKENS
+        limit = runner.max_positions or DEFAULT_MAX_TOKENS
         self.max_tokens = min(max_tokens or DEFAULT_MAX_TOKENS, limit)
+
+    @property
+    def network(self):
+        """The fp32 torch network (what ``save_pretrained`` writes); ``None`` for a lite model."""
+        return self._runner.network
+
+    @property
+    def _runtime(self):
+        return getattr(self._runner, "runtime", None)
 
     # -- files ------------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path: str, allow_pickle: bool = False, model_version: str | None = None,
                         max_tokens: int | None = None, precision: str = "fp32",
                         backend: str = "torch") -> "GLiNER2":
-        """Load an upstream-format checkpoint folder (strict; safetensors unless ``allow_pickle``).
+        """Load an upstream-format checkpoint folder (strict; safetensors unless ``allow_pickle``), or a
+        lite folder (``export_lite``; runs without torch, with the precision it was exported at).
 
         ``precision`` (fp32 | int8 | bf16) and ``backend`` (torch | onnx) choose how inference runs.
         """
+        if lite.is_lite_folder(path):
+            return cls.from_lite(path, model_version=model_version, max_tokens=max_tokens)
+        from .checkpoint import load_checkpoint
+        from .precision import check
+
         check(precision, backend)
         network, tokenizer = load_checkpoint(path, allow_pickle=allow_pickle)
         if model_version is None:
             model_version = default_model_version(path)
-        model = cls(network, tokenizer, model_version, max_tokens, precision, backend)
+        model = cls.__new__(cls)
         model._storage_dtype = _stored_dtype(path)
+        model.__init__(network, tokenizer, model_version, max_tokens, precision, backend)
         return model
 
-    def save_pretrained(self, path: str, dtype: torch.dtype = torch.float32) -> None:
+    @classmethod
+    def from_lite(cls, path: str, model_version: str | None = None, max_tokens: int | None = None) -> "GLiNER2":
+        """Load a lite folder: ONNX Runtime and numpy only (torch is never imported)."""
+        runner = lite.LiteRunner(path)
+        model = cls.__new__(cls)
+        model._setup(runner, lite.WordPieceTokenizer(os.path.join(path, "tokenizer.json")),
+                     model_version or runner.meta["model_version"], max_tokens)
+        return model
+
+    def save_pretrained(self, path: str, dtype=None) -> None:
         """Write an upstream-format folder (the reference package loads it)."""
-        save_checkpoint(self.network, self.tokenizer, path, dtype=dtype)
+        from .checkpoint import save_checkpoint
+
+        if self.network is None:
+            raise ValueError("a lite model has no torch network to save; save the checkpoint it came from")
+        save_checkpoint(self.network, self.tokenizer, path, **({"dtype": dtype} if dtype is not None else {}))
+
+    def export_lite(self, folder: str) -> str:
+        """Write the lite folder this model runs (``backend="onnx"``) to ``folder``; see ``lite``."""
+        import shutil
+
+        if self.backend != "onnx":
+            raise ValueError("export_lite: load the model with backend='onnx' (precision fp32 or int8)")
+        shutil.copytree(self._runner.path, folder, dirs_exist_ok=True)
+        return folder
 
     def __reduce__(self):
-        # Pickled as the checkpoint folder's bytes: compact for broadcasts, no pickled code objects.
+        # Pickled as files, not objects: no pickled code objects. A model on the onnx backend travels as
+        # its lite folder, so the Python workers that unpickle it never import torch.
         with tempfile.TemporaryDirectory() as tmp:
-            self.save_pretrained(tmp, dtype=getattr(self, "_storage_dtype", torch.float32))
+            folder = os.path.join(tmp, "ckpt")
+            if self.backend == "onnx":
+                import shutil
+
+                shutil.copytree(self._runner.path, folder)
+            else:
+                self.save_pretrained(folder, dtype=getattr(self, "_storage_dtype", None))
             buf = io.BytesIO()
             with tarfile.open(fileobj=buf, mode="w") as tar:
-                tar.add(tmp, arcname="ckpt")
+                tar.add(folder, arcname="ckpt")
         return (_from_bytes, (buf.getvalue(), self.model_version, self.max_tokens, self.precision, self.backend))
 
     def set_threads(self, n: int) -> None:
-        torch.set_num_threads(max(1, int(n)))
+        self._runner.set_threads(max(1, int(n)))
 
     # -- inference --------------------------------------------------------------------------
     @staticmethod
@@ -151,7 +213,6 @@ class GLiNER2:
             out.append(_Window(index, view, self.processor.encode(compiled, words.tokens[a:b], budget)))
         return out
 
-    @torch.inference_mode()
     def forward_batch(self, items: list[Encoded], st: SchemaTokens):
         """Run the network on encoded windows.
 
@@ -159,45 +220,38 @@ class GLiNER2:
         the last word are ``-inf``), the count head's prediction per span task, and label logits per
         classification task.
         """
-        with autocast(self.precision):
-            return self._forward_batch(items, st)
-
-    def _forward_batch(self, items: list[Encoded], st: SchemaTokens):
-        net = self._runtime
+        run = self._runner
         batch = self.processor.collate(items, st.tasks)
-        states = net.encode(batch.input_ids, batch.attention_mask)
         b = len(items)
         results = [({}, {}, {}) for _ in range(b)]
-        span_tasks = [t for t in st.tasks if t.kind != "classification"]
-        if span_tasks:
-            counts = net.count_pred(states[:, [t.prompt_pos for t in span_tasks]]).argmax(-1).tolist()
-            needed = [[(min(c, 1) if t.kind == "entities" else c) for t, c in zip(span_tasks, row)] for row in counts]
-            k_max = max(max(row) for row in needed)
-            if k_max > 0:
-                children = [p for t in span_tasks for p in t.child_pos]
-                fields = states[:, children]                                            # [B, N, H]
-                n, h = fields.shape[1], fields.shape[2]
-                queries = net.count_embed(fields.reshape(b * n, h), k_max)             # [K, B*N, H]
-                queries = queries.view(k_max, b, n, h).transpose(0, 1).reshape(b, k_max * n, h)
-                logits = net.span_rep.span_rep_layer.logits(net.gather_words(states, batch.word_pos), queries)
-                logits = logits.reshape(b, k_max, n, *logits.shape[-2:]).float().numpy()
-            for i in range(b):
-                start = 0
-                for t, c, k in zip(span_tasks, counts[i], needed[i]):
-                    end = start + len(t.child_pos)
-                    results[i][1][t.name] = c
-                    if k > 0:
-                        results[i][0][t.name] = _mask_invalid(logits[i, :k, start:end], batch.n_words[i])
-                    start = end
-        cls_tasks = [t for t in st.tasks if t.kind == "classification"]
-        if cls_tasks:
-            logits = net.classifier(states[:, [p for t in cls_tasks for p in t.child_pos]]).squeeze(-1).float().numpy()
-            for i in range(b):
-                start = 0
-                for t in cls_tasks:
-                    end = start + len(t.child_pos)
-                    results[i][2][t.name] = logits[i, start:end]
-                    start = end
+        with run.context():
+            states = run.encode(batch)
+            span_tasks = [t for t in st.tasks if t.kind != "classification"]
+            if span_tasks:
+                counts = run.count_logits(states, [t.prompt_pos for t in span_tasks]).argmax(-1).tolist()
+                needed = [[(min(c, 1) if t.kind == "entities" else c) for t, c in zip(span_tasks, row)]
+                          for row in counts]
+                k_max = max(max(row) for row in needed)
+                if k_max > 0:
+                    children = [p for t in span_tasks for p in t.child_pos]
+                    logits = run.span_logits(states, batch.word_pos, children, k_max)      # [B, K, N, L, W]
+                for i in range(b):
+                    start = 0
+                    for t, c, k in zip(span_tasks, counts[i], needed[i]):
+                        end = start + len(t.child_pos)
+                        results[i][1][t.name] = c
+                        if k > 0:
+                            results[i][0][t.name] = _mask_invalid(logits[i, :k, start:end], batch.n_words[i])
+                        start = end
+            cls_tasks = [t for t in st.tasks if t.kind == "classification"]
+            if cls_tasks:
+                logits = run.class_logits(states, [p for t in cls_tasks for p in t.child_pos])
+                for i in range(b):
+                    start = 0
+                    for t in cls_tasks:
+                        end = start + len(t.child_pos)
+                        results[i][2][t.name] = logits[i, start:end]
+                        start = end
         return results
 
 
@@ -221,7 +275,15 @@ def empty_result(compiled: CompiledSchema) -> dict:
     return out
 
 
-def _stored_dtype(path: str) -> torch.dtype:
+def _torch_float32():
+    import torch
+
+    return torch.float32
+
+
+def _stored_dtype(path: str):
+    import torch
+
     f = os.path.join(path, "model.safetensors")
     if not os.path.isfile(f):
         return torch.float32
@@ -234,8 +296,19 @@ def _stored_dtype(path: str) -> torch.dtype:
 
 def _from_bytes(blob: bytes, model_version: str, max_tokens: int, precision: str = "fp32",
                 backend: str = "torch") -> GLiNER2:
-    with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(fileobj=io.BytesIO(blob), mode="r") as tar:
-            tar.extractall(tmp, filter="data")
-        return GLiNER2.from_pretrained(os.path.join(tmp, "ckpt"), model_version=model_version, max_tokens=max_tokens,
+    import shutil
+
+    tmp = tempfile.mkdtemp(prefix="gliner2_udf_")
+    with tarfile.open(fileobj=io.BytesIO(blob), mode="r") as tar:
+        tar.extractall(tmp, filter="data")
+    folder = os.path.join(tmp, "ckpt")
+    if lite.is_lite_folder(folder):  # the runner re-reads encoder.onnx when threads change: kept until exit
+        import atexit
+
+        atexit.register(shutil.rmtree, tmp, True)
+        return GLiNER2.from_lite(folder, model_version=model_version, max_tokens=max_tokens)
+    try:
+        return GLiNER2.from_pretrained(folder, model_version=model_version, max_tokens=max_tokens,
                                        precision=precision, backend=backend)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

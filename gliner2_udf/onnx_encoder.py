@@ -1,14 +1,13 @@
-"""The encoder on ONNX Runtime (fp32 or int8), behind the same call as a Hugging Face encoder.
+"""Export the encoder to ONNX (fp32 or int8) for the lite runtime (``lite``, ``lite_export``).
 
-The encoder is exported once per (checkpoint, precision) into a cache folder (``GLINER2_UDF_CACHE``,
-default ``~/.cache/gliner2_udf``); int8 uses ONNX Runtime's dynamic quantization (int8 weights,
-per-batch activation scales). The heads stay in torch. Requires the ``onnx`` extra.
+Exports are cached per (weights, precision) in a cache folder (``GLINER2_UDF_CACHE``, default
+``~/.cache/gliner2_udf``, see ``lite_export.cached_lite``); int8 uses ONNX Runtime's dynamic
+quantization (int8 weights, per-batch activation scales). Requires the ``onnx`` extra.
 """
 from __future__ import annotations
 
 import os
 import tempfile
-from types import SimpleNamespace
 
 import torch
 from torch import nn
@@ -60,33 +59,3 @@ class _LastHidden(nn.Module):
 
     def forward(self, input_ids, attention_mask):
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-
-class OnnxEncoder(nn.Module):
-    """Callable like a Hugging Face encoder: ``encoder(input_ids=..., attention_mask=...).last_hidden_state``."""
-
-    def __init__(self, path: str, config, threads: int | None = None):
-        super().__init__()
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or torch.get_num_threads()
-        opts.inter_op_num_threads = 1
-        # Sequence lengths change from batch to batch: a memory arena or a memory pattern planned for one
-        # shape only grows, so the session allocates per run instead (same speed here, far less memory).
-        opts.enable_cpu_mem_arena = False
-        opts.enable_mem_pattern = False
-        self.session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        self.config = config
-
-    def forward(self, input_ids, attention_mask):
-        out = self.session.run(None, {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()})[0]
-        return SimpleNamespace(last_hidden_state=torch.from_numpy(out))
-
-
-def onnx_encoder(encoder: nn.Module, key: str, precision: str) -> OnnxEncoder:
-    """The cached (or freshly exported) ONNX version of ``encoder``; ``key`` identifies the weights."""
-    path = os.path.join(cache_dir(), f"{key.replace('/', '_').replace('@', '-')}.{precision}.onnx")
-    if not os.path.isfile(path):
-        export(encoder, path, precision)
-    return OnnxEncoder(path, encoder.config)

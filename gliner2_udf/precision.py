@@ -1,10 +1,11 @@
 """Inference precision and backend for the CPU.
 
 Precision: ``fp32`` (exact), ``int8`` (dynamic quantization) or ``bf16``; backend: ``torch`` or
-``onnx`` (the encoder on ONNX Runtime, see ``onnx_encoder``; the heads always run in torch).
+``onnx`` (the lite runtime: the encoder on ONNX Runtime, the heads in numpy, see ``lite``).
 
-* ``int8`` quantizes the weights of the encoder's Linear layers and of the span start/end projections
-  to int8 with dynamic (per-batch) activation scales: fbgemm's VNNI kernels on x86.
+* ``int8`` on torch quantizes the weights of the encoder's Linear layers and of the span start/end
+  projections to int8 with dynamic (per-batch) activation scales: fbgemm's VNNI kernels on x86. On
+  onnx only the encoder is int8 (ONNX Runtime's dynamic quantization); the heads stay fp32.
   The out_project layer stays fp32 because span scoring reads its weight matrix directly (factorised).
 * ``bf16`` runs the encoder and heads under CPU autocast in bfloat16 (useful where the CPU has
   AVX512-BF16 or AMX); decoding always sees fp32 scores.
@@ -29,13 +30,16 @@ def check(precision: str, backend: str) -> None:
         raise ValueError("precision: bf16 is a torch-backend setting; use fp32 or int8 with backend onnx")
 
 
-def runtime_network(network: nn.Module, precision: str, backend: str = "torch", key: str = "model") -> nn.Module:
-    """The network inference runs: ``network`` itself for torch/fp32, otherwise a copy whose encoder
-    (and, for int8, span projections) are replaced; ``network`` itself stays fp32 for saving."""
-    check(precision, backend)
-    if precision in ("fp32", "bf16") and backend == "torch":
+def runtime_network(network: nn.Module, precision: str) -> nn.Module:
+    """The torch network inference runs: ``network`` itself for fp32/bf16, otherwise a copy whose encoder
+    and span projections are int8; ``network`` itself stays fp32 for saving."""
+    check(precision, "torch")
+    if precision in ("fp32", "bf16"):
         return network
     import copy
+    import warnings
+
+    from torch.ao.quantization import quantize_dynamic
 
     runtime = copy.copy(network)
     runtime._modules = dict(network._modules)  # replace submodules on the copy only
@@ -43,20 +47,10 @@ def runtime_network(network: nn.Module, precision: str, backend: str = "torch", 
     span._modules = dict(span._modules)
     runtime.span_rep = copy.copy(network.span_rep)
     runtime.span_rep._modules = {"span_rep_layer": span}
-    if backend == "onnx":
-        from .onnx_encoder import onnx_encoder
-
-        runtime.encoder = onnx_encoder(network.encoder, key, precision)
-    if precision == "int8":
-        import warnings
-
-        from torch.ao.quantization import quantize_dynamic
-
-        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")  # deprecated, still the fbgemm path
-        if backend == "torch":
-            runtime.encoder = quantize_dynamic(network.encoder, {nn.Linear}, dtype=torch.qint8, inplace=False)
-        span.project_start = quantize_dynamic(span.project_start, {nn.Linear}, dtype=torch.qint8, inplace=False)
-        span.project_end = quantize_dynamic(span.project_end, {nn.Linear}, dtype=torch.qint8, inplace=False)
+    warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")  # deprecated, still the fbgemm path
+    runtime.encoder = quantize_dynamic(network.encoder, {nn.Linear}, dtype=torch.qint8, inplace=False)
+    span.project_start = quantize_dynamic(span.project_start, {nn.Linear}, dtype=torch.qint8, inplace=False)
+    span.project_end = quantize_dynamic(span.project_end, {nn.Linear}, dtype=torch.qint8, inplace=False)
     return runtime
 
 

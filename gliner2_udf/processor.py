@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
 from .schema import CompiledSchema
 
@@ -47,10 +47,10 @@ class Encoded:
 
 @dataclass
 class Batch:
-    input_ids: torch.Tensor       # [B, T]
-    attention_mask: torch.Tensor  # [B, T]
-    word_pos: torch.Tensor        # [B, L] (0 where padded)
-    word_mask: torch.Tensor       # [B, L] bool
+    input_ids: np.ndarray         # [B, T] int64
+    attention_mask: np.ndarray    # [B, T] int64
+    word_pos: np.ndarray          # [B, L] int64 (0 where padded)
+    word_mask: np.ndarray         # [B, L] bool
     n_words: list[int]            # words per sample, prefix included
     n_prefix: list[int]
     tasks: tuple[TaskSlots, ...]  # shared by every sample of the batch
@@ -127,16 +127,16 @@ class Processor:
         b = len(items)
         t = max(len(x.ids) for x in items)
         n = max(max(len(x.word_pos) for x in items), 1)
-        input_ids = torch.zeros(b, t, dtype=torch.long)
-        attention = torch.zeros(b, t, dtype=torch.long)
-        word_pos = torch.zeros(b, n, dtype=torch.long)
-        word_mask = torch.zeros(b, n, dtype=torch.bool)
+        input_ids = np.zeros((b, t), dtype=np.int64)
+        attention = np.zeros((b, t), dtype=np.int64)
+        word_pos = np.zeros((b, n), dtype=np.int64)
+        word_mask = np.zeros((b, n), dtype=bool)
         for i, x in enumerate(items):
-            input_ids[i, : len(x.ids)] = torch.tensor(x.ids, dtype=torch.long)
+            input_ids[i, : len(x.ids)] = x.ids
             attention[i, : len(x.ids)] = 1
             if x.word_pos:
                 # a trailing word with no sub-tokens would point past the sequence: clamp to its last token
-                word_pos[i, : len(x.word_pos)] = torch.tensor(x.word_pos, dtype=torch.long).clamp_(max=len(x.ids) - 1)
+                word_pos[i, : len(x.word_pos)] = np.minimum(x.word_pos, len(x.ids) - 1)
                 word_mask[i, : len(x.word_pos)] = True
         return Batch(input_ids, attention, word_pos, word_mask, [len(x.word_pos) for x in items],
                      [x.n_prefix for x in items], tasks)

@@ -69,7 +69,7 @@ def collate(examples: list[Example]):
 def compute_loss(net: GLiNER2Network, data: dict, device, neg_keep: float = 0.5,
                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     batch = data["batch"]
-    ids, mask = batch.input_ids.to(device), batch.attention_mask.to(device)
+    ids, mask = torch.from_numpy(batch.input_ids).to(device), torch.from_numpy(batch.attention_mask).to(device)
     states = net.encode(ids, mask)
     n_batch = ids.shape[0]
     parts = {}
@@ -104,7 +104,7 @@ def compute_loss(net: GLiNER2Network, data: dict, device, neg_keep: float = 0.5,
         q_valid = torch.zeros(n_batch, q_max, dtype=torch.bool, device=device)
         q_valid[sample, slot] = True
 
-        words = net.gather_words(states, batch.word_pos.to(device))
+        words = net.gather_words(states, torch.from_numpy(batch.word_pos).to(device))
         span_layer = net.span_rep.span_rep_layer
         logits = span_layer.score(span_layer.hidden_states(words), queries).float()  # [B, Q, L, W]
         length, width = logits.shape[-2:]

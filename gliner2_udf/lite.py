@@ -1,0 +1,174 @@
+"""The torch-free runtime: the encoder on ONNX Runtime, the GLiNER2 heads in numpy.
+
+A *lite folder* (written by ``lite_export.export_lite`` from a loaded model) holds ``encoder.onnx``
+(fp32 or int8), ``heads.npz`` (the head tensors under their upstream state-dict names),
+``tokenizer.json`` and ``lite.json``. Loading one imports numpy, onnxruntime and tokenizers only: a
+Spark Python worker that runs the fast path never imports torch or transformers (about 600 MiB less
+resident memory than a torch worker). The heads compute what ``model.py`` computes, in the same
+order, so fp32 results equal the torch runtime's to float rounding.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+LITE_FILE = "lite.json"
+FORMAT = 1
+
+
+def is_lite_folder(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, LITE_FILE))
+
+
+class WordPieceTokenizer:
+    """The two calls ``Processor`` makes, on the ``tokenizers`` library alone (no transformers)."""
+
+    def __init__(self, path: str):
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(path)
+        self._tok.no_padding()       # each element is tokenized alone, as it is
+        self._tok.no_truncation()
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._tok.encode(text, add_special_tokens=False).tokens
+
+    def convert_tokens_to_ids(self, tokens: list[str]) -> list[int]:
+        return [self._tok.token_to_id(t) for t in tokens]
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0, out=x)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class Heads:
+    """GLiNER2's heads (``model.py``) over numpy arrays named as in the upstream state dict."""
+
+    def __init__(self, tensors: dict[str, np.ndarray], max_width: int):
+        self.t = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
+        self.max_width = max_width
+
+    def linear(self, prefix: str, x: np.ndarray) -> np.ndarray:
+        return x @ self.t[prefix + ".weight"].T + self.t[prefix + ".bias"]
+
+    def mlp(self, prefix: str, x: np.ndarray) -> np.ndarray:
+        """Linear -> ReLU -> Linear; the second Linear is index 2, or 3 when a dropout sits between."""
+        second = f"{prefix}.3" if f"{prefix}.3.weight" in self.t else f"{prefix}.2"
+        return self.linear(second, _relu(self.linear(f"{prefix}.0", x)))
+
+    def count_logits(self, x: np.ndarray) -> np.ndarray:
+        return self.mlp("count_pred", x)
+
+    def class_logits(self, x: np.ndarray) -> np.ndarray:
+        return self.mlp("classifier", x)[..., 0]
+
+    def queries(self, fields: np.ndarray, count: int) -> np.ndarray:
+        """``CountEmbedding``: ``[count, M, H]`` queries for field embeddings ``[M, H]``."""
+        t = self.t
+        gx = self.linear_raw(t["count_embed.pos_embedding.weight"][:count], "count_embed.gru", "ih")
+        h, states = fields, []
+        for k in range(count):
+            gh = self.linear_raw(h, "count_embed.gru", "hh")
+            xr, xz, xn = np.split(gx[k], 3)
+            hr, hz, hn = np.split(gh, 3, axis=-1)
+            r, z = _sigmoid(xr + hr), _sigmoid(xz + hz)
+            h = (1 - z) * np.tanh(xn + r * hn) + z * h
+            states.append(h)
+        m = fields.shape[0]
+        joined = np.concatenate([np.stack(states), np.broadcast_to(fields, (count, m, fields.shape[1]))], axis=-1)
+        return self.mlp("count_embed.projector", joined)
+
+    def linear_raw(self, x: np.ndarray, gru: str, which: str) -> np.ndarray:
+        return x @ self.t[f"{gru}.weight_{which}_l0"].T + self.t[f"{gru}.bias_{which}_l0"]
+
+    def span_logits(self, words: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """``SpanMarker.logits``: ``[B, Q, L, W]`` for words ``[B, L, H]`` and queries ``[B, Q, H]``."""
+        p = "span_rep.span_rep_layer."
+        first_w, first_b = self.t[p + "out_project.0.weight"], self.t[p + "out_project.0.bias"]
+        last = p + ("out_project.3" if p + "out_project.3.weight" in self.t else "out_project.2")
+        h = words.shape[-1]
+        start = _relu(self.mlp(p + "project_start", words)) @ first_w[:, :h].T          # [B, L, 4H]
+        end = _relu(self.mlp(p + "project_end", words)) @ first_w[:, h:].T + first_b
+        b, length, d = start.shape
+        end = np.concatenate([end, np.zeros((b, self.max_width, d), np.float32)], axis=1)
+        q = queries @ self.t[last + ".weight"]                                            # [B, Q, 4H]
+        out = np.empty((self.max_width, b, q.shape[1], length), np.float32)
+        hidden = np.empty_like(start)
+        for w in range(self.max_width):
+            _relu(np.add(start, end[:, w: w + length], out=hidden))
+            np.matmul(q, hidden.transpose(0, 2, 1), out=out[w])
+        bias = queries @ self.t[last + ".bias"]                                           # [B, Q]
+        return out.transpose(1, 2, 3, 0) + bias[..., None, None]
+
+
+class LiteRunner:
+    """Runs a lite folder: the same calls as ``torch_runner.TorchRunner``, numpy in and out."""
+
+    backend = "onnx"
+    network = None  # no torch network: a lite model cannot be saved as a checkpoint
+
+    def __init__(self, path: str, threads: int | None = None):
+        import onnxruntime as ort
+
+        with open(os.path.join(path, LITE_FILE), encoding="utf-8") as f:
+            meta = json.load(f)
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{path}/{LITE_FILE}: format {meta.get('format')!r}, expected {FORMAT}")
+        self.meta = meta
+        self.precision = meta["precision"]
+        self.max_positions = meta["max_positions"]
+        self.max_width = meta["max_width"]
+        with np.load(os.path.join(path, "heads.npz")) as z:
+            self.heads = Heads({k: z[k] for k in z.files}, self.max_width)
+        self.path = path
+        self._ort = ort
+        self.threads = threads or os.cpu_count() or 1
+        self._session = self._new_session()
+
+    def _new_session(self):
+        opts = self._ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.enable_cpu_mem_arena = False   # see onnx_encoder.OnnxEncoder
+        opts.enable_mem_pattern = False
+        return self._ort.InferenceSession(os.path.join(self.path, "encoder.onnx"), opts,
+                                          providers=["CPUExecutionProvider"])
+
+    def set_threads(self, n: int) -> None:
+        if n != self.threads:
+            self.threads = n
+            self._session = self._new_session()
+
+    def context(self):
+        """What the engine's forward pass runs in: numpy's BLAS held to this runner's threads."""
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # numpy's BLAS then uses its own default
+            import contextlib
+            return contextlib.nullcontext()
+        return threadpool_limits(self.threads, user_api="blas")
+
+    def encode(self, batch) -> np.ndarray:
+        return self._session.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})[0]
+
+    def count_logits(self, states: np.ndarray, positions: list[int]) -> np.ndarray:
+        return self.heads.count_logits(states[:, positions])
+
+    def class_logits(self, states: np.ndarray, positions: list[int]) -> np.ndarray:
+        return self.heads.class_logits(states[:, positions])
+
+    def span_logits(self, states: np.ndarray, word_pos: np.ndarray, children: list[int], k_max: int) -> np.ndarray:
+        """``[B, K, N, L, W]`` span logits of ``k_max`` instances of the fields at ``children``."""
+        fields = states[:, children]                                                     # [B, N, H]
+        b, n, h = fields.shape
+        queries = self.heads.queries(fields.reshape(b * n, h), k_max)                     # [K, B*N, H]
+        queries = queries.reshape(k_max, b, n, h).transpose(1, 0, 2, 3).reshape(b, k_max * n, h)
+        words = np.take_along_axis(states, word_pos[..., None], axis=1)                   # [B, L, H]
+        logits = self.heads.span_logits(words, queries)
+        return logits.reshape(b, k_max, n, *logits.shape[-2:])

@@ -1,0 +1,58 @@
+"""Write a lite folder (see ``lite``) from a loaded torch model: the ONNX encoder, the heads, the tokenizer."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+import numpy as np
+import torch
+
+from .lite import FORMAT, LITE_FILE
+from .onnx_encoder import cache_dir, export
+
+
+def weights_key(network) -> str:
+    """12 hex digits of a sha256 over every tensor: names a cache entry by content, not by a version label."""
+    h = hashlib.sha256()
+    for name, t in network.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().float().contiguous().numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
+def cached_lite(network, tokenizer, precision: str, model_version: str, dtype: torch.dtype = torch.float32) -> str:
+    """The lite folder of ``network`` at ``precision`` in the cache, written on first use."""
+    key = weights_key(network)
+    folder = os.path.join(cache_dir(), f"lite-{key}-{precision}")
+    if not os.path.isfile(os.path.join(folder, LITE_FILE)):
+        with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+            export_lite(network, tokenizer, os.path.join(tmp, "lite"), precision, model_version, dtype)
+            try:
+                os.replace(os.path.join(tmp, "lite"), folder)
+            except OSError:  # another process wrote it first
+                if not os.path.isfile(os.path.join(folder, LITE_FILE)):
+                    raise
+    return folder
+
+
+def export_lite(network, tokenizer, folder: str, precision: str, model_version: str,
+                dtype: torch.dtype = torch.float32) -> str:
+    """``folder`` gets ``encoder.onnx`` (``precision`` fp32 or int8), ``heads.npz`` (stored as ``dtype``),
+    ``tokenizer.json`` and ``lite.json``; returns ``folder``."""
+    if precision not in ("fp32", "int8"):
+        raise ValueError(f"precision: the lite runtime runs fp32 or int8, got {precision!r}")
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError("the lite runtime needs a fast tokenizer (tokenizer.json)")
+    os.makedirs(folder, exist_ok=True)
+    export(network.encoder, os.path.join(folder, "encoder.onnx"), precision)
+    heads = {k: v.detach().to(dtype).numpy() for k, v in network.state_dict().items() if not k.startswith("encoder.")}
+    np.savez(os.path.join(folder, "heads.npz"), **heads)
+    tokenizer.backend_tokenizer.save(os.path.join(folder, "tokenizer.json"))
+    limit = getattr(network.encoder.config, "max_position_embeddings", None)
+    meta = {"format": FORMAT, "precision": precision, "max_width": network.max_width, "max_positions": limit,
+            "model_version": model_version}
+    with open(os.path.join(folder, LITE_FILE), "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=2)
+    return folder

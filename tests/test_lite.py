@@ -1,0 +1,97 @@
+"""The lite runtime (backend onnx): ONNX Runtime + numpy heads, and Python workers without torch."""
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gliner2_udf import GLiNER2, Schema
+from gliner2_udf.checkpoint import load_tokenizer
+from gliner2_udf.lite import WordPieceTokenizer, is_lite_folder
+from gliner2_udf.processor import SPECIAL_TOKENS
+
+TEXTS = ["Tim Cook met Angela Merkel in Berlin on Monday.", "Acme Corp bought 3 trucks from Volvo for 2 million euros.",
+         "A naïve café owner in Zürich sued Ünïcödé Ltd.", "", "东京 is large; e-mail me at 3.14 o'clock!"]
+
+
+def schema():
+    return (Schema().entities(["person", "company", "location"])
+            .classification("sentiment", ["positive", "negative", "neutral"])
+            .structure("deal").field("buyer", dtype="str").field("items"))
+
+
+@pytest.mark.parametrize("name", ["tiny_checkpoint", "minilm_checkpoint"])
+def test_tokenizer_without_transformers_matches(name, request, tmp_path):
+    path = request.getfixturevalue(name)
+    model = GLiNER2.from_pretrained(path, backend="onnx")
+    ours = WordPieceTokenizer(os.path.join(model.export_lite(str(tmp_path / "lite")), "tokenizer.json"))
+    hf = load_tokenizer(path)
+    words = list(SPECIAL_TOKENS) + " ".join(TEXTS).split() + ["[UNK]", "internationalisation", "😀"]
+    for w in words:
+        assert ours.convert_tokens_to_ids(ours.tokenize(w)) == hf.convert_tokens_to_ids(hf.tokenize(w)), w
+
+
+def test_lite_folder_loads_and_matches_the_model_it_came_from(tiny_checkpoint, tmp_path):
+    model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
+    folder = model.export_lite(str(tmp_path / "lite"))
+    assert is_lite_folder(folder)
+    assert json.load(open(os.path.join(folder, "lite.json")))["precision"] == "int8"
+    again = GLiNER2.from_pretrained(folder)
+    assert again.network is None and again.precision == "int8"
+    assert again.batch_extract(TEXTS, schema(), include_confidence=True) == \
+        model.batch_extract(TEXTS, schema(), include_confidence=True)
+    with pytest.raises(ValueError, match="lite model"):
+        again.save_pretrained(str(tmp_path / "ckpt"))
+
+
+def test_unpickled_fast_model_runs_without_torch(tiny_checkpoint, tmp_path):
+    """What a Spark Python worker does with the broadcast model: no torch, no transformers."""
+    model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
+    blob = tmp_path / "model.pkl"
+    blob.write_bytes(pickle.dumps(model))
+    expected = model.batch_extract(TEXTS, schema(), include_confidence=True)
+    code = ("import json, pickle, sys; from gliner2_udf import Schema\n"
+            "m = pickle.load(open(sys.argv[1], 'rb'))\n"
+            "s = (Schema().entities(['person', 'company', 'location'])"
+            ".classification('sentiment', ['positive', 'negative', 'neutral'])"
+            ".structure('deal').field('buyer', dtype='str').field('items'))\n"
+            f"out = m.batch_extract({TEXTS!r}, s, include_confidence=True)\n"
+            "print(json.dumps({'torch': 'torch' in sys.modules, 'transformers': 'transformers' in sys.modules,"
+            " 'out': out}))")
+    run = subprocess.run([sys.executable, "-c", code, str(blob)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["torch"] is False and got["transformers"] is False
+    assert got["out"] == json.loads(json.dumps(expected))
+
+
+def test_heads_in_numpy_equal_the_torch_heads(tiny_checkpoint):
+    exact = GLiNER2.from_pretrained(tiny_checkpoint)
+    lite = GLiNER2.from_pretrained(tiny_checkpoint, backend="onnx")
+    compiled = exact.compile(schema())
+    from gliner2_udf.text import normalize, split_words
+
+    items = [exact.processor.encode(compiled, split_words(normalize(t)).tokens) for t in TEXTS if t]
+    st = exact.processor.schema_tokens(compiled)
+    for (s0, c0, k0), (s1, c1, k1) in zip(exact.forward_batch(items, st), lite.forward_batch(items, st)):
+        assert c0 == c1
+        for name in s0:
+            finite = np.isfinite(s0[name])
+            assert (finite == np.isfinite(s1[name])).all()
+            np.testing.assert_allclose(s1[name][finite], s0[name][finite], atol=1e-4)
+        for name in k0:
+            np.testing.assert_allclose(k1[name], k0[name], atol=1e-4)
+
+
+def test_cache_is_keyed_by_weights_not_by_version_label(tiny_checkpoint):
+    import torch
+
+    a = GLiNER2.from_pretrained(tiny_checkpoint, backend="onnx", model_version="same-label")
+    net = a.network
+    with torch.no_grad():
+        net.classifier[0].bias.add_(1.0)
+    b = GLiNER2(net, a.tokenizer, "same-label", backend="onnx")
+    assert a._runner.path != b._runner.path
