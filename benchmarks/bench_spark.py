@@ -141,11 +141,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = a.checkpoint or be.build_checkpoint(os.path.join(tmp, "minilm"))
         exact = GLiNER2.from_pretrained(path)
-        be.force_one_instance(exact.network)
         compiled = compile_schema(be.our_schema())
         threshold = be.calibrate(exact, compiled, generate(32, seed=0))
         model = GLiNER2.from_pretrained(path, precision=precision, backend=backend)
-        be.force_one_instance(model.network)
         print(f"{a.docs} documents, {precision}/{backend}, batch size {a.batch_size}, threshold {threshold:.4f}, "
               f"load {be.loadavg()}", flush=True)
         r = run(model, compiled, generate(a.docs, seed=2), a.batch_size, threshold)

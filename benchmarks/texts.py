@@ -106,6 +106,31 @@ def generate(n: int = 256, seed: int = 0, min_words: int = 60, max_words: int = 
     return [generate_one(rng, min_words, max_words) for _ in range(n)]
 
 
+# The schema every engine is asked (5 entity types, a 3-label classification, a 3-field structure).
+ENTITIES = ["person", "company", "location", "product", "date"]
+SENTIMENT = ["positive", "negative", "neutral"]
+DEAL = [("buyer", "str"), ("price", "str"), ("items", "list")]
+
+
+def our_schema(entities_only: bool = False):
+    from gliner2_udf import Schema
+
+    s = Schema().entities(ENTITIES)
+    if entities_only:
+        return s
+    s = s.classification("sentiment", SENTIMENT).structure("deal")
+    for name, dtype in DEAL:
+        s = s.field(name, dtype=dtype)
+    return s
+
+
+def reference_schema(ref):
+    s = ref.create_schema().entities(ENTITIES).classification("sentiment", SENTIMENT).structure("deal")
+    for name, dtype in DEAL:
+        s = s.field(name, dtype=dtype)
+    return s
+
+
 if __name__ == "__main__":
     texts = generate()
     lengths = [len(t.split()) for t in texts]
