@@ -274,3 +274,31 @@ def test_local_cluster_loads_model_once_per_worker_and_matches_local(spark, tiny
     assert set(remote) == set(local) == {d[0] for d in docs}
     for k in local:
         assert_rows_close(remote[k], local[k])
+
+
+@pytest.mark.slow
+def test_fast_path_python_workers_never_import_torch(tiny_checkpoint, tmp_path):
+    """int8/onnx broadcasts its lite folder: the executor's Python worker runs it on ONNX Runtime and numpy."""
+    from pyspark.sql import SparkSession
+
+    from gliner2_udf import GLiNER2
+    from gliner2_udf.spark import extract
+    from gliner2_udf.spark.session import get_session
+
+    model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
+    docs = list(GOOD.items())
+    log = tmp_path / "loads.log"
+    SparkSession.getActiveSession() and SparkSession.getActiveSession().stop()
+    cluster = get_session("gliner2-lite-test", master="local-cluster[1,1,1024]",
+                          conf={"spark.executorEnv.GLINER2_UDF_LOAD_LOG": str(log),
+                                "spark.ui.showConsoleProgress": "false"})
+    try:
+        df = cluster.createDataFrame(docs, "id string, text string")
+        rows = {r["id"]: r for r in extract(df, model, SCHEMA, batch_size=4, threads_per_task=1).collect()}
+    finally:
+        cluster.stop()
+        SparkSession._instantiatedSession = None
+    loads = log.read_text().splitlines()
+    assert loads and all(line.endswith("torch=0") for line in loads), loads
+    assert set(rows) == set(GOOD)
+    assert all(rows[k]["status"] in ("ok", "empty") for k in rows)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from .rows import Layout, empty_row, prepare_text, to_row
 
 _MODELS: "OrderedDict[tuple, Any]" = OrderedDict()   # per Python worker process
 _MAX_CACHED = 2
-LOAD_LOG_ENV = "GLINER2_UDF_LOAD_LOG"  # a file: each model load in a worker appends "<pid> <kind> <key>"
+LOAD_LOG_ENV = "GLINER2_UDF_LOAD_LOG"  # each model load in a worker appends "<pid> <kind> <key> <secs> torch=0|1"
 UNAVAILABLE = "GLINER2_MODEL_UNAVAILABLE"  # starts the message of a task that cannot load its model
 
 
@@ -92,7 +93,8 @@ def worker_model(source: ModelSource):
         log = os.environ.get(LOAD_LOG_ENV)
         if log:
             with open(log, "a", encoding="utf-8") as fh:
-                fh.write(f"{os.getpid()} {key[0]} {key[1]} {time.perf_counter() - t0:.3f}s\n")
+                fh.write(f"{os.getpid()} {key[0]} {key[1]} {time.perf_counter() - t0:.3f}s "
+                         f"torch={int('torch' in sys.modules)}\n")
     else:
         _MODELS.move_to_end(key)
     return model
