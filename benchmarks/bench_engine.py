@@ -372,7 +372,7 @@ def main(argv=None) -> int:
     ent_configs = {}
     if fg:
         ents_kw = dict(kw, threshold=0.5)          # fast_gliner's fixed threshold
-        for s in (("fp32", "torch"), ("int8", "onnx")):
+        for s in (("fp32", "torch"), ("int8", "torch"), ("int8", "onnx")):
             ent_configs[name[s] + " (entities)"] = (
                 lambda s=s: outputs.__setitem__(name[s] + " (entities)", ours[s].batch_extract(
                     texts, compiled_ents, batch_size=bs, **ents_kw)))

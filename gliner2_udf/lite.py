@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 LITE_FILE = "lite.json"
-FORMAT = 1
+FORMAT = 2  # 2: per-channel int8 encoder
 
 
 def is_lite_folder(path: str) -> bool:
@@ -47,15 +47,25 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _mm(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
+    """``x [..., d] @ w_t [d, k]`` as one 2-D BLAS call (numpy's stacked matmul is far slower)."""
+    return (x.reshape(-1, x.shape[-1]) @ w_t).reshape(*x.shape[:-1], w_t.shape[1])
+
+
 class Heads:
     """GLiNER2's heads (``model.py``) over numpy arrays named as in the upstream state dict."""
 
     def __init__(self, tensors: dict[str, np.ndarray], max_width: int):
         self.t = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
+        # Linear weights transposed once, so every product is a plain (non-transposed) GEMM
+        self.wt = {k.rsplit(".weight", 1)[0] + k.rsplit(".weight", 1)[1]: np.ascontiguousarray(v.T)
+                   for k, v in self.t.items() if ".weight" in k and v.ndim == 2 and "embedding" not in k}
         self.max_width = max_width
 
     def linear(self, prefix: str, x: np.ndarray) -> np.ndarray:
-        return x @ self.t[prefix + ".weight"].T + self.t[prefix + ".bias"]
+        y = _mm(x, self.wt[prefix])
+        y += self.t[prefix + ".bias"]
+        return y
 
     def mlp(self, prefix: str, x: np.ndarray) -> np.ndarray:
         """Linear -> ReLU -> Linear; the second Linear is index 2, or 3 when a dropout sits between."""
@@ -69,12 +79,12 @@ class Heads:
         return self.mlp("classifier", x)[..., 0]
 
     def queries(self, fields: np.ndarray, count: int) -> np.ndarray:
-        """``CountEmbedding``: ``[count, M, H]`` queries for field embeddings ``[M, H]``."""
-        t = self.t
-        gx = self.linear_raw(t["count_embed.pos_embedding.weight"][:count], "count_embed.gru", "ih")
+        """``CountEmbedding``: ``[count, M, H]`` queries for field embeddings ``[M, H]`` (gate order r, z, n)."""
+        gx = _mm(self.t["count_embed.pos_embedding.weight"][:count], self.wt["count_embed.gru_ih_l0"])
+        gx += self.t["count_embed.gru.bias_ih_l0"]
         h, states = fields, []
         for k in range(count):
-            gh = self.linear_raw(h, "count_embed.gru", "hh")
+            gh = _mm(h, self.wt["count_embed.gru_hh_l0"]) + self.t["count_embed.gru.bias_hh_l0"]
             xr, xz, xn = np.split(gx[k], 3)
             hr, hz, hn = np.split(gh, 3, axis=-1)
             r, z = _sigmoid(xr + hr), _sigmoid(xz + hz)
@@ -84,25 +94,24 @@ class Heads:
         joined = np.concatenate([np.stack(states), np.broadcast_to(fields, (count, m, fields.shape[1]))], axis=-1)
         return self.mlp("count_embed.projector", joined)
 
-    def linear_raw(self, x: np.ndarray, gru: str, which: str) -> np.ndarray:
-        return x @ self.t[f"{gru}.weight_{which}_l0"].T + self.t[f"{gru}.bias_{which}_l0"]
-
     def span_logits(self, words: np.ndarray, queries: np.ndarray) -> np.ndarray:
         """``SpanMarker.logits``: ``[B, Q, L, W]`` for words ``[B, L, H]`` and queries ``[B, Q, H]``."""
         p = "span_rep.span_rep_layer."
-        first_w, first_b = self.t[p + "out_project.0.weight"], self.t[p + "out_project.0.bias"]
+        first = self.wt[p + "out_project.0"]                                            # [2H, 4H]
         last = p + ("out_project.3" if p + "out_project.3.weight" in self.t else "out_project.2")
         h = words.shape[-1]
-        start = _relu(self.mlp(p + "project_start", words)) @ first_w[:, :h].T          # [B, L, 4H]
-        end = _relu(self.mlp(p + "project_end", words)) @ first_w[:, h:].T + first_b
+        start = _mm(_relu(self.mlp(p + "project_start", words)), first[:h])               # [B, L, 4H]
+        end = _mm(_relu(self.mlp(p + "project_end", words)), first[h:])
+        end += self.t[p + "out_project.0.bias"]
         b, length, d = start.shape
         end = np.concatenate([end, np.zeros((b, self.max_width, d), np.float32)], axis=1)
-        q = queries @ self.t[last + ".weight"]                                            # [B, Q, 4H]
+        q = _mm(queries, self.t[last + ".weight"])                                        # [B, Q, 4H]
         out = np.empty((self.max_width, b, q.shape[1], length), np.float32)
         hidden = np.empty_like(start)
         for w in range(self.max_width):
             _relu(np.add(start, end[:, w: w + length], out=hidden))
-            np.matmul(q, hidden.transpose(0, 2, 1), out=out[w])
+            for i in range(b):
+                np.matmul(q[i], hidden[i].T, out=out[w, i])
         bias = queries @ self.t[last + ".bias"]                                           # [B, Q]
         return out.transpose(1, 2, 3, 0) + bias[..., None, None]
 

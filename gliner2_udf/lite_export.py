@@ -25,7 +25,7 @@ def weights_key(network) -> str:
 def cached_lite(network, tokenizer, precision: str, model_version: str, dtype: torch.dtype = torch.float32) -> str:
     """The lite folder of ``network`` at ``precision`` in the cache, written on first use."""
     key = weights_key(network)
-    folder = os.path.join(cache_dir(), f"lite-{key}-{precision}")
+    folder = os.path.join(cache_dir(), f"lite{FORMAT}-{key}-{precision}")
     if not os.path.isfile(os.path.join(folder, LITE_FILE)):
         with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
             export_lite(network, tokenizer, os.path.join(tmp, "lite"), precision, model_version, dtype)

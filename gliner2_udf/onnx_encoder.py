@@ -45,7 +45,7 @@ def export(encoder: nn.Module, path: str, precision: str) -> str:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
                 out = os.path.join(tmp, "encoder.int8.onnx")
-                quantize_dynamic(fp32, out, weight_type=QuantType.QInt8)
+                quantize_dynamic(fp32, out, weight_type=QuantType.QInt8, per_channel=True)
             os.replace(out, path)
     finally:
         root.setLevel(level)
