@@ -11,7 +11,7 @@ CORE = [
 ]
 SPARK = ["pyspark==4.2.0", "delta-spark==4.4.1", "pandas>=2.0,<3", "pyarrow>=15,<26"]
 MLFLOW = ["mlflow-skinny==3.17.2", "sqlalchemy>=2,<3", "alembic>=1.12,<2", "matplotlib>=3.8,<4"]  # matplotlib: notebooks/03
-ONNX = ["onnxruntime==1.31.1", "onnx==1.23.2", "onnxscript==0.7.2"]
+ONNX = ["onnxruntime==1.31.1", "onnx==1.23.2", "onnxscript==0.7.2", "threadpoolctl>=3,<4"]
 TRAIN = ["faker>=30", "tqdm>=4.64,<5"]
 DEV = ["pytest>=8,<10", "hypothesis>=6,<7", "gliner2[local]==2.1.0"]
 
