@@ -399,7 +399,7 @@ def main(argv=None) -> int:
     accuracy = {}
     for s in SETTINGS:
         same, worst = agreement(outputs[name[s]], outputs[ref_best])
-        accuracy[name[s]] = f"{same}/{len(texts)} same, max diff {worst:.1e}"
+        accuracy[name[s]] = f"{same}/{len(texts)} same" + (f", max diff {worst:.1e}" if same else "")
     stable = all(compare(outputs[f"reference bs{b}"], outputs[ref_best])[0] for b in BATCH_SIZES)
     if fg:
         # the exported graph gives fast_gliner our exact span scores; its decoding is its own (flat NER)
