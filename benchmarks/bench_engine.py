@@ -36,7 +36,6 @@ import io
 import json
 import os
 import pstats
-import resource
 import statistics
 import subprocess
 import sys
@@ -94,17 +93,6 @@ def calibrate(ours, compiled, texts, share=0.01) -> float:
 
 # ---------------------------------------------------------------------------------------------
 # measurement helpers
-
-
-def peak_rss_mb() -> float:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def percentile(values, q) -> float:

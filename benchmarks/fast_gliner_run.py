@@ -15,13 +15,7 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-
-def peak_rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from memory import peak_rss_mb  # noqa: E402 (this folder is on sys.path: the script runs from it)
 
 
 def main() -> int:

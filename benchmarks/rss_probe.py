@@ -13,13 +13,7 @@ sys.path[:0] = [HERE, os.path.dirname(HERE)]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-
-def peak_rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from memory import peak_rss_mb  # noqa: E402
 
 
 def main() -> None:
