@@ -76,10 +76,6 @@ class GLiNER2:
         """The fp32 torch network (what ``save_pretrained`` writes); ``None`` for a lite model."""
         return self._runner.network
 
-    @property
-    def _runtime(self):
-        return getattr(self._runner, "runtime", None)
-
     # -- files ------------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path: str, allow_pickle: bool = False, model_version: str | None = None,
