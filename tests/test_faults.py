@@ -455,6 +455,13 @@ def _marked(folder: str, name: str):
     return os.path.exists(os.path.join(folder, name))
 
 
+def kill_at_pause(config: dict, tmp, name: str, marks: str, pause: str, what: str) -> None:
+    """Submit the job paused at fault point ``pause`` (``faults.py``), wait until it is there, SIGKILL the driver."""
+    proc, log = submit(config, tmp, name, {"GLINER2_FAULT_MARKS": marks, "GLINER2_FAULT_PAUSE": pause})
+    wait_for(lambda: _marked(marks, f"paused-{pause}"), 300, proc, what, log)
+    kill_driver(proc)
+
+
 def test_driver_killed_before_first_write_between_commits_and_after_last_commit(cluster, tiny_checkpoint, tmp_path):
     """24 documents in 3 merge commits (``output.commit_every: 8``). The same command is started four times:
     killed before its first write, killed while the second commit's documents are being extracted, killed
@@ -466,10 +473,8 @@ def test_driver_killed_before_first_write_between_commits_and_after_last_commit(
     figures = []
 
     # 1. before the first write
-    m1 = str(tmp_path / "m1")
-    proc, log = submit(config, tmp_path, "run1", {"GLINER2_FAULT_MARKS": m1, "GLINER2_FAULT_PAUSE": "before_first_write"})
-    wait_for(lambda: _marked(m1, "paused-before_first_write"), 300, proc, "the pause before the first write", log)
-    kill_driver(proc)
+    kill_at_pause(config, tmp_path, "run1", str(tmp_path / "m1"), "before_first_write",
+                  "the pause before the first write")
     s1 = check_table(cluster, out, items)
     assert s1["rows"] == 0 and s1["commits"] == 0
     figures.append(("driver SIGKILLed before the first write", s1))
@@ -488,10 +493,8 @@ def test_driver_killed_before_first_write_between_commits_and_after_last_commit(
     figures.append(("driver SIGKILLed between two commits (mid-extraction)", s2))
 
     # 3. right after the last commit
-    m3 = str(tmp_path / "m3")
-    proc, log = submit(config, tmp_path, "run3", {"GLINER2_FAULT_MARKS": m3, "GLINER2_FAULT_PAUSE": "after_last_commit"})
-    wait_for(lambda: _marked(m3, "paused-after_last_commit"), 300, proc, "the pause after the last commit", log)
-    kill_driver(proc)
+    kill_at_pause(config, tmp_path, "run3", str(tmp_path / "m3"), "after_last_commit",
+                  "the pause after the last commit")
     s3 = check_table(cluster, out, items)
     assert_exactly_once(s3, items)
     assert s3["commits"] >= 2  # the killed part was redone once, in the remaining commits
@@ -521,10 +524,7 @@ def test_streaming_killed_between_output_and_checkpoint_commit_resumes_without_d
             .write.format("delta").mode("append").save(inp)
     config = job_dict(inp, out, tiny_checkpoint, fmt="delta", output={"mode": "append"},
                       stream={"checkpoint": ckpt, "max_files_per_trigger": 1})
-    marks = str(tmp_path / "marks")
-    proc, log = submit(config, tmp_path, "stream1", {"GLINER2_FAULT_MARKS": marks, "GLINER2_FAULT_PAUSE": "between_commits"})
-    wait_for(lambda: _marked(marks, "paused-between_commits"), 300, proc, "micro-batch 0's commit", log)
-    kill_driver(proc)
+    kill_at_pause(config, tmp_path, "stream1", str(tmp_path / "marks"), "between_commits", "micro-batch 0's commit")
     s1 = check_table(cluster, out, items)
     assert s1["rows"] == 6 and s1["duplicates"] == 0
     assert os.path.exists(os.path.join(ckpt, "offsets", "0")) and not os.path.exists(os.path.join(ckpt, "commits", "0"))
