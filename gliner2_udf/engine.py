@@ -4,8 +4,8 @@ Texts are split into words, windowed so that schema and text fit the encoder (lo
 several overlapping windows in the same batch stream), sorted by length so batches carry little padding,
 run through the network, decoded and merged back per text in the caller's order.
 
-The network runs through a *runner*: ``torch_runner.TorchRunner`` (a loaded checkpoint; fp32, int8 or
-bf16, encoder on torch or ONNX Runtime) or ``lite.LiteRunner`` (a lite folder: ONNX Runtime and numpy,
+The network runs through a *runner*: ``torch_runner.TorchRunner`` (a loaded checkpoint in fp32, int8 or
+bf16) or ``lite.LiteRunner`` (a lite folder: ONNX Runtime and numpy,
 no torch in the process). This module imports neither torch nor transformers itself.
 
 Example::
@@ -54,7 +54,7 @@ class GLiNER2:
             from .lite_export import cached_lite
 
             runner = lite.LiteRunner(cached_lite(network, tokenizer, precision, model_version,
-                                                 getattr(self, "_storage_dtype", None) or _torch_float32()))
+                                                 getattr(self, "_storage_dtype", None)))
             runner.network = network.eval()  # kept for save_pretrained; inference never touches it
         else:
             from .torch_runner import TorchRunner
@@ -132,9 +132,7 @@ class GLiNER2:
         with tempfile.TemporaryDirectory() as tmp:
             folder = os.path.join(tmp, "ckpt")
             if self.backend == "onnx":
-                import shutil
-
-                shutil.copytree(self._runner.path, folder)
+                self.export_lite(folder)
             else:
                 self.save_pretrained(folder, dtype=getattr(self, "_storage_dtype", None))
             buf = io.BytesIO()
@@ -201,7 +199,8 @@ class GLiNER2:
         st = self.processor.schema_tokens(compiled)
         budget = self.max_tokens - self.processor.schema_length(compiled)  # >= MIN_TEXT_TOKENS by plan()
         counts = [min(len(x), budget) for x in self.processor.word_ids(words.tokens)]
-        spans = [(0, len(words))] if sum(counts) <= budget else token_windows(counts, budget, 2 * self.network.max_width)
+        overlap = 2 * self._runner.max_width
+        spans = [(0, len(words))] if sum(counts) <= budget else token_windows(counts, budget, overlap)
         out = []
         for a, b in spans:
             view = decoding.WindowView(text, words.starts[a:b], words.ends[a:b], len(st.prefix_words),
@@ -269,12 +268,6 @@ def empty_result(compiled: CompiledSchema) -> dict:
     if compiled.relations:
         out["relation_extraction"] = {r.name: [] for r in compiled.relations}
     return out
-
-
-def _torch_float32():
-    import torch
-
-    return torch.float32
 
 
 def _stored_dtype(path: str):

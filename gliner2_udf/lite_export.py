@@ -22,7 +22,7 @@ def weights_key(network) -> str:
     return h.hexdigest()[:12]
 
 
-def cached_lite(network, tokenizer, precision: str, model_version: str, dtype: torch.dtype = torch.float32) -> str:
+def cached_lite(network, tokenizer, precision: str, model_version: str, dtype: torch.dtype | None = None) -> str:
     """The lite folder of ``network`` at ``precision`` in the cache, written on first use."""
     key = weights_key(network)
     folder = os.path.join(cache_dir(), f"lite{FORMAT}-{key}-{precision}")
@@ -38,16 +38,17 @@ def cached_lite(network, tokenizer, precision: str, model_version: str, dtype: t
 
 
 def export_lite(network, tokenizer, folder: str, precision: str, model_version: str,
-                dtype: torch.dtype = torch.float32) -> str:
-    """``folder`` gets ``encoder.onnx`` (``precision`` fp32 or int8), ``heads.npz`` (stored as ``dtype``),
-    ``tokenizer.json`` and ``lite.json``; returns ``folder``."""
+                dtype: torch.dtype | None = None) -> str:
+    """``folder`` gets ``encoder.onnx`` (``precision`` fp32 or int8), ``heads.npz`` (stored as ``dtype``,
+    fp32 by default), ``tokenizer.json`` and ``lite.json``; returns ``folder``."""
     if precision not in ("fp32", "int8"):
         raise ValueError(f"precision: the lite runtime runs fp32 or int8, got {precision!r}")
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("the lite runtime needs a fast tokenizer (tokenizer.json)")
     os.makedirs(folder, exist_ok=True)
     export(network.encoder, os.path.join(folder, "encoder.onnx"), precision)
-    heads = {k: v.detach().to(dtype).numpy() for k, v in network.state_dict().items() if not k.startswith("encoder.")}
+    heads = {k: v.detach().to(dtype or torch.float32).numpy() for k, v in network.state_dict().items()
+             if not k.startswith("encoder.")}
     np.savez(os.path.join(folder, "heads.npz"), **heads)
     tokenizer.backend_tokenizer.save(os.path.join(folder, "tokenizer.json"))
     limit = getattr(network.encoder.config, "max_position_embeddings", None)

@@ -22,8 +22,7 @@ class TorchRunner:
         self.precision = precision
         self.runtime = runtime_network(network, precision)
         self.max_width = network.max_width
-        limit = getattr(network.encoder.config, "max_position_embeddings", None)
-        self.max_positions = limit
+        self.max_positions = getattr(network.encoder.config, "max_position_embeddings", None)
 
     def set_threads(self, n: int) -> None:
         torch.set_num_threads(max(1, int(n)))

@@ -47,6 +47,14 @@ def test_lite_folder_loads_and_matches_the_model_it_came_from(tiny_checkpoint, t
         again.save_pretrained(str(tmp_path / "ckpt"))
 
 
+def test_lite_model_windows_long_texts_like_the_model_it_came_from(tiny_checkpoint, tmp_path):
+    model = GLiNER2.from_pretrained(tiny_checkpoint, backend="onnx")
+    again = GLiNER2.from_pretrained(model.export_lite(str(tmp_path / "lite")))
+    long_text = " ".join(TEXTS[:3] * 120)  # several windows of the 512-token encoder
+    assert again.batch_extract([long_text], schema(), include_spans=True) == \
+        model.batch_extract([long_text], schema(), include_spans=True)
+
+
 def test_unpickled_fast_model_runs_without_torch(tiny_checkpoint, tmp_path):
     """What a Spark Python worker does with the broadcast model: no torch, no transformers."""
     model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
