@@ -64,6 +64,7 @@ class GLiNER2:
 
     def _setup(self, runner, tokenizer, model_version: str, max_tokens: int | None) -> None:
         self._runner = runner
+        self._workers = None
         self.precision, self.backend = runner.precision, runner.backend
         self.model_version = model_version
         self.tokenizer = tokenizer
@@ -143,6 +144,17 @@ class GLiNER2:
     def set_threads(self, n: int) -> None:
         self._runner.set_threads(max(1, int(n)))
 
+    def set_workers(self, n: int) -> None:
+        """Run ``batch_extract`` in ``n`` forked single-threaded processes (one per core; see ``workers``);
+        ``1`` runs it in this process again. Not for Spark executors, which already run one per core."""
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
+        if int(n) > 1:
+            from .workers import Workers
+
+            self._workers = Workers(self, int(n))
+
     # -- inference --------------------------------------------------------------------------
     @staticmethod
     def compile(schema) -> CompiledSchema:
@@ -161,6 +173,10 @@ class GLiNER2:
         A schema too large for the encoder window runs as several passes (see ``passes``).
         """
         compiled = compile_schema(schema)
+        if self._workers is not None:
+            self.plan(compiled)  # an oversized schema fails here, not in a worker
+            return self._workers.batch_extract(texts, compiled, batch_size, threshold, include_confidence,
+                                               include_spans)
         passes = self.plan(compiled)
         per_pass = []
         for part in passes:

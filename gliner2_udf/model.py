@@ -41,16 +41,23 @@ class SpanMarker(nn.Module):
         self.project_end = mlp(hidden, 4 * hidden, hidden, dropout)
         self.out_project = mlp(2 * hidden, 4 * hidden, hidden, dropout)
 
-    def hidden_states(self, words: torch.Tensor) -> torch.Tensor:
-        """The span MLP's hidden layer for every (start, width): ``[B, L, W, 4H]``.
+    def project_words(self, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each word's share of the span MLP's hidden layer, as a start and as an end: ``[B, L, 4H]`` each.
 
         The first out_project layer is split into its start and end halves so each word is projected
-        once, not once per span (identical to concatenating, up to float rounding).
+        once, not once per span (identical to concatenating, up to float rounding). The int8 runtime
+        sets ``out_halves`` (``start``/``end``: the two halves as quantized Linear layers).
         """
-        first = self.out_project[0]
-        h = words.shape[-1]
-        start = torch.relu(self.project_start(words)) @ first.weight[:, :h].T
-        end = torch.relu(self.project_end(words)) @ first.weight[:, h:].T + first.bias
+        start, end = torch.relu(self.project_start(words)), torch.relu(self.project_end(words))
+        halves = getattr(self, "out_halves", None)
+        if halves is not None:
+            return halves.start(start), halves.end(end)
+        first, h = self.out_project[0], words.shape[-1]
+        return start @ first.weight[:, :h].T, end @ first.weight[:, h:].T + first.bias
+
+    def hidden_states(self, words: torch.Tensor) -> torch.Tensor:
+        """The span MLP's hidden layer for every (start, width): ``[B, L, W, 4H]``."""
+        start, end = self.project_words(words)
         length = words.shape[1]
         end = nn.functional.pad(end, (0, 0, 0, self.max_width))            # [B, L+W, 4H]
         ends = end.unfold(1, self.max_width, 1)[:, :length]               # [B, L, 4H, W]
@@ -72,10 +79,8 @@ class SpanMarker(nn.Module):
         """``score(hidden_states(words), queries)`` one width at a time (inference): the same logits, as a
         ``[B, Q, L, W]`` view, without the ``[B, L, W, 4H]`` tensor; each width's scores are one
         contiguous matrix product."""
-        first, last = self.out_project[0], self.out_project[-1]
-        h = words.shape[-1]
-        start = torch.relu(self.project_start(words)) @ first.weight[:, :h].T        # [B, L, 4H]
-        end = torch.relu(self.project_end(words)) @ first.weight[:, h:].T + first.bias
+        last = self.out_project[-1]
+        start, end = self.project_words(words)                                     # [B, L, 4H]
         end = nn.functional.pad(end, (0, 0, 0, self.max_width))                     # [B, L + W, 4H]
         q = queries @ last.weight                                                  # [B, Q, 4H]
         b, length = start.shape[:2]

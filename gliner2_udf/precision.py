@@ -3,12 +3,12 @@
 Precision: ``fp32`` (exact), ``int8`` (dynamic quantization) or ``bf16``; backend: ``torch`` or
 ``onnx`` (the lite runtime: the encoder on ONNX Runtime, the heads in numpy, see ``lite``).
 
-* ``int8`` on torch quantizes the weights of the encoder's Linear layers and of the span start/end
-  projections to int8 with dynamic (per-batch) activation scales: fbgemm's VNNI kernels on x86. On
-  onnx only the encoder is int8 (ONNX Runtime's dynamic quantization); the heads stay fp32. Both use
+* ``int8`` on torch quantizes the weights of the encoder's Linear layers, of the span start/end
+  projections and of the two halves of the span MLP's first layer to int8 with dynamic (per-batch)
+  activation scales: fbgemm's VNNI kernels on x86. On onnx only the encoder is int8 (ONNX Runtime's dynamic quantization); the heads stay fp32. Both use
   one weight scale per output channel: with one scale per matrix the default model lost 1.8 (onnx)
   and 2.8 (torch) CrossNER points, with one per channel it loses none.
-  The out_project layer stays fp32 because span scoring reads its weight matrix directly (factorised).
+  The span MLP's last layer stays fp32 because span scoring folds it into the queries (factorised).
 * ``bf16`` runs the encoder and heads under CPU autocast in bfloat16 (useful where the CPU has
   AVX512-BF16 or AMX); decoding always sees fp32 scores.
 """
@@ -54,7 +54,20 @@ def runtime_network(network: nn.Module, precision: str) -> nn.Module:
     runtime.encoder = quantize_dynamic(network.encoder, spec, dtype=torch.qint8, inplace=False)
     span.project_start = quantize_dynamic(span.project_start, spec, dtype=torch.qint8, inplace=False)
     span.project_end = quantize_dynamic(span.project_end, spec, dtype=torch.qint8, inplace=False)
+    span.out_halves = quantize_dynamic(_out_halves(span.out_project[0]), spec, dtype=torch.qint8, inplace=False)
     return runtime
+
+
+def _out_halves(first: nn.Linear) -> nn.ModuleDict:
+    """out_project's first layer ``[4H, 2H]`` as two Linear layers ``H -> 4H``: the start half and the end
+    half (which carries the bias), the factorisation ``SpanMarker.project_words`` computes."""
+    h = first.in_features // 2
+    start, end = nn.Linear(h, first.out_features, bias=False), nn.Linear(h, first.out_features)
+    with torch.no_grad():
+        start.weight.copy_(first.weight[:, :h])
+        end.weight.copy_(first.weight[:, h:])
+        end.bias.copy_(first.bias)
+    return nn.ModuleDict({"start": start, "end": end})
 
 
 def autocast(precision: str):
