@@ -15,6 +15,9 @@ a. short: 256 texts of 60-120 words (``texts.py``). Ours at fp32/torch (the exac
    Configurations are interleaved over rounds (rotated start) so a busy neighbour slows all alike;
    docs/s is the median over rounds. Latency: single-text calls, alternating between engines. Peak RSS:
    a fresh process per engine that loads only that engine and runs 64 texts.
+   With ``--workers N`` (default 2, one per core), both sides also run in N forked single-threaded
+   processes: ours through ``GLiNER2.set_workers`` (fp32 and int8 on torch, batch size 8), the reference's
+   ``batch_extract`` (batch size 8, its best) through the same dealing of texts in this script.
 b. long: 64 documents of 2,000-5,000 words. Ours windows them itself; the reference runs
    ``batch_extract_long`` (spec section 5) with the largest word chunk, at most its default 384, whose
    every chunk fits its 512-position encoder, and our 16-word overlap. fast_gliner has no windowing.
@@ -54,6 +57,7 @@ import torch  # noqa: E402
 from texts import DEAL, ENTITIES, SENTIMENT, generate, our_schema, reference_schema  # noqa: E402,F401
 
 BATCH_SIZES = (8, 16, 32)
+WORKER_BATCH = 8            # per worker process: 8 beat 16 and 32 for ours and is the reference's best
 SETTINGS = [("fp32", "torch"), ("int8", "torch"), ("fp32", "onnx"), ("int8", "onnx")]
 OVERLAP_WORDS = 16          # our windows share 2 x max_width words; the reference's chunks get the same
 FAST_GLINER_PYTHON = os.environ.get("FAST_GLINER_PYTHON", "/tmp/fgvenv/bin/python")
@@ -230,6 +234,39 @@ def interleaved(configs: dict, rounds: int, n: int, label: str) -> dict:
     return walls
 
 
+def forked(fn, n: int):
+    """A pool of ``n`` forked single-threaded processes calling ``fn(texts)``; ``run(texts)`` deals them
+    chunks long texts first (as ``gliner2_udf.workers`` does) and returns the results in order."""
+    import multiprocessing
+
+    from gliner2_udf.workers import chunk_order
+
+    pool = multiprocessing.get_context("fork").Pool(n, _forked_init, (fn,))
+
+    def run(texts):
+        chunks = chunk_order(texts, WORKER_BATCH, n)
+        out = [None] * len(texts)
+        for chunk, results in zip(chunks, pool.imap(_forked_call, [[texts[i] for i in c] for c in chunks])):
+            for i, r in zip(chunk, results):
+                out[i] = r
+        return out
+
+    return pool, run
+
+
+_forked_fn = None
+
+
+def _forked_init(fn) -> None:
+    global _forked_fn
+    torch.set_num_threads(1)
+    _forked_fn = fn
+
+
+def _forked_call(texts):
+    return _forked_fn(texts)
+
+
 # ---------------------------------------------------------------------------------------------
 # peak memory: a fresh process per engine
 
@@ -285,6 +322,8 @@ def main(argv=None) -> int:
     parser.add_argument("--long-rounds", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16, help="our batch size")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="forked 1-thread processes for the "
+                        "process rows (0 skips them)")
     parser.add_argument("--latency-docs", type=int, default=64)
     parser.add_argument("--spark", action="store_true", help="(d) Spark end to end (make bench sets it)")
     parser.add_argument("--spark-docs", type=int, default=10_000)
@@ -349,10 +388,29 @@ def main(argv=None) -> int:
 
     configs = {name[s]: ours_run(s) for s in SETTINGS}
     configs.update({f"reference bs{b}": ref_run(b) for b in BATCH_SIZES})
+    pools = []
+    if args.workers > 1:  # forked after the warm-up, so the workers start warm
+        proc = f"{args.workers} procs"
+        for s in (("fp32", "torch"), ("int8", "torch")):
+            m = GLiNER2.from_pretrained(path, precision=s[0], backend=s[1])
+            m.batch_extract(texts[:32], compiled, batch_size=WORKER_BATCH, **kw)
+            m.set_workers(args.workers)
+            pools.append(m)
+            configs[f"{name[s]}, {proc}"] = (lambda m=m, c=f"{name[s]}, {proc}": outputs.__setitem__(
+                c, m.batch_extract(texts, compiled, batch_size=WORKER_BATCH, **kw)))
+        ref_pool, ref_forked = forked(lambda part: ref.batch_extract(part, ref_schema, batch_size=WORKER_BATCH,
+                                                                     **kw), args.workers)
+        configs[f"reference bs{WORKER_BATCH}, {proc}"] = lambda: outputs.__setitem__(
+            f"reference bs{WORKER_BATCH}, {proc}", ref_forked(texts))
     for prec, (whole, _) in fg.items():
         configs[f"fast_gliner {prec}"] = (lambda f=whole: f(texts))
     walls = interleaved(configs, args.rounds, len(texts), "short")
     rate = {c: len(texts) / statistics.median(w) for c, w in walls.items()}
+    procs = [c for c in configs if c.endswith("procs")]
+    for m in pools:
+        m.set_workers(1)
+    if pools:
+        ref_pool.terminate()
     ref_best = max((f"reference bs{b}" for b in BATCH_SIZES), key=lambda c: rate[c])
     ref_bs = int(ref_best.rsplit("bs", 1)[1])
 
@@ -388,6 +446,9 @@ def main(argv=None) -> int:
     for s in SETTINGS:
         same, worst = agreement(outputs[name[s]], outputs[ref_best])
         accuracy[name[s]] = f"{same}/{len(texts)} same" + (f", max diff {worst:.1e}" if same else "")
+    for c in procs:
+        same, worst = agreement(outputs[c], outputs[ref_best])
+        accuracy[c] = f"{same}/{len(texts)} same" + (f", max diff {worst:.1e}" if same else "")
     stable = all(compare(outputs[f"reference bs{b}"], outputs[ref_best])[0] for b in BATCH_SIZES)
     if fg:
         # the exported graph gives fast_gliner our exact span scores; its decoding is its own (flat NER)
@@ -500,6 +561,8 @@ def main(argv=None) -> int:
             latency["reference"] if c == ref_best else None, rss.get(c),
             f"({pipeline_gflops[c]:.1f})" if c in pipeline_gflops else None,
             "baseline" if c == ref_best else ("same as best bs" if stable else ""))
+    for c in procs:
+        row("short", c, WORKER_BATCH, rate[c], base_rate, acc=accuracy[c])
     for prec in fg:
         c = f"fast_gliner {prec}"
         row("short", c, 1, rate[c], base_rate, latency[c], rss.get(c), None,
@@ -547,6 +610,12 @@ def main(argv=None) -> int:
     if fg_best:
         verdict += f"; {rate[fast] / fg_best:.2f}x fast_gliner's best whole-schema rate"
     print(verdict + " (CrossNER loss: see bench_precision.py)")
+    if procs:
+        ref_procs = rate[f"reference bs{WORKER_BATCH}, {proc}"]
+        for c in procs:
+            if c.startswith("ours"):
+                print(f"{c}: {rate[c] / base_rate:.2f}x the reference's best batch_extract, "
+                      f"{rate[c] / ref_procs:.2f}x the reference in {proc}")
     if spark:
         print(f"Spark: {100 * spark['share']:.0f} % of in-process (target >= 80 %: "
               f"{'met' if spark['share'] >= 0.8 else 'MISSED'}); worker peak RSS {spark['worker_peak_rss_mb']:.0f} MiB")

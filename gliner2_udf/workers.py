@@ -46,10 +46,7 @@ class Workers:
 
     def batch_extract(self, texts: list, schema, batch_size: int, threshold: float, include_confidence: bool,
                       include_spans: bool) -> list[dict]:
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]) if isinstance(texts[i], str) else 0)
-        # small enough chunks that the workers finish together, large enough for full batches
-        size = max(batch_size, min(4 * batch_size, -(-len(texts) // (4 * self.n))))
-        chunks = [order[a: a + size] for a in range(0, len(order), size)]
+        chunks = chunk_order(texts, batch_size, self.n)
         args = [([texts[i] for i in c], schema, batch_size, threshold, include_confidence, include_spans)
                 for c in chunks]
         out: list = [None] * len(texts)
@@ -57,3 +54,11 @@ class Workers:
             for i, r in zip(chunk, results):
                 out[i] = r
         return out
+
+
+def chunk_order(texts: list, batch_size: int, n: int) -> list[list[int]]:
+    """Indices of ``texts`` in chunks for ``n`` workers: longest texts first, so the last chunks are short;
+    small enough that the workers finish together, large enough for full batches."""
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]) if isinstance(texts[i], str) else 0)
+    size = max(batch_size, min(4 * batch_size, -(-len(texts) // (4 * n))))
+    return [order[a: a + size] for a in range(0, len(order), size)]
