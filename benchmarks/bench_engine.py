@@ -239,17 +239,13 @@ def forked(fn, n: int):
     chunks long texts first (as ``gliner2_udf.workers`` does) and returns the results in order."""
     import multiprocessing
 
-    from gliner2_udf.workers import chunk_order
+    from gliner2_udf.workers import chunk_order, in_order
 
     pool = multiprocessing.get_context("fork").Pool(n, _forked_init, (fn,))
 
     def run(texts):
         chunks = chunk_order(texts, WORKER_BATCH, n)
-        out = [None] * len(texts)
-        for chunk, results in zip(chunks, pool.imap(_forked_call, [[texts[i] for i in c] for c in chunks])):
-            for i, r in zip(chunk, results):
-                out[i] = r
-        return out
+        return in_order(chunks, pool.imap(_forked_call, [[texts[i] for i in c] for c in chunks]), len(texts))
 
     return pool, run
 
@@ -388,7 +384,7 @@ def main(argv=None) -> int:
 
     configs = {name[s]: ours_run(s) for s in SETTINGS}
     configs.update({f"reference bs{b}": ref_run(b) for b in BATCH_SIZES})
-    pools = []
+    pools, ref_pool = [], None
     if args.workers > 1:  # forked after the warm-up, so the workers start warm
         proc = f"{args.workers} procs"
         for s in (("fp32", "torch"), ("int8", "torch")):
@@ -409,7 +405,7 @@ def main(argv=None) -> int:
     procs = [c for c in configs if c.endswith("procs")]
     for m in pools:
         m.set_workers(1)
-    if pools:
+    if ref_pool is not None:
         ref_pool.terminate()
     ref_best = max((f"reference bs{b}" for b in BATCH_SIZES), key=lambda c: rate[c])
     ref_bs = int(ref_best.rsplit("bs", 1)[1])

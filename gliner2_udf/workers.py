@@ -49,11 +49,7 @@ class Workers:
         chunks = chunk_order(texts, batch_size, self.n)
         args = [([texts[i] for i in c], schema, batch_size, threshold, include_confidence, include_spans)
                 for c in chunks]
-        out: list = [None] * len(texts)
-        for chunk, results in zip(chunks, self._pool.imap(_extract, args)):
-            for i, r in zip(chunk, results):
-                out[i] = r
-        return out
+        return in_order(chunks, self._pool.imap(_extract, args), len(texts))
 
 
 def chunk_order(texts: list, batch_size: int, n: int) -> list[list[int]]:
@@ -62,3 +58,12 @@ def chunk_order(texts: list, batch_size: int, n: int) -> list[list[int]]:
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]) if isinstance(texts[i], str) else 0)
     size = max(batch_size, min(4 * batch_size, -(-len(texts) // (4 * n))))
     return [order[a: a + size] for a in range(0, len(order), size)]
+
+
+def in_order(chunks: list[list[int]], chunk_results, n: int) -> list:
+    """The per-chunk results of ``chunk_order``'s chunks, back in the order of the ``n`` texts."""
+    out: list = [None] * n
+    for chunk, results in zip(chunks, chunk_results):
+        for i, r in zip(chunk, results):
+            out[i] = r
+    return out
