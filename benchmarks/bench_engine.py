@@ -166,12 +166,15 @@ def matmul_gflops(threads: int = 2, n: int = 2048, reps: int = 10) -> tuple[floa
 
 def encoder_batches(model, compiled, texts, batch_size):
     """The encoder inputs our batch_extract builds (windows sorted by length), and their token counts."""
+    from gliner2_udf.engine import batch_bounds
+
     st = model.processor.schema_tokens(compiled)
     windows = [w for i, t in enumerate(texts) for w in model._windows(i, t, compiled)]
     windows.sort(key=lambda w: len(w.encoded.ids))
-    batches = [model.processor.collate([w.encoded for w in windows[b:b + batch_size]], st.tasks)
-               for b in range(0, len(windows), batch_size)]
-    return batches, [len(w.encoded.ids) for w in windows]
+    lengths = [len(w.encoded.ids) for w in windows]
+    batches = [model.processor.collate([w.encoded for w in windows[a:b]], st.tasks)
+               for a, b in batch_bounds(lengths, batch_size)]
+    return batches, lengths
 
 
 def time_encoder(model, batches) -> float:

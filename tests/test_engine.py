@@ -20,7 +20,7 @@ import torch
 from gliner2_udf import GLiNER2, Schema, compile_schema
 from gliner2_udf import decoding
 from gliner2_udf.checkpoint import CheckpointError
-from gliner2_udf.engine import empty_result
+from gliner2_udf.engine import batch_bounds, empty_result
 from gliner2_udf.text import normalize, split_words, token_windows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -241,6 +241,15 @@ def test_token_windows_cover_every_word_with_overlap():
     assert token_windows([2, 9, 2], budget=4, overlap=1) == [(0, 1), (1, 2), (2, 3)]   # an oversize word alone
     assert token_windows([1, 1], budget=8, overlap=4) == [(0, 2)]
     assert token_windows([], budget=8, overlap=4) == [(0, 0)]
+
+
+def test_batches_cap_windows_and_attention_cells():
+    # 16 short texts per batch, but long windows two at a time: 3 x 512^2 cells exceed 2^19
+    assert batch_bounds([150] * 20, 16) == [(0, 16), (16, 20)]
+    assert batch_bounds([100, 200, 512, 512, 512, 512, 512], 16) == [(0, 2), (2, 4), (4, 6), (6, 7)]
+    assert batch_bounds([300] * 7, 4, max_cells=300 ** 2 * 3) == [(0, 3), (3, 6), (6, 7)]
+    assert batch_bounds([5000], 8) == [(0, 1)]  # a window over the budget still runs, alone
+    assert batch_bounds([], 8) == []
 
 
 def test_merge_averages_labels_and_pools_candidates():
