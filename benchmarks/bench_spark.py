@@ -3,7 +3,8 @@
 A table of generated documents (``texts.py``, seeded) is written to Parquet; then, in turn, with the
 setting the shipped job runs (``conf/local.yaml``: model.precision / model.backend),
 
-* in process: ``GLiNER2.batch_extract`` over all texts, ``torch.set_num_threads(2)``;
+* in process: ``GLiNER2.batch_extract`` over all texts, ``torch.set_num_threads(2)``; on the torch
+  backend also with ``set_workers(2)`` (two single-threaded processes, batch size 8);
 * Spark: ``gliner2_udf.spark.extract`` on ``local[2]`` (two tasks of one thread each, the model broadcast
   once and unpickled once per Python worker), written as Parquet. The session is started and warmed
   up before the clock starts; the broadcast, the workers' model loads, the Arrow transfer and the write
@@ -88,6 +89,14 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
         model.batch_extract(texts, schema, batch_size=batch_size, threshold=threshold,
                             include_confidence=True, include_spans=True)
         in_process = time.perf_counter() - t0
+        if model.backend == "torch":  # the engine's other in-process mode: 2 single-threaded processes
+            model.set_workers(2)
+            model.batch_extract(texts[:32], schema, batch_size=8, threshold=threshold)
+            t0 = time.perf_counter()
+            model.batch_extract(texts, schema, batch_size=8, threshold=threshold, include_confidence=True,
+                                include_spans=True)
+            in_workers = time.perf_counter() - t0
+            model.set_workers(1)
 
         spark = get_session("gliner2-bench", master, {"spark.sql.shuffle.partitions": "4",
                                                       "spark.ui.showConsoleProgress": "false"})
@@ -106,6 +115,7 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
         return {"docs": len(texts), "rows": rows, "statuses": statuses, "cores": cores,
                 "in_process_docs_s": len(texts) / in_process, "spark_docs_s": len(texts) / through_spark,
                 "share": in_process / through_spark, "worker_peak_rss_mb": mem.peak_mb,
+                "in_workers_docs_s": len(texts) / in_workers if model.backend == "torch" else None,
                 "workers": len(mem.peaks), "load_in_process": load_in, "load_spark": load_spark}
     finally:
         if own:
@@ -151,6 +161,9 @@ def main(argv=None) -> int:
     print(f"in process {r['in_process_docs_s']:.1f} docs/s, Spark {r['spark_docs_s']:.1f} docs/s: "
           f"{100 * r['share']:.0f} % (target >= 80 %); worker peak RSS {r['worker_peak_rss_mb']:.0f} MiB; "
           f"load {be.loadavg()}")
+    if r["in_workers_docs_s"]:
+        print(f"in process with 2 worker processes {r['in_workers_docs_s']:.1f} docs/s: Spark is "
+              f"{100 * r['spark_docs_s'] / r['in_workers_docs_s']:.0f} % of that")
     return 0
 
 
