@@ -4,7 +4,7 @@ A table of generated documents (``texts.py``, seeded) is written to Parquet; the
 setting the shipped job runs (``conf/local.yaml``: model.precision / model.backend),
 
 * in process: ``GLiNER2.batch_extract`` over all texts, ``torch.set_num_threads(2)``; on the torch
-  backend also with ``set_workers(2)`` (two single-threaded processes, batch size 8);
+  backend also with ``set_workers(2)`` (two single-threaded processes, the benchmark's worker batch size);
 * Spark: ``gliner2_udf.spark.extract`` on ``local[2]`` (two tasks of one thread each, the model broadcast
   once and unpickled once per Python worker), written as Parquet. The session is started and warmed
   up before the clock starts; the broadcast, the workers' model loads, the Arrow transfer and the write
@@ -90,11 +90,13 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
                             include_confidence=True, include_spans=True)
         in_process = time.perf_counter() - t0
         if model.backend == "torch":  # the engine's other in-process mode: 2 single-threaded processes
+            from bench_engine import WORKER_BATCH
+
             model.set_workers(2)
-            model.batch_extract(texts[:32], schema, batch_size=8, threshold=threshold)
+            model.batch_extract(texts[:32], schema, batch_size=WORKER_BATCH, threshold=threshold)
             t0 = time.perf_counter()
-            model.batch_extract(texts, schema, batch_size=8, threshold=threshold, include_confidence=True,
-                                include_spans=True)
+            model.batch_extract(texts, schema, batch_size=WORKER_BATCH, threshold=threshold,
+                                include_confidence=True, include_spans=True)
             in_workers = time.perf_counter() - t0
             model.set_workers(1)
 

@@ -8,7 +8,8 @@ Precision: ``fp32`` (exact), ``int8`` (dynamic quantization) or ``bf16``; backen
   activation scales: fbgemm's VNNI kernels on x86. On onnx only the encoder is int8 (ONNX Runtime's
   dynamic quantization); the heads stay fp32. Both use one weight scale per output channel: with one
   scale per matrix the default model lost 1.8 (onnx) and 2.8 (torch) CrossNER points, with one per
-  channel about 0.0-0.1. The span MLP's last layer stays fp32 because span scoring folds it into the queries (factorised).
+  channel about 0.0-0.1. The span MLP's last layer stays fp32 because span scoring folds it into the
+  queries (factorised).
 * ``bf16`` runs the encoder and heads under CPU autocast in bfloat16 (useful where the CPU has
   AVX512-BF16 or AMX); decoding always sees fp32 scores.
 """
