@@ -56,7 +56,9 @@ def runtime_network(network: nn.Module, precision: str) -> nn.Module:
     runtime.span_rep._modules = {"span_rep_layer": span}
     warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")  # deprecated, still the fbgemm path
     spec = {nn.Linear: per_channel_dynamic_qconfig}  # one scale per output row: see the module docstring
-    runtime.encoder = copy.deepcopy(network.encoder)
+    # the copy's modules are new, its tensors are the network's: quantization adds only the int8 weights
+    shared = {id(t): t for t in (*network.encoder.parameters(), *network.encoder.buffers())}
+    runtime.encoder = copy.deepcopy(network.encoder, shared)
     bf16 = cpu_has_bf16()
     for module in runtime.encoder.modules():
         if isinstance(module, SelfAttention):

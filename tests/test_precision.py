@@ -54,3 +54,19 @@ def test_unknown_settings_are_refused(tiny_checkpoint):
         GLiNER2.from_pretrained(tiny_checkpoint, precision="fp8")
     with pytest.raises(ValueError, match="backend"):
         GLiNER2.from_pretrained(tiny_checkpoint, backend="tensorrt")
+
+
+def test_int8_runtime_shares_the_fp32_tensors_and_leaves_them_unchanged(tiny_checkpoint):
+    import torch
+
+    from gliner2_udf.checkpoint import load_checkpoint
+
+    model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8")
+    model.batch_extract(TEXTS, schema())
+    network, runtime = model.network, model._runner.runtime
+    fresh, _ = load_checkpoint(tiny_checkpoint)
+    for name, tensor in fresh.state_dict().items():
+        torch.testing.assert_close(network.state_dict()[name], tensor, atol=0, rtol=0)
+    ours = {t.data_ptr() for t in network.parameters()}
+    assert all(p.data_ptr() in ours for p in runtime.encoder.parameters())  # no fp32 copies of the encoder
+    assert runtime.encoder is not network.encoder
