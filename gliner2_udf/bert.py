@@ -43,11 +43,6 @@ class Embeddings(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head attention: torch's fused fp32 kernel, or after ``for_int8_runtime`` one q/k/v projection
-    and bf16 products."""
-
-    bf16_products = False
-
     def __init__(self, c):
         super().__init__()
         self.heads = c.num_attention_heads
@@ -66,48 +61,19 @@ class SelfAttention(nn.Module):
             q, k, v = map(split, self.qkv(x).chunk(3, dim=-1))
         else:
             q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        if self.bf16_products and not self.training:
-            return bf16_attention(q, k, v, mask).view(b, t, h)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return out.transpose(1, 2).reshape(b, t, h)
 
-    def for_int8_runtime(self, bf16_products: bool) -> None:
-        """Rewrite this module (a runtime copy, never saved) for the int8 runtime, before quantization:
-
-        * query, key and value become one ``qkv`` Linear ``H -> 3H``. With one weight scale per output row
-          it quantizes to the same int8 weights, and its input is quantized once, not three times;
-        * with ``bf16_products`` (CPUs with bf16 instructions) the attention products run in bf16
-          (``bf16_attention``).
-        """
+    def fuse_qkv(self) -> None:
+        """Make query, key and value one ``qkv`` Linear ``H -> 3H`` (the int8 runtime does this to its copy,
+        before quantization). With one weight scale per output row it quantizes to the same int8 weights
+        as the three, and its input is quantized once, not three times."""
         parts = (self.query, self.key, self.value)
         self.qkv = nn.Linear(self.query.in_features, 3 * self.query.out_features)
         with torch.no_grad():
             self.qkv.weight.copy_(torch.cat([p.weight for p in parts]))
             self.qkv.bias.copy_(torch.cat([p.bias for p in parts]))
         del self.query, self.key, self.value
-        self.bf16_products = bf16_products
-
-
-SCORE_CELLS = 1 << 20  # fp32 scores held at once by bf16_attention (4 MiB: the L2 cache, about)
-
-
-def bf16_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """softmax(q k^T / sqrt(d) + mask) v with both products in bfloat16 and the softmax in fp32, as
-    ``[B, T, heads, d]`` (the heads side by side, as the next layer reads them).
-
-    On CPUs with AVX512-BF16 a bf16 product runs 3.5x faster than fp32 here, where torch's fused fp32
-    kernel runs 32-wide heads at a fraction of the matmul peak (the profile: attention was a quarter of int8
-    inference). A few texts at a time, so their scores stay in cache. Not exact: for the int8 runtime only.
-    """
-    b, heads, t, d = q.shape
-    qb, kb, vb = (q * d ** -0.5).bfloat16(), k.bfloat16().transpose(-1, -2), v.bfloat16()
-    bias = torch.zeros(mask.shape, dtype=torch.float32).masked_fill_(~mask, float("-inf"))
-    out = q.new_empty(b, t, heads, d)
-    step = max(1, SCORE_CELLS // (heads * t * t))
-    for i in range(0, b, step):
-        scores = torch.matmul(qb[i:i + step], kb[i:i + step]).float().add_(bias[i:i + step])
-        out[i:i + step].transpose(1, 2).copy_(torch.matmul(torch.softmax(scores, -1).bfloat16(), vb[i:i + step]))
-    return out
 
 
 class Residual(nn.Module):

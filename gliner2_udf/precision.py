@@ -9,9 +9,8 @@ Precision: ``fp32`` (exact), ``int8`` (dynamic quantization) or ``bf16``; backen
   dynamic quantization); the heads stay fp32. Both use one weight scale per output channel: with one
   scale per matrix the default model lost 1.8 (onnx) and 2.8 (torch) CrossNER points, with one per
   channel about 0.0-0.1. The span MLP's last layer stays fp32 because span scoring folds it into the
-  queries (factorised). The int8 runtime's BERT attention projects q, k and v with one Linear and, on
-  CPUs with AVX512-BF16 or AMX, runs its two products in bf16 (3.5x fp32's speed there, where torch's
-  fused fp32 kernel reached a quarter of the matmul peak): −0.23 CrossNER points in all, against −0.04.
+  queries (factorised). The int8 runtime's BERT layers project q, k and v with one Linear (the same int8
+  weights, the input quantized once).
 * ``bf16`` runs the encoder and heads under CPU autocast in bfloat16 (useful where the CPU has
   AVX512-BF16 or AMX); decoding always sees fp32 scores.
 """
@@ -59,26 +58,14 @@ def runtime_network(network: nn.Module, precision: str) -> nn.Module:
     # the copy's modules are new, its tensors are the network's: quantization adds only the int8 weights
     shared = {id(t): t for t in (*network.encoder.parameters(), *network.encoder.buffers())}
     runtime.encoder = copy.deepcopy(network.encoder, shared)
-    bf16 = cpu_has_bf16()
     for module in runtime.encoder.modules():
         if isinstance(module, SelfAttention):
-            module.for_int8_runtime(bf16_products=bf16)
+            module.fuse_qkv()
     quantize_dynamic(runtime.encoder, spec, dtype=torch.qint8, inplace=True)
     span.project_start = quantize_dynamic(span.project_start, spec, dtype=torch.qint8, inplace=False)
     span.project_end = quantize_dynamic(span.project_end, spec, dtype=torch.qint8, inplace=False)
     span.out_halves = quantize_dynamic(_out_halves(span.out_project[0]), spec, dtype=torch.qint8, inplace=False)
     return runtime
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX; Linux flags). Elsewhere torch
-    emulates bf16 products, slower than fp32."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
 
 
 def _out_halves(first: nn.Linear) -> nn.ModuleDict:
