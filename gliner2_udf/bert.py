@@ -57,23 +57,9 @@ class SelfAttention(nn.Module):
         def split(y):  # [B, T, H] -> [B, heads, T, H / heads]
             return y.view(b, t, self.heads, h // self.heads).transpose(1, 2)
 
-        if hasattr(self, "qkv"):
-            q, k, v = map(split, self.qkv(x).chunk(3, dim=-1))
-        else:
-            q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        out = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)),
+                                             attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return out.transpose(1, 2).reshape(b, t, h)
-
-    def fuse_qkv(self) -> None:
-        """Make query, key and value one ``qkv`` Linear ``H -> 3H`` (the int8 runtime does this to its copy,
-        before quantization). With one weight scale per output row it quantizes to the same int8 weights
-        as the three, and its input is quantized once, not three times."""
-        parts = (self.query, self.key, self.value)
-        self.qkv = nn.Linear(self.query.in_features, 3 * self.query.out_features)
-        with torch.no_grad():
-            self.qkv.weight.copy_(torch.cat([p.weight for p in parts]))
-            self.qkv.bias.copy_(torch.cat([p.bias for p in parts]))
-        del self.query, self.key, self.value
 
 
 class Residual(nn.Module):

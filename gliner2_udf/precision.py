@@ -9,8 +9,7 @@ Precision: ``fp32`` (exact), ``int8`` (dynamic quantization) or ``bf16``; backen
   dynamic quantization); the heads stay fp32. Both use one weight scale per output channel: with one
   scale per matrix the default model lost 1.8 (onnx) and 2.8 (torch) CrossNER points, with one per
   channel about 0.0-0.1. The span MLP's last layer stays fp32 because span scoring folds it into the
-  queries (factorised). The int8 runtime's BERT layers project q, k and v with one Linear (the same int8
-  weights, the input quantized once).
+  queries (factorised).
 * ``bf16`` runs the encoder and heads under CPU autocast in bfloat16 (useful where the CPU has
   AVX512-BF16 or AMX); decoding always sees fp32 scores.
 """
@@ -20,8 +19,6 @@ import contextlib
 
 import torch
 from torch import nn
-
-from .bert import SelfAttention
 
 PRECISIONS = ("fp32", "int8", "bf16")
 BACKENDS = ("torch", "onnx")
@@ -55,16 +52,16 @@ def runtime_network(network: nn.Module, precision: str) -> nn.Module:
     runtime.span_rep._modules = {"span_rep_layer": span}
     warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")  # deprecated, still the fbgemm path
     spec = {nn.Linear: per_channel_dynamic_qconfig}  # one scale per output row: see the module docstring
-    # the copy's modules are new, its tensors are the network's: quantization adds only the int8 weights
-    shared = {id(t): t for t in (*network.encoder.parameters(), *network.encoder.buffers())}
-    runtime.encoder = copy.deepcopy(network.encoder, shared)
-    for module in runtime.encoder.modules():
-        if isinstance(module, SelfAttention):
-            module.fuse_qkv()
-    quantize_dynamic(runtime.encoder, spec, dtype=torch.qint8, inplace=True)
-    span.project_start = quantize_dynamic(span.project_start, spec, dtype=torch.qint8, inplace=False)
-    span.project_end = quantize_dynamic(span.project_end, spec, dtype=torch.qint8, inplace=False)
-    span.out_halves = quantize_dynamic(_out_halves(span.out_project[0]), spec, dtype=torch.qint8, inplace=False)
+
+    def int8(module: nn.Module) -> nn.Module:
+        """An int8 copy of ``module``: new modules around the same fp32 tensors (not copies of them), so
+        quantizing adds only the int8 weights to the process."""
+        shared = {id(t): t for t in (*module.parameters(), *module.buffers())}
+        return quantize_dynamic(copy.deepcopy(module, shared), spec, dtype=torch.qint8, inplace=True)
+
+    runtime.encoder = int8(network.encoder)
+    span.project_start, span.project_end = int8(span.project_start), int8(span.project_end)
+    span.out_halves = int8(_out_halves(span.out_project[0]))
     return runtime
 
 

@@ -58,26 +58,3 @@ def test_loading_a_bert_checkpoint_imports_no_transformers_modeling_code(tiny_ch
     out = subprocess.run([sys.executable, "-c", code, str(tiny_checkpoint)], capture_output=True, text=True,
                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
-
-
-def test_int8_runtime_attention_fuses_qkv_into_the_same_int8_weights(tiny_checkpoint):
-    """The fused q/k/v projection gives the three int8 projections' outputs, and so the same attention."""
-    import copy
-
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    net, _ = load_checkpoint(tiny_checkpoint)
-    layer = net.encoder.encoder.layer[0].attention.self
-    spec = {torch.nn.Linear: per_channel_dynamic_qconfig}
-    separate = quantize_dynamic(copy.deepcopy(layer), spec, dtype=torch.qint8)
-    fused = copy.deepcopy(layer)
-    fused.fuse_qkv()
-    assert not hasattr(fused, "query")
-    fused = quantize_dynamic(fused, spec, dtype=torch.qint8)
-    x = torch.randn(2, 9, layer.query.in_features, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        q, k, v = fused.qkv(x).chunk(3, dim=-1)
-        torch.testing.assert_close(q, separate.query(x), atol=1e-6, rtol=0)
-        torch.testing.assert_close(v, separate.value(x), atol=1e-6, rtol=0)
-        mask = torch.ones(2, 1, 1, 9, dtype=torch.bool)
-        torch.testing.assert_close(fused(x, mask), separate(x, mask), atol=1e-6, rtol=0)
