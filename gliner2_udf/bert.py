@@ -13,6 +13,7 @@ to float rounding (``tests/test_bert.py``).
 """
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import torch
@@ -57,8 +58,12 @@ class SelfAttention(nn.Module):
         def split(y):  # [B, T, H] -> [B, heads, T, H / heads]
             return y.view(b, t, self.heads, h // self.heads).transpose(1, 2)
 
-        out = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)),
-                                             attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        if mask.dtype != torch.bool:  # an additive mask: the ONNX export's form (BertEncoder.onnx_form)
+            scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(h // self.heads) + mask
+            out = torch.matmul(torch.softmax(scores, dim=-1), v)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return out.transpose(1, 2).reshape(b, t, h)
 
 
@@ -121,7 +126,13 @@ class Pooler(nn.Module):
 
 
 class BertEncoder(nn.Module):
-    """Called like a Hugging Face encoder: ``encoder(input_ids=..., attention_mask=...).last_hidden_state``."""
+    """Called like a Hugging Face encoder: ``encoder(input_ids=..., attention_mask=...).last_hidden_state``.
+
+    ``onnx_form`` (set while exporting to ONNX) writes attention as explicit products with an additive
+    ``-10000`` mask: the pattern ONNX Runtime's BERT optimizer fuses into its ``Attention`` operator.
+    """
+
+    onnx_form = False
 
     def __init__(self, config):
         super().__init__()
@@ -138,6 +149,8 @@ class BertEncoder(nn.Module):
         # which keys each query may attend to, [B, 1, 1, T]: a boolean mask lets torch pick its fused
         # (flash) CPU kernel, which never holds the [B, heads, T, T] probabilities in memory
         mask = attention_mask[:, None, None, :].bool()
+        if self.onnx_form:
+            mask = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * -10000.0
         for layer in self.encoder.layer:
             x = layer(x, mask)
         return SimpleNamespace(last_hidden_state=x)

@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 LITE_FILE = "lite.json"
-FORMAT = 2  # 2: per-channel int8 encoder
+FORMAT = 3  # 2: per-channel int8 encoder; 3: fused attention
 
 
 def is_lite_folder(path: str) -> bool:

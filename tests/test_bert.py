@@ -58,3 +58,17 @@ def test_loading_a_bert_checkpoint_imports_no_transformers_modeling_code(tiny_ch
     out = subprocess.run([sys.executable, "-c", code, str(tiny_checkpoint)], capture_output=True, text=True,
                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_onnx_form_gives_the_same_hidden_states(tiny_checkpoint):
+    """The export's explicit attention with an additive mask computes what the fused kernel does."""
+    net, _ = load_checkpoint(tiny_checkpoint)
+    ids = torch.randint(5, net.encoder.config.vocab_size, (3, 21), generator=torch.Generator().manual_seed(3))
+    mask = torch.ones_like(ids)
+    mask[1, 9:] = 0
+    with torch.no_grad():
+        fused = net.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        net.encoder.onnx_form = True
+        explicit = net.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    real = mask.bool()
+    torch.testing.assert_close(explicit[real], fused[real], atol=1e-5, rtol=1e-5)

@@ -70,3 +70,18 @@ def test_int8_runtime_shares_the_fp32_tensors_and_leaves_them_unchanged(tiny_che
     ours = {t.data_ptr() for t in network.parameters()}
     assert all(p.data_ptr() in ours for p in runtime.encoder.parameters())  # no fp32 copies of the encoder
     assert runtime.encoder is not network.encoder
+
+
+@pytest.mark.parametrize("precision,attention", [("fp32", "Attention"), ("int8", "QAttention")])
+def test_exported_bert_encoder_has_fused_attention(tiny_checkpoint, tmp_path, precision, attention):
+    import onnx
+
+    from gliner2_udf.checkpoint import load_checkpoint
+    from gliner2_udf.onnx_encoder import export
+
+    net, _ = load_checkpoint(tiny_checkpoint)
+    path = export(net.encoder, str(tmp_path / "encoder.onnx"), precision)
+    ops = [node.op_type for node in onnx.load(path).graph.node]
+    assert ops.count(attention) == net.encoder.config.num_hidden_layers
+    assert "Softmax" not in ops
+    assert not net.encoder.onnx_form  # the export leaves the torch encoder as it was
