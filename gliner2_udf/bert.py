@@ -63,7 +63,8 @@ class SelfAttention(nn.Module):
             scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(h // self.heads) + mask
             out = torch.matmul(torch.softmax(scores, dim=-1), v)
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                                 dropout_p=self.dropout if self.training else 0.0)
         return out.transpose(1, 2).reshape(b, t, h)
 
 
@@ -148,9 +149,8 @@ class BertEncoder(nn.Module):
         x = self.embeddings(input_ids)
         # which keys each query may attend to, [B, 1, 1, T]: a boolean mask lets torch pick its fused
         # (flash) CPU kernel, which never holds the [B, heads, T, T] probabilities in memory
-        mask = attention_mask[:, None, None, :].bool()
-        if self.onnx_form:
-            mask = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * -10000.0
+        mask = attention_mask[:, None, None, :]
+        mask = (1.0 - mask.to(x.dtype)) * -10000.0 if self.onnx_form else mask.bool()
         for layer in self.encoder.layer:
             x = layer(x, mask)
         return SimpleNamespace(last_hidden_state=x)

@@ -35,8 +35,9 @@ def export(encoder: nn.Module, path: str, precision: str) -> str:
             warnings.simplefilter("ignore")
             fp32 = os.path.join(tmp, "encoder.onnx")
             ids = torch.ones(2, 16, dtype=torch.long)
-            bert = isinstance(encoder, BertEncoder)
-            encoder.onnx_form = bert
+            bert = isinstance(encoder, BertEncoder)  # other encoders (transformers models) export unfused
+            if bert:
+                encoder.onnx_form = True
             try:
                 with torch.no_grad():
                     torch.onnx.export(_LastHidden(encoder).eval(), (ids, torch.ones_like(ids)), fp32,
@@ -46,7 +47,8 @@ def export(encoder: nn.Module, path: str, precision: str) -> str:
                                                     "attention_mask": {0: "batch", 1: "seq"},
                                                     "last_hidden_state": {0: "batch", 1: "seq"}})
             finally:
-                encoder.onnx_form = False
+                if bert:
+                    encoder.onnx_form = False
             if bert:
                 _fuse(fp32, encoder.config)
             out = fp32
