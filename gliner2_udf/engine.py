@@ -33,9 +33,9 @@ from .text import is_blank, normalize, split_words, token_windows
 
 DEFAULT_MAX_TOKENS = 512
 # A batch holds at most this many attention cells (windows x tokens^2): 16 short texts of up to 181 tokens,
-# but only 2 windows of 512. Long windows in big batches thrash the cache (their [B, heads, T, T] scores
-# are what ONNX Runtime's unfused attention materialises): on 4 long documents, 2 windows per batch
-# instead of 16 ran 1.8x faster on the lite int8 runtime and 1.2x on int8/torch.
+# but only 2 windows of 512. Long windows in big batches thrash the cache with their [B, heads, T, T]
+# scores: on 4 long documents, 2 windows per batch instead of 16 ran 1.2x faster on int8/torch, and 1.8x
+# on the lite int8 runtime when its ONNX attention was still unfused (measured before onnx_encoder._fuse).
 MAX_ATTENTION_CELLS = 1 << 19
 
 
