@@ -1,8 +1,8 @@
 """The torch-free runtime: the encoder on ONNX Runtime, the GLiNER2 heads in numpy.
 
 A *lite folder* (written by ``lite_export.export_lite`` from a loaded model) holds ``encoder.onnx``
-(fp32 or int8), ``heads.npz`` (the head tensors under their upstream state-dict names),
-``tokenizer.json`` and ``lite.json``. Loading one imports numpy, onnxruntime and tokenizers only: a
+(fp32 or int8), ``span_words.onnx`` (the span head's per-word projections, fp32 or int8), ``heads.npz``
+(the other head tensors under their upstream state-dict names), ``tokenizer.json`` and ``lite.json``. Loading one imports numpy, onnxruntime and tokenizers only: a
 Spark Python worker that runs the fast path never imports torch or transformers (about 600 MiB less
 resident memory than a torch worker). The heads compute what ``model.py`` computes, in the same
 order, so fp32 results equal the torch runtime's to float rounding.
@@ -15,7 +15,14 @@ import os
 import numpy as np
 
 LITE_FILE = "lite.json"
-FORMAT = 3  # 2: per-channel int8 encoder; 3: fused attention
+FORMAT = 4  # 2: per-channel int8 encoder; 3: fused attention; 4: span_words.onnx, no SkipLayerNormalization
+SPAN_WORDS = "span_rep.span_rep_layer.project_", "span_rep.span_rep_layer.out_project.0."  # in span_words.onnx
+# ONNX Runtime 1.31's fused Add + LayerNormalization was slow in our int8 encoder (see onnx_encoder._fuse)
+SESSION_DISABLED = ["SkipLayerNormFusion"]
+SPAN_ROWS = 64  # span starts scored per block: 64 x 4H floats fit a core's L2 (1.8 -> 1.0 ms per short text)
+# Sessions a forked process inherited and replaced. They are never destroyed: their thread pools' threads
+# did not survive the fork, and a session's destructor waits for them forever.
+_INHERITED: list = []
 
 
 def is_lite_folder(path: str) -> bool:
@@ -94,24 +101,22 @@ class Heads:
         joined = np.concatenate([np.stack(states), np.broadcast_to(fields, (count, m, fields.shape[1]))], axis=-1)
         return self.mlp("count_embed.projector", joined)
 
-    def span_logits(self, words: np.ndarray, queries: np.ndarray) -> np.ndarray:
-        """``SpanMarker.logits``: ``[B, Q, L, W]`` for words ``[B, L, H]`` and queries ``[B, Q, H]``."""
+    def span_logits(self, start: np.ndarray, end: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """``SpanMarker.logits``: ``[B, Q, L, W]`` for queries ``[B, Q, H]``, given ``project_words``' start
+        and end halves ``[B, L, 4H]`` (``span_words.onnx``)."""
         p = "span_rep.span_rep_layer."
-        first = self.wt[p + "out_project.0"]                                            # [2H, 4H]
         last = p + ("out_project.3" if p + "out_project.3.weight" in self.t else "out_project.2")
-        h = words.shape[-1]
-        start = _mm(_relu(self.mlp(p + "project_start", words)), first[:h])               # [B, L, 4H]
-        end = _mm(_relu(self.mlp(p + "project_end", words)), first[h:])
-        end += self.t[p + "out_project.0.bias"]
         b, length, d = start.shape
         end = np.concatenate([end, np.zeros((b, self.max_width, d), np.float32)], axis=1)
         q = _mm(queries, self.t[last + ".weight"])                                        # [B, Q, 4H]
         out = np.empty((self.max_width, b, q.shape[1], length), np.float32)
-        hidden = np.empty_like(start)
-        for w in range(self.max_width):
-            _relu(np.add(start, end[:, w: w + length], out=hidden))
-            for i in range(b):
-                np.matmul(q[i], hidden[i].T, out=out[w, i])
+        hidden = np.empty((min(length, SPAN_ROWS), d), np.float32)
+        for i in range(b):  # a text's rows a block at a time, so a block's hidden layer stays in the cache
+            for a in range(0, length, SPAN_ROWS):
+                rows = hidden[: min(SPAN_ROWS, length - a)]
+                for w in range(self.max_width):
+                    _relu(np.add(start[i, a: a + len(rows)], end[i, a + w: a + w + len(rows)], out=rows))
+                    np.matmul(q[i], rows.T, out=out[w, i, :, a: a + len(rows)])
         bias = queries @ self.t[last + ".bias"]                                           # [B, Q]
         return out.transpose(1, 2, 3, 0) + bias[..., None, None]
 
@@ -138,21 +143,27 @@ class LiteRunner:
         self.path = path
         self._ort = ort
         self.threads = threads or os.cpu_count() or 1
-        self._session = self._new_session()
+        self._open_sessions()
 
-    def _new_session(self):
+    def _open_sessions(self) -> None:
+        self._pid = os.getpid()
+        self._session, self._span = self._new_session("encoder.onnx"), self._new_session("span_words.onnx")
+
+    def _new_session(self, name: str):
         opts = self._ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.enable_cpu_mem_arena = False   # see onnx_encoder.OnnxEncoder
         opts.enable_mem_pattern = False
-        return self._ort.InferenceSession(os.path.join(self.path, "encoder.onnx"), opts,
-                                          providers=["CPUExecutionProvider"])
+        return self._ort.InferenceSession(os.path.join(self.path, name), opts, providers=["CPUExecutionProvider"],
+                                          disabled_optimizers=SESSION_DISABLED)
 
     def set_threads(self, n: int) -> None:
         if n != self.threads:
             self.threads = n
-            self._session = self._new_session()
+            if os.getpid() != self._pid:  # a forked worker (``workers``): keep the parent's sessions alive
+                _INHERITED.extend((self._session, self._span))
+            self._open_sessions()
 
     def context(self):
         """What the engine's forward pass runs in: numpy's BLAS held to this runner's threads."""
@@ -179,5 +190,6 @@ class LiteRunner:
         queries = self.heads.queries(fields.reshape(b * n, h), k_max)                     # [K, B*N, H]
         queries = queries.reshape(k_max, b, n, h).transpose(1, 0, 2, 3).reshape(b, k_max * n, h)
         words = np.take_along_axis(states, word_pos[..., None], axis=1)                   # [B, L, H]
-        logits = self.heads.span_logits(words, queries)
+        start, end = self._span.run(None, {"words": words})
+        logits = self.heads.span_logits(start, end, queries)
         return logits.reshape(b, k_max, n, *logits.shape[-2:])

@@ -61,11 +61,11 @@ def runtime_network(network: nn.Module, precision: str) -> nn.Module:
 
     runtime.encoder = int8(network.encoder)
     span.project_start, span.project_end = int8(span.project_start), int8(span.project_end)
-    span.out_halves = int8(_out_halves(span.out_project[0]))
+    span.out_halves = int8(out_halves(span.out_project[0]))
     return runtime
 
 
-def _out_halves(first: nn.Linear) -> nn.ModuleDict:
+def out_halves(first: nn.Linear) -> nn.ModuleDict:
     """out_project's first layer ``[4H, 2H]`` as two Linear layers ``H -> 4H``: the start half and the end
     half (which carries the bias), the factorisation ``SpanMarker.project_words`` computes."""
     h = first.in_features // 2

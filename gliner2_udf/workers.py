@@ -9,7 +9,9 @@ with one Python worker per core.
 ``GLiNER2.set_workers(n)`` forks ``n`` such workers. They share the loaded weights copy-on-write (fork
 start method), so nothing is pickled or re-read; ``batch_extract`` then deals them chunks of texts, long
 texts first so the last chunks are the short ones, and returns the results in the caller's order. Each
-text's result is what the model gives in one process: batches only group texts.
+text's result is what the model gives in one process: batches only group texts. (In fp32 exactly; int8
+quantizes activations with one scale per batch, so there a borderline score can move with its batch-mates,
+in one process as much as in workers.)
 """
 from __future__ import annotations
 
