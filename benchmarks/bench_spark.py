@@ -3,8 +3,8 @@
 A table of generated documents (``texts.py``, seeded) is written to Parquet; then, in turn, with the
 setting the shipped job runs (``conf/local.yaml``: model.precision / model.backend),
 
-* in process: ``GLiNER2.batch_extract`` over all texts, ``torch.set_num_threads(2)``; on the torch
-  backend also with ``set_workers(2)`` (two single-threaded processes, the benchmark's worker batch size);
+* in process: ``GLiNER2.batch_extract`` over all texts on 2 threads, and with ``set_workers(2)`` (two
+  single-threaded processes, the benchmark's worker batch size);
 * Spark: ``gliner2_udf.spark.extract`` on ``local[2]`` (two tasks of one thread each, the model broadcast
   once and unpickled once per Python worker), written as Parquet. The session is started and warmed
   up before the clock starts; the broadcast, the workers' model loads, the Arrow transfer and the write
@@ -72,7 +72,6 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
         master: str = "local[2]", workdir: str | None = None) -> dict:
     """docs/s in process and through Spark, the Spark share, and the workers' peak RSS."""
     import pandas as pd
-    import torch
 
     from gliner2_udf.spark import extract, get_session
 
@@ -82,23 +81,23 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
         table = os.path.join(workdir, "docs.parquet")
         pd.DataFrame({"id": [f"doc-{i:06d}" for i in range(len(texts))], "text": texts}).to_parquet(table)
 
-        torch.set_num_threads(2)
+        model.set_threads(2)
         model.batch_extract(texts[:32], schema, batch_size=batch_size, threshold=threshold)   # warm-up
         load_in = os.getloadavg()[0]
         t0 = time.perf_counter()
         model.batch_extract(texts, schema, batch_size=batch_size, threshold=threshold,
                             include_confidence=True, include_spans=True)
         in_process = time.perf_counter() - t0
-        if model.backend == "torch":  # the engine's other in-process mode: 2 single-threaded processes
-            from bench_engine import WORKER_BATCH
+        # the engine's other in-process mode: 2 single-threaded processes
+        from bench_engine import WORKER_BATCH
 
-            model.set_workers(2)
-            model.batch_extract(texts[:32], schema, batch_size=WORKER_BATCH, threshold=threshold)
-            t0 = time.perf_counter()
-            model.batch_extract(texts, schema, batch_size=WORKER_BATCH, threshold=threshold,
-                                include_confidence=True, include_spans=True)
-            in_workers = time.perf_counter() - t0
-            model.set_workers(1)
+        model.set_workers(2)
+        model.batch_extract(texts[:32], schema, batch_size=WORKER_BATCH, threshold=threshold)
+        t0 = time.perf_counter()
+        model.batch_extract(texts, schema, batch_size=WORKER_BATCH, threshold=threshold,
+                            include_confidence=True, include_spans=True)
+        in_workers = time.perf_counter() - t0
+        model.set_workers(1)
 
         spark = get_session("gliner2-bench", master, {"spark.sql.shuffle.partitions": "4",
                                                       "spark.ui.showConsoleProgress": "false"})
@@ -117,7 +116,7 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
         return {"docs": len(texts), "rows": rows, "statuses": statuses, "cores": cores,
                 "in_process_docs_s": len(texts) / in_process, "spark_docs_s": len(texts) / through_spark,
                 "share": in_process / through_spark, "worker_peak_rss_mb": mem.peak_mb,
-                "in_workers_docs_s": len(texts) / in_workers if model.backend == "torch" else None,
+                "in_workers_docs_s": len(texts) / in_workers,
                 "workers": len(mem.peaks), "load_in_process": load_in, "load_spark": load_spark}
     finally:
         if own:
@@ -163,9 +162,8 @@ def main(argv=None) -> int:
     print(f"in process {r['in_process_docs_s']:.1f} docs/s, Spark {r['spark_docs_s']:.1f} docs/s: "
           f"{100 * r['share']:.0f} % (target >= 80 %); worker peak RSS {r['worker_peak_rss_mb']:.0f} MiB; "
           f"load {be.loadavg()}")
-    if r["in_workers_docs_s"]:
-        print(f"in process with 2 worker processes {r['in_workers_docs_s']:.1f} docs/s: Spark is "
-              f"{100 * r['spark_docs_s'] / r['in_workers_docs_s']:.0f} % of that")
+    print(f"in process with 2 worker processes {r['in_workers_docs_s']:.1f} docs/s: Spark is "
+          f"{100 * r['spark_docs_s'] / r['in_workers_docs_s']:.0f} % of that")
     return 0
 
 
