@@ -159,7 +159,7 @@ def test_model_precision_and_backend_are_validated(tmp_path):
     from gliner2_udf.config import ConfigError, load_config
 
     cfg = load_config("conf/local.yaml")
-    assert (cfg.model.precision, cfg.model.backend) == ("int8", "torch")  # the shipped job's fast path
+    assert (cfg.model.precision, cfg.model.backend) == ("int8", "onnx")  # the shipped job: the lite int8 runtime
     for key, value in (("model.precision", "fp8"), ("model.backend", "tensorrt")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             load_config("conf/local.yaml", overrides=[f"{key}={value}"])
