@@ -1,9 +1,10 @@
-"""The torch-free runtime: the encoder on ONNX Runtime, the GLiNER2 heads in numpy.
+"""The torch-free runtime: the encoder and the span head's word projections on ONNX Runtime, the rest of
+the GLiNER2 heads in numpy.
 
-A *lite folder* (written by ``lite_export.export_lite`` from a loaded model) holds ``encoder.onnx``
-(fp32 or int8), ``span_words.onnx`` (the span head's per-word projections, fp32 or int8), ``heads.npz``
-(the other head tensors under their upstream state-dict names), ``tokenizer.json`` and ``lite.json``. Loading one imports numpy, onnxruntime and tokenizers only: a
-Spark Python worker that runs the fast path never imports torch or transformers (about 600 MiB less
+A *lite folder* (written by ``lite_export.export_lite`` from a loaded model) holds ``encoder.onnx`` and
+``span_words.onnx`` (the span head's per-word projections; both fp32 or both int8), ``heads.npz`` (the
+other head tensors under their upstream state-dict names), ``tokenizer.json`` and ``lite.json``. Loading
+one imports numpy, onnxruntime and tokenizers only: a Spark Python worker that runs the fast path never imports torch or transformers (about 600 MiB less
 resident memory than a torch worker). The heads compute what ``model.py`` computes, in the same
 order, so fp32 results equal the torch runtime's to float rounding.
 """

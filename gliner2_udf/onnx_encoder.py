@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .bert import BertEncoder
+from .precision import out_halves
 
 
 def cache_dir() -> str:
@@ -105,8 +106,6 @@ class _SpanWords(nn.Module):
 
     def __init__(self, span):
         super().__init__()
-        from .precision import out_halves
-
         self.span = span
         self.halves = out_halves(span.out_project[0])
 

@@ -84,4 +84,18 @@ def test_exported_bert_encoder_has_fused_attention(tiny_checkpoint, tmp_path, pr
     ops = [node.op_type for node in onnx.load(path).graph.node]
     assert ops.count(attention) == net.encoder.config.num_hidden_layers
     assert "Softmax" not in ops
+    assert "SkipLayerNormalization" not in ops  # slow in ONNX Runtime 1.31's int8 graph (onnx_encoder._fuse)
     assert not net.encoder.onnx_form  # the export leaves the torch encoder as it was
+
+
+def test_exported_span_words_are_int8_like_the_encoder(tiny_checkpoint, tmp_path):
+    import onnx
+
+    from gliner2_udf.checkpoint import load_checkpoint
+    from gliner2_udf.onnx_encoder import export_span_words
+
+    net, _ = load_checkpoint(tiny_checkpoint)
+    ops = [node.op_type for node in onnx.load(export_span_words(
+        net.span_rep.span_rep_layer, str(tmp_path / "span_words.onnx"), "int8")).graph.node]
+    # project_start and project_end (two layers each) and the two halves of out_project's first layer
+    assert ops.count("MatMulInteger") == 6 and "MatMul" not in ops
