@@ -89,12 +89,12 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
                             include_confidence=True, include_spans=True)
         in_process = time.perf_counter() - t0
         # the engine's other in-process mode: 2 single-threaded processes
-        from bench_engine import WORKER_BATCH
+        from bench_engine import worker_batch
 
         model.set_workers(2)
-        model.batch_extract(texts[:32], schema, batch_size=WORKER_BATCH, threshold=threshold)
+        model.batch_extract(texts[:32], schema, batch_size=worker_batch(model.backend), threshold=threshold)
         t0 = time.perf_counter()
-        model.batch_extract(texts, schema, batch_size=WORKER_BATCH, threshold=threshold,
+        model.batch_extract(texts, schema, batch_size=worker_batch(model.backend), threshold=threshold,
                             include_confidence=True, include_spans=True)
         in_workers = time.perf_counter() - t0
         model.set_workers(1)
