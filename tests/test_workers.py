@@ -60,7 +60,7 @@ def test_lite_workers_start_right_after_loading(tiny_checkpoint, tmp_path, monke
     monkeypatch.setenv("GLINER2_UDF_CACHE", str(tmp_path / "cache"))
     model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
     model.set_threads(2)
-    time.sleep(1)  # the sessions' pool threads have stopped spinning and wait on their condition variable
+    time.sleep(1)  # the sessions' pool threads have reached the wait on their condition variable
     model.set_workers(2)
     try:
         pids = model._workers._pool.map_async(_pid, range(8), chunksize=1).get(timeout=120)
