@@ -16,7 +16,8 @@ import os
 import numpy as np
 
 LITE_FILE = "lite.json"
-FORMAT = 4  # 2: per-channel int8 encoder; 3: fused attention; 4: span_words.onnx, no SkipLayerNormalization
+FORMAT = 5  # 2: per-channel int8 encoder; 3: fused attention; 4: span_words.onnx, no SkipLayerNormalization;
+#            5: FastGelu in the int8 encoder
 SPAN_WORDS = "span_rep.span_rep_layer.project_", "span_rep.span_rep_layer.out_project.0."  # in span_words.onnx
 # ONNX Runtime 1.31's fused Add + LayerNormalization was slow in our int8 encoder (see onnx_encoder._fuse)
 SESSION_DISABLED = ["SkipLayerNormFusion"]
@@ -48,7 +49,8 @@ class WordPieceTokenizer:
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0, out=x)
+    # against a row of zeros, not the scalar 0: numpy 2.4 runs that 2.5x faster (64 x 1536: 14 vs 37 us)
+    return np.maximum(x, np.zeros(x.shape[-1], x.dtype), out=x)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -143,6 +145,7 @@ class LiteRunner:
             self.heads = Heads({k: z[k] for k in z.files}, self.max_width)
         self.path = path
         self._ort = ort
+        self._blas = None
         self.threads = threads or os.cpu_count() or 1
         self._open_sessions()
 
@@ -171,12 +174,15 @@ class LiteRunner:
 
     def context(self):
         """What the engine's forward pass runs in: numpy's BLAS held to this runner's threads."""
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # numpy's BLAS then uses its own default
-            import contextlib
-            return contextlib.nullcontext()
-        return threadpool_limits(self.threads, user_api="blas")
+        if self._blas is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:  # numpy's BLAS then uses its own default
+                import contextlib
+                return contextlib.nullcontext()
+            # found once: finding the loaded libraries reads /proc/self/maps (1.1 ms, over 1 % of a batch of 4)
+            self._blas = ThreadpoolController()
+        return self._blas.limit(limits=self.threads, user_api="blas")
 
     def encode(self, batch) -> np.ndarray:
         return self._session.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})[0]
