@@ -64,7 +64,7 @@ def _export(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str
                                   opset_version=17, dynamo=False,
                                   dynamic_axes={name: {0: "batch", 1: "seq"} for name in inputs + outputs})
             if bert_config is not None:
-                _fuse(fp32, bert_config)
+                _fuse(fp32, bert_config, approximate_gelu=precision == "int8")
             out = fp32
             if precision == "int8":
                 import onnx
@@ -79,10 +79,14 @@ def _export(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str
     return path
 
 
-def _fuse(path: str, config) -> None:
+def _fuse(path: str, config, approximate_gelu: bool) -> None:
     """Rewrite the exported BERT graph in place with ONNX Runtime's transformer fusions: ``Attention`` (one
     operator per layer instead of the unfused products and softmax) and ``BiasGelu``. On 512-token windows
     the int8 encoder ran 18 % faster (fp32 10 %); on short texts about the same.
+
+    ``approximate_gelu`` (the int8 graph) makes that ``FastGelu``, GELU's tanh approximation: the exact
+    ``BiasGelu`` took 9 % of the int8 encoder's time, the approximation about half of that, and it moves an
+    activation by at most 4.7e-4, far below int8's own rounding. The fp32 graph keeps the exact GELU.
 
     The residual ``Add`` and ``LayerNormalization`` stay two operators (here and, see
     ``lite.SESSION_DISABLED``, in the session): in the int8 graph ONNX Runtime 1.31's fused
@@ -95,6 +99,7 @@ def _fuse(path: str, config) -> None:
     options = FusionOptions("bert")
     options.enable_skip_layer_norm = False
     options.enable_bias_skip_layer_norm = False
+    options.enable_gelu_approximation = approximate_gelu
     fused = optimize_model(path, model_type="bert", num_heads=config.num_attention_heads,
                            hidden_size=config.hidden_size, opt_level=0, optimization_options=options)
     fused.save_model_to_file(path)

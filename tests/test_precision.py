@@ -72,8 +72,9 @@ def test_int8_runtime_shares_the_fp32_tensors_and_leaves_them_unchanged(tiny_che
     assert runtime.encoder is not network.encoder
 
 
-@pytest.mark.parametrize("precision,attention", [("fp32", "Attention"), ("int8", "QAttention")])
-def test_exported_bert_encoder_has_fused_attention(tiny_checkpoint, tmp_path, precision, attention):
+@pytest.mark.parametrize("precision,attention,gelu", [("fp32", "Attention", "BiasGelu"),
+                                                      ("int8", "QAttention", "FastGelu")])
+def test_exported_bert_encoder_has_fused_attention(tiny_checkpoint, tmp_path, precision, attention, gelu):
     import onnx
 
     from gliner2_udf.checkpoint import load_checkpoint
@@ -84,6 +85,7 @@ def test_exported_bert_encoder_has_fused_attention(tiny_checkpoint, tmp_path, pr
     ops = [node.op_type for node in onnx.load(path).graph.node]
     assert ops.count(attention) == net.encoder.config.num_hidden_layers
     assert "Softmax" not in ops
+    assert ops.count(gelu) == net.encoder.config.num_hidden_layers  # int8: GELU's tanh approximation
     assert "SkipLayerNormalization" not in ops  # slow in ONNX Runtime 1.31's int8 graph (onnx_encoder._fuse)
     assert not net.encoder.onnx_form  # the export leaves the torch encoder as it was
 
