@@ -1,9 +1,10 @@
 """The torch-free runtime: the encoder and the span head's word projections on ONNX Runtime, the rest of
 the GLiNER2 heads in numpy.
 
-A *lite folder* (written by ``lite_export.export_lite`` from a loaded model) holds ``encoder.onnx`` and
-``span_words.onnx`` (the span head's per-word projections; both fp32 or both int8), ``heads.npz`` (the
-other head tensors under their upstream state-dict names), ``tokenizer.json`` and ``lite.json``. Loading
+A *lite folder* (written by ``lite_export.export_lite`` from a loaded model) holds ``encoder.onnx``,
+``span_words.onnx`` (the span head's per-word projections) and ``span_queries.onnx`` (the count embedding's
+projector and the span head's last layer; all three fp32 or all three int8), ``heads.npz`` (the other head
+tensors under their upstream state-dict names), ``tokenizer.json`` and ``lite.json``. Loading
 one imports numpy, onnxruntime and tokenizers only: a Spark Python worker that runs the fast path never imports torch or transformers (about 600 MiB less
 resident memory than a torch worker). The heads compute what ``model.py`` computes, in the same
 order, so fp32 results equal the torch runtime's to float rounding.
@@ -16,9 +17,11 @@ import os
 import numpy as np
 
 LITE_FILE = "lite.json"
-FORMAT = 5  # 2: per-channel int8 encoder; 3: fused attention; 4: span_words.onnx, no SkipLayerNormalization;
-#            5: FastGelu in the int8 encoder
-SPAN_WORDS = "span_rep.span_rep_layer.project_", "span_rep.span_rep_layer.out_project.0."  # in span_words.onnx
+FORMAT = 6  # 2: per-channel int8 encoder; 3: fused attention; 4: span_words.onnx, no SkipLayerNormalization;
+#            5: FastGelu in the int8 encoder; 6: span_queries.onnx
+# tensors in span_words.onnx (project_start, project_end, out_project's first layer) and span_queries.onnx
+# (out_project's last layer, the count embedding's projector), not in heads.npz
+IN_GRAPHS = "span_rep.span_rep_layer.project_", "span_rep.span_rep_layer.out_project.", "count_embed.projector."
 # ONNX Runtime 1.31's fused Add + LayerNormalization was slow in our int8 encoder (see onnx_encoder._fuse)
 SESSION_DISABLED = ["SkipLayerNormFusion"]
 SPAN_ROWS = 64  # span starts scored per block: 64 x 4H floats fit a core's L2 (1.8 -> 1.0 ms per short text)
@@ -88,8 +91,9 @@ class Heads:
     def class_logits(self, x: np.ndarray) -> np.ndarray:
         return self.mlp("classifier", x)[..., 0]
 
-    def queries(self, fields: np.ndarray, count: int) -> np.ndarray:
-        """``CountEmbedding``: ``[count, M, H]`` queries for field embeddings ``[M, H]`` (gate order r, z, n)."""
+    def count_states(self, fields: np.ndarray, count: int) -> np.ndarray:
+        """``CountEmbedding`` up to its projector (``span_queries.onnx``): ``[count, M, 2H]``, each instance's
+        GRU state beside its field, for field embeddings ``[M, H]`` (gate order r, z, n)."""
         gx = _mm(self.t["count_embed.pos_embedding.weight"][:count], self.wt["count_embed.gru_ih_l0"])
         gx += self.t["count_embed.gru.bias_ih_l0"]
         h, states = fields, []
@@ -101,17 +105,14 @@ class Heads:
             h = (1 - z) * np.tanh(xn + r * hn) + z * h
             states.append(h)
         m = fields.shape[0]
-        joined = np.concatenate([np.stack(states), np.broadcast_to(fields, (count, m, fields.shape[1]))], axis=-1)
-        return self.mlp("count_embed.projector", joined)
+        return np.concatenate([np.stack(states), np.broadcast_to(fields, (count, m, fields.shape[1]))], axis=-1)
 
-    def span_logits(self, start: np.ndarray, end: np.ndarray, queries: np.ndarray) -> np.ndarray:
-        """``SpanMarker.logits``: ``[B, Q, L, W]`` for queries ``[B, Q, H]``, given ``project_words``' start
-        and end halves ``[B, L, 4H]`` (``span_words.onnx``)."""
-        p = "span_rep.span_rep_layer."
-        last = p + ("out_project.3" if p + "out_project.3.weight" in self.t else "out_project.2")
+    def span_logits(self, start: np.ndarray, end: np.ndarray, q: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        """``SpanMarker.logits``: ``[B, Q, L, W]``, given ``project_words``' start and end halves ``[B, L, 4H]``
+        (``span_words.onnx``) and the queries with the last layer folded in, ``q`` ``[B, Q, 4H]`` and
+        ``bias`` ``[B, Q]`` (``span_queries.onnx``)."""
         b, length, d = start.shape
         end = np.concatenate([end, np.zeros((b, self.max_width, d), np.float32)], axis=1)
-        q = _mm(queries, self.t[last + ".weight"])                                        # [B, Q, 4H]
         out = np.empty((self.max_width, b, q.shape[1], length), np.float32)
         hidden = np.empty((min(length, SPAN_ROWS), d), np.float32)
         for i in range(b):  # a text's rows a block at a time, so a block's hidden layer stays in the cache
@@ -120,7 +121,6 @@ class Heads:
                 for w in range(self.max_width):
                     _relu(np.add(start[i, a: a + len(rows)], end[i, a + w: a + w + len(rows)], out=rows))
                     np.matmul(q[i], rows.T, out=out[w, i, :, a: a + len(rows)])
-        bias = queries @ self.t[last + ".bias"]                                           # [B, Q]
         return out.transpose(1, 2, 3, 0) + bias[..., None, None]
 
 
@@ -152,6 +152,7 @@ class LiteRunner:
     def _open_sessions(self) -> None:
         self._pid = os.getpid()
         self._session, self._span = self._new_session("encoder.onnx"), self._new_session("span_words.onnx")
+        self._queries = self._new_session("span_queries.onnx")
 
     def _new_session(self, name: str):
         opts = self._ort.SessionOptions()
@@ -169,7 +170,7 @@ class LiteRunner:
         if n != self.threads:
             self.threads = n
             if os.getpid() != self._pid:  # a forked worker (``workers``): keep the parent's sessions alive
-                _INHERITED.extend((self._session, self._span))
+                _INHERITED.extend((self._session, self._span, self._queries))
             self._open_sessions()
 
     def context(self):
@@ -197,9 +198,10 @@ class LiteRunner:
         """``[B, K, N, L, W]`` span logits of ``k_max`` instances of the fields at ``children``."""
         fields = states[:, children]                                                     # [B, N, H]
         b, n, h = fields.shape
-        queries = self.heads.queries(fields.reshape(b * n, h), k_max)                     # [K, B*N, H]
-        queries = queries.reshape(k_max, b, n, h).transpose(1, 0, 2, 3).reshape(b, k_max * n, h)
+        q, bias = self._queries.run(None, {"states": self.heads.count_states(fields.reshape(b * n, h), k_max)})
+        q = q.reshape(k_max, b, n, -1).transpose(1, 0, 2, 3).reshape(b, k_max * n, -1)   # [B, K*N, 4H]
+        bias = bias.reshape(k_max, b, n).transpose(1, 0, 2).reshape(b, k_max * n)         # [B, K*N]
         words = np.take_along_axis(states, word_pos[..., None], axis=1)                   # [B, L, H]
         start, end = self._span.run(None, {"words": words})
-        logits = self.heads.span_logits(start, end, queries)
+        logits = self.heads.span_logits(start, end, q, bias)
         return logits.reshape(b, k_max, n, *logits.shape[-2:])

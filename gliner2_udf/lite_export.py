@@ -9,8 +9,8 @@ import tempfile
 import numpy as np
 import torch
 
-from .lite import FORMAT, LITE_FILE, SPAN_WORDS
-from .onnx_encoder import cache_dir, export, export_span_words
+from .lite import FORMAT, IN_GRAPHS, LITE_FILE
+from .onnx_encoder import cache_dir, export, export_span_queries, export_span_words
 
 
 def weights_key(network) -> str:
@@ -39,17 +39,21 @@ def cached_lite(network, tokenizer, precision: str, model_version: str, dtype: t
 
 def export_lite(network, tokenizer, folder: str, precision: str, model_version: str,
                 dtype: torch.dtype | None = None) -> str:
-    """``folder`` gets ``encoder.onnx`` and ``span_words.onnx`` (``precision`` fp32 or int8), ``heads.npz``
-    (stored as ``dtype``, fp32 by default), ``tokenizer.json`` and ``lite.json``; returns ``folder``."""
+    """``folder`` gets ``encoder.onnx``, ``span_words.onnx`` and ``span_queries.onnx`` (``precision`` fp32 or
+    int8), ``heads.npz`` (stored as ``dtype``, fp32 by default), ``tokenizer.json`` and ``lite.json``; returns
+    ``folder``."""
     if precision not in ("fp32", "int8"):
         raise ValueError(f"precision: the lite runtime runs fp32 or int8, got {precision!r}")
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("the lite runtime needs a fast tokenizer (tokenizer.json)")
     os.makedirs(folder, exist_ok=True)
     export(network.encoder, os.path.join(folder, "encoder.onnx"), precision)
-    export_span_words(network.span_rep.span_rep_layer, os.path.join(folder, "span_words.onnx"), precision)
+    span = network.span_rep.span_rep_layer
+    export_span_words(span, os.path.join(folder, "span_words.onnx"), precision)
+    export_span_queries(network.count_embed.projector, span.out_project[-1],
+                        os.path.join(folder, "span_queries.onnx"), precision)
     heads = {k: v.detach().to(dtype or torch.float32).numpy() for k, v in network.state_dict().items()
-             if not k.startswith(("encoder.", *SPAN_WORDS))}
+             if not k.startswith(("encoder.", *IN_GRAPHS))}
     np.savez(os.path.join(folder, "heads.npz"), **heads)
     tokenizer.backend_tokenizer.save(os.path.join(folder, "tokenizer.json"))
     limit = getattr(network.encoder.config, "max_position_embeddings", None)

@@ -1,5 +1,5 @@
-"""Export the encoder and the span head's word projections to ONNX (fp32 or int8) for the lite runtime
-(``lite``, ``lite_export``).
+"""Export the encoder, the span head's word projections and the span queries to ONNX (fp32 or int8) for the
+lite runtime (``lite``, ``lite_export``).
 
 Exports are cached per (weights, precision) in a cache folder (``GLINER2_UDF_CACHE``, default
 ``~/.cache/gliner2_udf``, see ``lite_export.cached_lite``); int8 uses ONNX Runtime's dynamic
@@ -42,6 +42,15 @@ def export_span_words(span: nn.Module, path: str, precision: str) -> str:
     end halves of the span MLP's hidden layer, ``[B, L, 4H]`` each) to ``path``; int8 like the encoder."""
     words = torch.zeros(2, 5, span.project_start[0].in_features)
     return _export(_SpanWords(span), (words,), ["words"], ["start", "end"], path, precision, None)
+
+
+def export_span_queries(projector: nn.Module, last: nn.Linear, path: str, precision: str) -> str:
+    """Export the per-query work of span scoring to ``path``: the count embedding's projector (GRU states and
+    fields ``[K, M, 2H]`` -> queries ``[K, M, H]``), then the span head's last layer folded into each query
+    (``SpanMarker.score``: ``q = A^T query``, ``[K, M, 4H]``, and ``query . b``, ``[K, M]``); int8 like the
+    encoder."""
+    states = torch.zeros(2, 3, projector[0].in_features)
+    return _export(_SpanQueries(projector, last), (states,), ["states"], ["q", "bias"], path, precision, None)
 
 
 def _export(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str], path: str, precision: str,
@@ -117,6 +126,23 @@ class _SpanWords(nn.Module):
     def forward(self, words):
         start, end = torch.relu(self.span.project_start(words)), torch.relu(self.span.project_end(words))
         return self.halves.start(start), self.halves.end(end)
+
+
+class _SpanQueries(nn.Module):
+    """``CountEmbedding``'s projector and ``SpanMarker.score``'s folded last layer, as Linear layers (which
+    int8 quantizes)."""
+
+    def __init__(self, projector, last: nn.Linear):
+        super().__init__()
+        self.projector = projector
+        self.fold = nn.Linear(last.out_features, last.in_features, bias=False)
+        with torch.no_grad():
+            self.fold.weight.copy_(last.weight.T)
+        self.register_buffer("bias", last.bias.detach().clone())
+
+    def forward(self, states):
+        queries = self.projector(states)
+        return self.fold(queries), (queries * self.bias).sum(-1)
 
 
 class _LastHidden(nn.Module):

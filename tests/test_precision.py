@@ -101,3 +101,17 @@ def test_exported_span_words_are_int8_like_the_encoder(tiny_checkpoint, tmp_path
         net.span_rep.span_rep_layer, str(tmp_path / "span_words.onnx"), "int8")).graph.node]
     # project_start and project_end (two layers each) and the two halves of out_project's first layer
     assert ops.count("MatMulInteger") == 6 and "MatMul" not in ops
+
+
+def test_exported_span_queries_are_int8_like_the_encoder(tiny_checkpoint, tmp_path):
+    import onnx
+
+    from gliner2_udf.checkpoint import load_checkpoint
+    from gliner2_udf.onnx_encoder import export_span_queries
+
+    net, _ = load_checkpoint(tiny_checkpoint)
+    ops = [node.op_type for node in onnx.load(export_span_queries(
+        net.count_embed.projector, net.span_rep.span_rep_layer.out_project[-1],
+        str(tmp_path / "span_queries.onnx"), "int8")).graph.node]
+    # the projector's two layers and out_project's last layer folded into the query
+    assert ops.count("MatMulInteger") == 3 and "MatMul" not in ops
