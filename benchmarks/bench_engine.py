@@ -600,14 +600,15 @@ def main(argv=None) -> int:
         print(f"fast_gliner not run: {fg_why}")
 
     # ---- targets ----------------------------------------------------------------------------------
-    exact_ratio = rate[name[("fp32", "torch")]] / base_rate
+    exact = name[("fp32", "torch")]
+    exact_ratio = max(rate[exact], rate.get(f"{exact}, {proc}", 0.0) if procs else 0.0) / base_rate  # faster mode
     same, worst = agreement(outputs[name[("fp32", "torch")]], outputs[ref_best])
     import bench_spark
 
     fast = name[bench_spark.job_setting()]   # the fast path: the shipped job's setting, chosen by bench_precision.py
     fg_best = max((rate[f"fast_gliner {p}"] for p in fg), default=None)
     limit = 2 * checkpoint_mb + 500
-    print(f"exact path: {exact_ratio:.2f}x the reference (target >= 1.5x: {'met' if exact_ratio >= 1.5 else 'MISSED'}); "
+    print(f"exact path: {exact_ratio:.2f}x the reference, its faster in-process mode (target >= 1.5x: {'met' if exact_ratio >= 1.5 else 'MISSED'}); "
           f"identical results on {same}/{len(texts)} texts, max confidence diff {worst:.1e} "
           f"(target <= 1e-4: {'met' if same == len(texts) and worst <= 1e-4 else 'MISSED'})")
     fast_rate = max(rate[fast], rate.get(f"{fast}, {proc}", 0.0) if procs else 0.0)  # its faster in-process mode
@@ -625,12 +626,14 @@ def main(argv=None) -> int:
     if spark:
         print(f"Spark: {100 * spark['share']:.0f} % of in-process (target >= 80 %: "
               f"{'met' if spark['share'] >= 0.8 else 'MISSED'}); worker peak RSS {spark['worker_peak_rss_mb']:.0f} MiB")
-    ours_rss = [v for c, v in rss.items() if c.startswith("ours") and v == v]
+    ours_rss = {c: v for c, v in rss.items() if c.startswith("ours") and v == v}
     if ours_rss:
-        worst_rss = max(ours_rss)
-        print(f"peak RSS of our engine (one process, any setting/workload): {worst_rss:.0f} MiB; limit 2 x "
-              f"{checkpoint_mb:.0f} + 500 = {limit:.0f} MiB ({'met' if worst_rss <= limit else 'MISSED'}); "
-              f"imports alone: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in IMPORTS_RSS.items()))
+        shipped = max((v for c, v in ours_rss.items() if c.split(" (")[0] == fast), default=float("nan"))
+        worst_c = max(ours_rss, key=ours_rss.get)
+        print(f"peak RSS (one process, limit 2 x {checkpoint_mb:.0f} + 500 = {limit:.0f} MiB): {fast} (conf/local.yaml) "
+              f"{shipped:.0f} MiB ({'met' if shipped <= limit else 'MISSED'}); worst of all settings {worst_c} "
+              f"{ours_rss[worst_c]:.0f} MiB ({'met' if ours_rss[worst_c] <= limit else 'MISSED'}); imports alone: "
+              + ", ".join(f"{k} {v:.0f} MiB" for k, v in IMPORTS_RSS.items()))
 
     if args.json:
         with open(args.json, "w") as fh:
