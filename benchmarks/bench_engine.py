@@ -540,10 +540,11 @@ def main(argv=None) -> int:
         import bench_spark
 
         default = bench_spark.job_setting()             # what the shipped job (conf/local.yaml) runs
+        job_bs = bench_spark.job_config().batch_size
         model = ours[default] if default in ours else exact
-        print(f"spark: {args.spark_docs} documents, default setting {default[0]}/{default[1]}, batch size {bs}",
+        print(f"spark: {args.spark_docs} documents, default setting {default[0]}/{default[1]}, batch size {job_bs}",
               flush=True)
-        spark = bench_spark.run(model, compiled, generate(args.spark_docs, seed=2), bs, threshold)
+        spark = bench_spark.run(model, compiled, generate(args.spark_docs, seed=2), job_bs, threshold)
         spark["setting"] = f"{default[0]}/{default[1]}"
     load_end = loadavg()
 

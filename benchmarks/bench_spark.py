@@ -123,12 +123,16 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def job_setting(config: str = "conf/local.yaml") -> tuple[str, str]:
-    """(precision, backend) of the shipped job configuration: the setting Spark runs by default."""
+def job_config(config: str = "conf/local.yaml"):
+    """The shipped job configuration: what Spark runs by default."""
     from gliner2_udf.config import load_config
 
-    root = os.path.dirname(HERE)
-    model = load_config(os.path.join(root, config)).model
+    return load_config(os.path.join(os.path.dirname(HERE), config))
+
+
+def job_setting(config: str = "conf/local.yaml") -> tuple[str, str]:
+    """(precision, backend) of the shipped job configuration."""
+    model = job_config(config).model
     return model.precision, model.backend
 
 
@@ -142,13 +146,14 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=10_000)
-    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--batch-size", type=int, help="default: conf/local.yaml's batch_size")
     ap.add_argument("--checkpoint", help="a benchmark checkpoint folder (default: build it, as bench_engine does)")
     ap.add_argument("--precision", help="default: conf/local.yaml's model.precision")
     ap.add_argument("--backend", help="default: conf/local.yaml's model.backend")
     a = ap.parse_args(argv)
     precision, backend = job_setting()
     precision, backend = a.precision or precision, a.backend or backend
+    a.batch_size = a.batch_size or job_config().batch_size
     with tempfile.TemporaryDirectory() as tmp:
         path = a.checkpoint or be.build_checkpoint(os.path.join(tmp, "minilm"))
         exact = GLiNER2.from_pretrained(path)
