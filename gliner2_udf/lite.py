@@ -1,5 +1,5 @@
-"""The torch-free runtime: the encoder and the span head's word projections on ONNX Runtime, the rest of
-the GLiNER2 heads in numpy.
+"""The torch-free runtime: the encoder, the span head's word projections and the span queries on ONNX
+Runtime, the rest of the GLiNER2 heads in numpy.
 
 A *lite folder* (written by ``lite_export.export_lite`` from a loaded model) holds ``encoder.onnx``,
 ``span_words.onnx`` (the span head's per-word projections) and ``span_queries.onnx`` (the count embedding's
