@@ -545,7 +545,7 @@ def main(argv=None) -> int:
         print(f"spark: {args.spark_docs} documents, default setting {default[0]}/{default[1]}, batch size {job_bs}",
               flush=True)
         spark = bench_spark.run(model, compiled, generate(args.spark_docs, seed=2), job_bs, threshold)
-        spark["setting"] = f"{default[0]}/{default[1]}"
+        spark["setting"], spark["batch_size"] = f"{default[0]}/{default[1]}", job_bs
     load_end = loadavg()
 
     # ---- the table -----------------------------------------------------------------------------
@@ -582,10 +582,10 @@ def main(argv=None) -> int:
             rss.get(c), f"({pipeline_gflops[c]:.1f})",
             long_note if c.startswith("ours fp32/torch") else ("baseline" if c.startswith("reference") else ""))
     if spark:
-        row(f"{spark['docs']} docs", f"in process, {spark['setting']}", bs, spark["in_process_docs_s"],
+        row(f"{spark['docs']} docs", f"in process, {spark['setting']}", spark["batch_size"], spark["in_process_docs_s"],
             spark["in_process_docs_s"], mem=None, acc="baseline")
-        row(f"{spark['docs']} docs", f"Spark local[{spark['cores']}], {spark['setting']}", bs, spark["spark_docs_s"],
-            spark["in_process_docs_s"], mem=spark["worker_peak_rss_mb"],
+        row(f"{spark['docs']} docs", f"Spark local[{spark['cores']}], {spark['setting']}", spark["batch_size"],
+            spark["spark_docs_s"], spark["in_process_docs_s"], mem=spark["worker_peak_rss_mb"],
             acc=f"{spark['rows']} rows, {spark['statuses']}")
 
     print()
