@@ -16,8 +16,8 @@ a. short: 256 texts of 60-120 words (``texts.py``). Ours at fp32/torch (the exac
    docs/s is the median over rounds. Latency: single-text calls, alternating between engines. Peak RSS:
    a fresh process per engine that loads only that engine and runs 64 texts.
    With ``--workers N`` (default 2, one per core), both sides also run in N forked single-threaded
-   processes: ours through ``GLiNER2.set_workers`` (fp32/torch, int8/torch at batch size 8, int8/onnx at 4), the reference's
-   ``batch_extract`` (batch size 8, its best) through the same dealing of texts in this script.
+   processes: ours through ``GLiNER2.set_workers`` (fp32/torch, int8/torch at batch size 8, int8/onnx at
+   4), the reference's ``batch_extract`` (batch size 8, its best) through the same dealing of texts in this script.
 b. long: 64 documents of 2,000-5,000 words. Ours windows them itself; the reference runs
    ``batch_extract_long`` (spec section 5) with the largest word chunk, at most its default 384, whose
    every chunk fits its 512-position encoder, and our 16-word overlap. fast_gliner has no windowing.
@@ -59,13 +59,13 @@ from texts import DEAL, ENTITIES, SENTIMENT, generate, our_schema, reference_sch
 BATCH_SIZES = (8, 16, 32)
 WORKER_BATCH = 8            # per worker process: 8 beat 16 and 32 for ours and is the reference's best
 LITE_WORKER_BATCH = 4       # the lite runtime per worker process: 4 beat 2, 6, 8 and 12 (91.9 vs 86.5 docs/s at 8)
+SETTINGS = [("fp32", "torch"), ("int8", "torch"), ("fp32", "onnx"), ("int8", "onnx")]
+OVERLAP_WORDS = 16          # our windows share 2 x max_width words; the reference's chunks get the same
+FAST_GLINER_PYTHON = os.environ.get("FAST_GLINER_PYTHON", "/tmp/fgvenv/bin/python")
 
 
 def worker_batch(backend: str) -> int:
     return LITE_WORKER_BATCH if backend == "onnx" else WORKER_BATCH
-SETTINGS = [("fp32", "torch"), ("int8", "torch"), ("fp32", "onnx"), ("int8", "onnx")]
-OVERLAP_WORDS = 16          # our windows share 2 x max_width words; the reference's chunks get the same
-FAST_GLINER_PYTHON = os.environ.get("FAST_GLINER_PYTHON", "/tmp/fgvenv/bin/python")
 
 
 def build_checkpoint(folder: str) -> str:
@@ -401,8 +401,8 @@ def main(argv=None) -> int:
             m.set_workers(args.workers)
             pools.append(m)
             proc_batch[f"{name[s]}, {proc}"] = worker_batch(s[1])
-            configs[f"{name[s]}, {proc}"] = (lambda m=m, c=f"{name[s]}, {proc}", b=worker_batch(s[1]):
-                                             outputs.__setitem__(c, m.batch_extract(texts, compiled, batch_size=b, **kw)))
+            configs[f"{name[s]}, {proc}"] = (lambda m=m, c=f"{name[s]}, {proc}", b=worker_batch(s[1]): outputs
+                                             .__setitem__(c, m.batch_extract(texts, compiled, batch_size=b, **kw)))
         ref_pool, ref_forked = forked(lambda part: ref.batch_extract(part, ref_schema, batch_size=WORKER_BATCH,
                                                                      **kw), args.workers)
         configs[f"reference bs{WORKER_BATCH}, {proc}"] = lambda: outputs.__setitem__(
@@ -601,18 +601,22 @@ def main(argv=None) -> int:
         print(f"fast_gliner not run: {fg_why}")
 
     # ---- targets ----------------------------------------------------------------------------------
+    def best_mode(c):  # a setting's faster in-process mode: threads, or worker processes where they ran
+        return max(rate[c], rate.get(f"{c}, {proc}", 0.0) if procs else 0.0)
+
     exact = name[("fp32", "torch")]
-    exact_ratio = max(rate[exact], rate.get(f"{exact}, {proc}", 0.0) if procs else 0.0) / base_rate  # faster mode
-    same, worst = agreement(outputs[name[("fp32", "torch")]], outputs[ref_best])
+    exact_ratio = best_mode(exact) / base_rate
+    same, worst = agreement(outputs[exact], outputs[ref_best])
     import bench_spark
 
     fast = name[bench_spark.job_setting()]   # the fast path: the shipped job's setting, chosen by bench_precision.py
     fg_best = max((rate[f"fast_gliner {p}"] for p in fg), default=None)
     limit = 2 * checkpoint_mb + 500
-    print(f"exact path: {exact_ratio:.2f}x the reference, its faster in-process mode (target >= 1.5x: {'met' if exact_ratio >= 1.5 else 'MISSED'}); "
+    print(f"exact path: {exact_ratio:.2f}x the reference, its faster in-process mode (target >= 1.5x: "
+          f"{'met' if exact_ratio >= 1.5 else 'MISSED'}); "
           f"identical results on {same}/{len(texts)} texts, max confidence diff {worst:.1e} "
           f"(target <= 1e-4: {'met' if same == len(texts) and worst <= 1e-4 else 'MISSED'})")
-    fast_rate = max(rate[fast], rate.get(f"{fast}, {proc}", 0.0) if procs else 0.0)  # its faster in-process mode
+    fast_rate = best_mode(fast)
     verdict = f"fast path {fast} (conf/local.yaml): {fast_rate / base_rate:.2f}x the reference (target >= 4x: " \
               f"{'met' if fast_rate >= 4 * base_rate else 'MISSED'})"
     if fg_best:
@@ -631,10 +635,11 @@ def main(argv=None) -> int:
     if ours_rss:
         shipped = max((v for c, v in ours_rss.items() if c.split(" (")[0] == fast), default=float("nan"))
         worst_c = max(ours_rss, key=ours_rss.get)
-        print(f"peak RSS (one process, limit 2 x {checkpoint_mb:.0f} + 500 = {limit:.0f} MiB): {fast} (conf/local.yaml) "
-              f"{shipped:.0f} MiB ({'met' if shipped <= limit else 'MISSED'}); worst of all settings {worst_c} "
-              f"{ours_rss[worst_c]:.0f} MiB ({'met' if ours_rss[worst_c] <= limit else 'MISSED'}); imports alone: "
-              + ", ".join(f"{k} {v:.0f} MiB" for k, v in IMPORTS_RSS.items()))
+        worst_mb = ours_rss[worst_c]
+        print(f"peak RSS (one process, limit 2 x {checkpoint_mb:.0f} + 500 = {limit:.0f} MiB): "
+              f"{fast} (conf/local.yaml) {shipped:.0f} MiB ({'met' if shipped <= limit else 'MISSED'}); "
+              f"worst of all settings {worst_c} {worst_mb:.0f} MiB ({'met' if worst_mb <= limit else 'MISSED'}); "
+              "imports alone: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in IMPORTS_RSS.items()))
 
     if args.json:
         with open(args.json, "w") as fh:

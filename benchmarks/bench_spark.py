@@ -151,9 +151,9 @@ def main(argv=None) -> int:
     ap.add_argument("--precision", help="default: conf/local.yaml's model.precision")
     ap.add_argument("--backend", help="default: conf/local.yaml's model.backend")
     a = ap.parse_args(argv)
-    precision, backend = job_setting()
-    precision, backend = a.precision or precision, a.backend or backend
-    a.batch_size = a.batch_size or job_config().batch_size
+    job = job_config()
+    precision, backend = a.precision or job.model.precision, a.backend or job.model.backend
+    a.batch_size = a.batch_size or job.batch_size
     with tempfile.TemporaryDirectory() as tmp:
         path = a.checkpoint or be.build_checkpoint(os.path.join(tmp, "minilm"))
         exact = GLiNER2.from_pretrained(path)

@@ -4,10 +4,10 @@ Runtime, the rest of the GLiNER2 heads in numpy.
 A *lite folder* (written by ``lite_export.export_lite`` from a loaded model) holds ``encoder.onnx``,
 ``span_words.onnx`` (the span head's per-word projections) and ``span_queries.onnx`` (the count embedding's
 projector and the span head's last layer; all three fp32 or all three int8), ``heads.npz`` (the other head
-tensors under their upstream state-dict names), ``tokenizer.json`` and ``lite.json``. Loading
-one imports numpy, onnxruntime and tokenizers only: a Spark Python worker that runs the fast path never imports torch or transformers (about 600 MiB less
-resident memory than a torch worker). The heads compute what ``model.py`` computes, in the same
-order, so fp32 results equal the torch runtime's to float rounding.
+tensors under their upstream state-dict names), ``tokenizer.json`` and ``lite.json``. Loading one imports
+numpy, onnxruntime and tokenizers only: a Spark Python worker that runs the fast path never imports torch or
+transformers (about 600 MiB less resident memory than a torch worker). The heads compute what ``model.py``
+computes, in the same order, so fp32 results equal the torch runtime's to float rounding.
 """
 from __future__ import annotations
 
