@@ -244,10 +244,10 @@ def interleaved(configs: dict, rounds: int, n: int, label: str) -> dict:
 
 def forked(fn, n: int):
     """A pool of ``n`` forked single-threaded processes calling ``fn(texts)``; ``run(texts)`` deals them
-    chunks long texts first (as ``gliner2_udf.workers`` does) and returns the results in order."""
+    chunks long texts first (as ``gliner2_udf.runtime.workers`` does) and returns the results in order."""
     import multiprocessing
 
-    from gliner2_udf.workers import chunk_order, in_order
+    from gliner2_udf.runtime.workers import chunk_order, in_order
 
     pool = multiprocessing.get_context("fork").Pool(n, _forked_init, (fn,))
 

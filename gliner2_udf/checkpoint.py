@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from . import bert
+from .model import bert
 from .model import Config, GLiNER2Network
 from .processor import SPECIAL_TOKENS
 

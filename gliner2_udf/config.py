@@ -319,7 +319,7 @@ def from_dict(d: Any) -> JobConfig:
 
 def _check_columns(cfg: JobConfig) -> None:
     """Input columns copied to the output must not collide with the columns the job writes."""
-    from .spark.rows import Layout  # pure Python; the layout decides the output column names
+    from .rows import Layout  # pure Python; the layout decides the output column names
 
     layout = Layout.build(cfg.compiled_schema, cfg.input.id_column, cfg.input.passthrough)
     names = {c.lower() for c in layout.columns()}

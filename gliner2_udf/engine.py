@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import decoding, lite
+from . import decoding
+from .runtime import lite
 from .identity import checkpoint_sha256, default_model_version  # noqa: F401 (re-exported)
 from .passes import merge_results, plan_passes
 from .processor import Encoded, Processor, SchemaTokens
@@ -51,18 +52,18 @@ class GLiNER2:
 
     def __init__(self, network, tokenizer, model_version: str | None = None, max_tokens: int | None = None,
                  precision: str = "fp32", backend: str = "torch"):
-        from .precision import check
+        from .runtime.precision import check
 
         check(precision, backend)
         model_version = model_version or "unversioned"
         if backend == "onnx":
-            from .lite_export import cached_lite
+            from .runtime.lite_export import cached_lite
 
             runner = lite.LiteRunner(cached_lite(network, tokenizer, precision, model_version,
                                                  getattr(self, "_storage_dtype", None)))
             runner.network = network.eval()  # kept for save_pretrained; inference never touches it
         else:
-            from .torch_runner import TorchRunner
+            from .runtime.torch_runner import TorchRunner
 
             runner = TorchRunner(network, precision)
         self._setup(runner, tokenizer, model_version, max_tokens)
@@ -95,7 +96,7 @@ class GLiNER2:
         if lite.is_lite_folder(path):
             return cls.from_lite(path, model_version=model_version, max_tokens=max_tokens)
         from .checkpoint import load_checkpoint
-        from .precision import check
+        from .runtime.precision import check
 
         check(precision, backend)
         network, tokenizer = load_checkpoint(path, allow_pickle=allow_pickle)
@@ -156,7 +157,7 @@ class GLiNER2:
             self._workers.close()
             self._workers = None
         if int(n) > 1:
-            from .workers import Workers
+            from .runtime.workers import Workers
 
             self._workers = Workers(self, int(n))
 
@@ -230,7 +231,7 @@ class GLiNER2:
         return out
 
     def forward_batch(self, items: list[Encoded], st: SchemaTokens):
-        """Run the network on encoded windows.
+        """Run the network on encoded windows (one forward pass, ``model.GLiNER2Network.forward``).
 
         Per item, as numpy: span logits per span task ``[instances, children, words, width]`` (spans past
         the last word are ``-inf``), the count head's prediction per span task, and label logits per
@@ -238,36 +239,26 @@ class GLiNER2:
         """
         run = self._runner
         batch = self.processor.collate(items, st.tasks)
-        b = len(items)
-        results = [({}, {}, {}) for _ in range(b)]
         with run.context():
-            states = run.encode(batch)
-            span_tasks = [t for t in st.tasks if t.kind != "classification"]
-            if span_tasks:
-                counts = run.count_logits(states, [t.prompt_pos for t in span_tasks]).argmax(-1).tolist()
-                needed = [[(min(c, 1) if t.kind == "entities" else c) for t, c in zip(span_tasks, row)]
-                          for row in counts]
-                k_max = max(max(row) for row in needed)
-                if k_max > 0:
-                    children = [p for t in span_tasks for p in t.child_pos]
-                    logits = run.span_logits(states, batch.word_pos, children, k_max)      # [B, K, N, L, W]
-                for i in range(b):
-                    start = 0
-                    for t, c, k in zip(span_tasks, counts[i], needed[i]):
-                        end = start + len(t.child_pos)
-                        results[i][1][t.name] = c
-                        if k > 0:
-                            results[i][0][t.name] = _mask_invalid(logits[i, :k, start:end], batch.n_words[i])
-                        start = end
-            cls_tasks = [t for t in st.tasks if t.kind == "classification"]
-            if cls_tasks:
-                logits = run.class_logits(states, [p for t in cls_tasks for p in t.child_pos])
-                for i in range(b):
-                    start = 0
-                    for t in cls_tasks:
-                        end = start + len(t.child_pos)
-                        results[i][2][t.name] = logits[i, start:end]
-                        start = end
+            out = run.forward(batch)
+        counts = out.count_logits.argmax(-1)
+        results = []
+        for i, n_words in enumerate(batch.n_words):
+            spans, found, labels = {}, {}, {}
+            start = 0
+            for j, t in enumerate(t for t in st.tasks if t.kind != "classification"):
+                end = start + len(t.child_pos)
+                found[t.name] = int(counts[i, j])
+                k = int(out.instances[i, j])
+                if k > 0:
+                    spans[t.name] = _mask_invalid(out.span_logits[i, :k, start:end], n_words)
+                start = end
+            start = 0
+            for t in (t for t in st.tasks if t.kind == "classification"):
+                end = start + len(t.child_pos)
+                labels[t.name] = out.class_logits[i, start:end]
+                start = end
+            results.append((spans, found, labels))
         return results
 
 

@@ -8,6 +8,7 @@ its ``[P]`` token and one marker token per child (entity type, field, label, hea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,50 @@ class Encoded:
 
 
 @dataclass
+class Tasks:
+    """Where a batch's tasks sit in its sequences (the routing ``model.GLiNER2Network.forward`` reads): integer
+    arrays with one row per sequence, numpy here and torch tensors in the torch runtime (``map``).
+
+    Span tasks (entities, structures, relations) are the columns of ``prompt_pos``; their fields, task
+    after task, the columns of ``field_pos``, with ``field_task`` the column of their task; classification
+    labels, task after task, the columns of ``label_pos``. Training pads rows of different lengths.
+    """
+
+    prompt_pos: Any    # [B, T] each span task's [P] marker
+    entities: Any      # [B, T] bool: an entity task (queried for one instance at most)
+    field_pos: Any     # [B, N] each field's marker (entity type, field, head/tail)
+    field_task: Any    # [B, N] the span task (column of prompt_pos) each field belongs to
+    label_pos: Any     # [B, C] each classification label's marker
+
+    @classmethod
+    def of_slots(cls, slots: tuple[TaskSlots, ...], b: int) -> "Tasks":
+        """The routing of ``b`` sequences that share one schema's ``slots``."""
+        span = [t for t in slots if t.kind != "classification"]
+        rows = (
+            [t.prompt_pos for t in span],
+            [t.kind == "entities" for t in span],
+            [p for t in span for p in t.child_pos],
+            [j for j, t in enumerate(span) for _ in t.child_pos],
+            [p for t in slots if t.kind == "classification" for p in t.child_pos],
+        )
+        return cls(*(np.tile(np.asarray(r, dtype=bool if i == 1 else np.int64), (b, 1)) for i, r in enumerate(rows)))
+
+    def map(self, fn) -> "Tasks":
+        return Tasks(*(fn(x) for x in (self.prompt_pos, self.entities, self.field_pos, self.field_task,
+                                       self.label_pos)))
+
+
+@dataclass
+class Output:
+    """What one forward pass gives for a batch (numpy here, torch tensors inside the torch network)."""
+
+    count_logits: Any          # [B, T, MAX_COUNT] per span task
+    instances: Any             # [B, T] instances queried per span task
+    span_logits: Any           # [B, K, N, L, W], K = most instances queried; None when K = 0
+    class_logits: Any          # [B, C] per classification label
+
+
+@dataclass
 class Batch:
     input_ids: np.ndarray         # [B, T] int64
     attention_mask: np.ndarray    # [B, T] int64
@@ -53,7 +98,7 @@ class Batch:
     word_mask: np.ndarray         # [B, L] bool
     n_words: list[int]            # words per sample, prefix included
     n_prefix: list[int]
-    tasks: tuple[TaskSlots, ...]  # shared by every sample of the batch
+    tasks: Tasks
 
 
 class Processor:
@@ -123,7 +168,8 @@ class Processor:
         return Encoded(ids, word_pos, len(st.prefix_words))
 
     @staticmethod
-    def collate(items: list[Encoded], tasks: tuple[TaskSlots, ...]) -> Batch:
+    def collate(items: list[Encoded], tasks: Tasks | tuple[TaskSlots, ...]) -> Batch:
+        """Pad ``items`` into one batch; ``tasks``: the routing, or the slots of the schema they share."""
         b = len(items)
         t = max(len(x.ids) for x in items)
         n = max(max(len(x.word_pos) for x in items), 1)
@@ -138,5 +184,7 @@ class Processor:
                 # a trailing word with no sub-tokens would point past the sequence: clamp to its last token
                 word_pos[i, : len(x.word_pos)] = np.minimum(x.word_pos, len(x.ids) - 1)
                 word_mask[i, : len(x.word_pos)] = True
+        if not isinstance(tasks, Tasks):
+            tasks = Tasks.of_slots(tasks, b)
         return Batch(input_ids, attention, word_pos, word_mask, [len(x.word_pos) for x in items],
                      [x.n_prefix for x in items], tasks)

@@ -504,7 +504,7 @@ class JobTracker:
             return
         import mlflow
 
-        from .spark.rows import STATUSES
+        from .rows import STATUSES
 
         metrics = {"documents": summary.rows, "documents_per_second": summary.docs_per_second,
                    "seconds": summary.seconds}

@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from gliner2_udf import bert
+from gliner2_udf.model import bert
 from gliner2_udf.checkpoint import load_checkpoint
 
 

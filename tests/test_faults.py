@@ -8,7 +8,7 @@
   streaming ``availableNow`` run SIGKILLed between a micro-batch's output commit and its checkpoint commit.
 
 Processes are found by the markers the job writes when ``GLINER2_FAULT_MARKS`` is set
-(``gliner2_udf/spark/faults.py``) and killed by pid, only when they descend from this test process.
+(``gliner2_udf/faults.py``) and killed by pid, only when they descend from this test process.
 After every fault: each input id exactly once in the output, ``DESCRIBE HISTORY`` readable, and the files
 readers see are exactly the files the Delta log adds, each a complete Parquet file (files written by killed
 tasks stay on disk, invisible). Each test prints a ``FAULT-TABLE`` line (see README, Guarantees).

@@ -28,7 +28,7 @@ def model(tiny_checkpoint):
 @pytest.fixture(scope="module")
 def rows_for(model):
     from gliner2_udf import compile_schema
-    from gliner2_udf.spark.rows import Layout
+    from gliner2_udf.rows import Layout
     from gliner2_udf.spark.udf import Options, extract_rows
 
     compiled = compile_schema(SCHEMA)
@@ -106,7 +106,7 @@ import json, re, sys
 sys.path.insert(0, {tests!r})
 from hostile import SCHEMA, _words
 from gliner2_udf import GLiNER2, compile_schema
-from gliner2_udf.spark.rows import Layout
+from gliner2_udf.rows import Layout
 from gliner2_udf.spark.udf import Options, extract_rows
 
 def status(key):  # kB -> bytes, from /proc/self/status (VmRSS: now, VmHWM: peak since the last reset)

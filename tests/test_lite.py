@@ -10,7 +10,7 @@ import pytest
 
 from gliner2_udf import GLiNER2, Schema
 from gliner2_udf.checkpoint import load_tokenizer
-from gliner2_udf.lite import WordPieceTokenizer, is_lite_folder
+from gliner2_udf.runtime.lite import WordPieceTokenizer, is_lite_folder
 from gliner2_udf.processor import SPECIAL_TOKENS
 
 TEXTS = ["Tim Cook met Angela Merkel in Berlin on Monday.", "Acme Corp bought 3 trucks from Volvo for 2 million euros.",

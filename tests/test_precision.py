@@ -78,7 +78,7 @@ def test_exported_bert_encoder_has_fused_attention(tiny_checkpoint, tmp_path, pr
     import onnx
 
     from gliner2_udf.checkpoint import load_checkpoint
-    from gliner2_udf.onnx_encoder import export
+    from gliner2_udf.runtime.onnx_export import export
 
     net, _ = load_checkpoint(tiny_checkpoint)
     path = export(net.encoder, str(tmp_path / "encoder.onnx"), precision)
@@ -94,7 +94,7 @@ def test_exported_span_words_are_int8_like_the_encoder(tiny_checkpoint, tmp_path
     import onnx
 
     from gliner2_udf.checkpoint import load_checkpoint
-    from gliner2_udf.onnx_encoder import export_span_words
+    from gliner2_udf.runtime.onnx_export import export_span_words
 
     net, _ = load_checkpoint(tiny_checkpoint)
     ops = [node.op_type for node in onnx.load(export_span_words(
@@ -107,7 +107,7 @@ def test_exported_span_queries_are_int8_like_the_encoder(tiny_checkpoint, tmp_pa
     import onnx
 
     from gliner2_udf.checkpoint import load_checkpoint
-    from gliner2_udf.onnx_encoder import export_span_queries
+    from gliner2_udf.runtime.onnx_export import export_span_queries
 
     net, _ = load_checkpoint(tiny_checkpoint)
     ops = [node.op_type for node in onnx.load(export_span_queries(

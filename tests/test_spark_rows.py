@@ -5,7 +5,7 @@ Expected values are written out by hand from the engine contract (docs/engine-co
 import pytest
 
 from gliner2_udf import Schema, compile_schema
-from gliner2_udf.spark.rows import Layout, empty_row, prepare_text, sanitize, to_row
+from gliner2_udf.rows import Layout, empty_row, prepare_text, sanitize, to_row
 
 
 def span(text, score, start, end):

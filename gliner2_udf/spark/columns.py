@@ -1,4 +1,4 @@
-"""Spark types of the output, from a :class:`~gliner2_udf.spark.rows.Layout`.
+"""Spark types of the output, from a :class:`~gliner2_udf.rows.Layout`.
 
 Types (``span`` = ``struct<text: string, score: double, start: int, end: int>``, offsets are character
 offsets into the stored text, ``end`` exclusive)::
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pyspark.sql import types as T
 
-from .rows import Layout
+from ..rows import Layout
 
 SPAN = T.StructType([T.StructField("text", T.StringType()), T.StructField("score", T.DoubleType()),
                      T.StructField("start", T.IntegerType()), T.StructField("end", T.IntegerType())])

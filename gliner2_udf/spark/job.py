@@ -20,8 +20,9 @@ from pyspark.sql import functions as F
 from ..config import ConfigError, JobConfig
 from ..identity import default_model_version
 from ..schema import CompiledSchema, compile_schema, load_schema
-from . import faults, io
-from .rows import Layout
+from .. import faults
+from . import io
+from ..rows import Layout
 from .udf import ModelSource, Options, make_udf
 
 

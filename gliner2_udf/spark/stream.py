@@ -25,7 +25,8 @@ from typing import Any, Callable
 from pyspark.sql import DataFrame, SparkSession
 
 from ..config import JobConfig
-from . import faults, io
+from .. import faults
+from . import io
 
 
 def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[DataFrame], DataFrame]) -> int:

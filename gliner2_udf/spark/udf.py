@@ -23,8 +23,8 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from . import faults
-from .rows import Layout, empty_row, prepare_text, to_row
+from .. import faults
+from ..rows import Layout, empty_row, prepare_text, to_row
 
 _MODELS: "OrderedDict[tuple, Any]" = OrderedDict()   # per Python worker process
 _MAX_CACHED = 2

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 from ..decoding import choice_positions
+from ..model.heads import MAX_INSTANCES
 from ..processor import Encoded, Processor, SchemaTokens
 from ..schema import Schema, compile_schema
 from ..text import normalize, split_words
@@ -139,7 +140,7 @@ def build_example(rec: dict, processor: Processor, rng: random.Random, aug: Augm
             t.count = 1 if t.gold else 0
             span_tasks.append(t)
         elif slot.kind == "relation":
-            pairs = sorted(gold, key=lambda p: (p[0][0], p[1][0]))[:19]
+            pairs = sorted(gold, key=lambda p: (p[0][0], p[1][0]))[:MAX_INSTANCES]
             t = SpanTarget(slot.prompt_pos, slot.child_pos, len(pairs))
             for k, (h, tl) in enumerate(pairs):
                 for m, sp in enumerate((h, tl)):
@@ -149,7 +150,7 @@ def build_example(rec: dict, processor: Processor, rng: random.Random, aug: Augm
             span_tasks.append(t)
         else:
             fields, choices, instances = gold
-            instances = sorted(instances, key=_first_start)[:19]
+            instances = sorted(instances, key=_first_start)[:MAX_INSTANCES]
             t = SpanTarget(slot.prompt_pos, slot.child_pos, len(instances))
             for k, inst in enumerate(instances):
                 for m, f in enumerate(fields):

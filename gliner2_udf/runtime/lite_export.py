@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .lite import FORMAT, IN_GRAPHS, LITE_FILE
-from .onnx_encoder import cache_dir, export, export_span_queries, export_span_words
+from .onnx_export import cache_dir, export, export_span_queries, export_span_words
 
 
 def weights_key(network) -> str:

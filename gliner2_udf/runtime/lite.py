@@ -6,8 +6,9 @@ A *lite folder* (written by ``lite_export.export_lite`` from a loaded model) hol
 projector and the span head's last layer; all three fp32 or all three int8), ``heads.npz`` (the other head
 tensors under their upstream state-dict names), ``tokenizer.json`` and ``lite.json``. Loading one imports
 numpy, onnxruntime and tokenizers only: a Spark Python worker that runs the fast path never imports torch or
-transformers (about 600 MiB less resident memory than a torch worker). The heads compute what ``model.py``
-computes, in the same order, so fp32 results equal the torch runtime's to float rounding.
+transformers (about 600 MiB less resident memory than a torch worker). ``LiteRunner.forward`` mirrors
+``model.GLiNER2Network.forward`` step by step, so fp32 results equal the torch runtime's to float rounding
+(``tests/test_lite.py`` pins the two together).
 """
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ import os
 
 import numpy as np
 
+from ..processor import Output
+
 LITE_FILE = "lite.json"
 FORMAT = 6  # 2: per-channel int8 encoder; 3: fused attention; 4: span_words.onnx, no SkipLayerNormalization;
 #            5: FastGelu in the int8 encoder; 6: span_queries.onnx
 # tensors in span_words.onnx (project_start, project_end, out_project's first layer) and span_queries.onnx
 # (out_project's last layer, the count embedding's projector), not in heads.npz
 IN_GRAPHS = "span_rep.span_rep_layer.project_", "span_rep.span_rep_layer.out_project.", "count_embed.projector."
-# ONNX Runtime 1.31's fused Add + LayerNormalization was slow in our int8 encoder (see onnx_encoder._fuse)
+# ONNX Runtime 1.31's fused Add + LayerNormalization was slow in our int8 encoder (see onnx_export._fuse)
 SESSION_DISABLED = ["SkipLayerNormFusion"]
 SPAN_ROWS = 64  # span starts scored per block: 64 x 4H floats fit a core's L2 (1.8 -> 1.0 ms per short text)
 # Sessions a forked process inherited and replaced. They are never destroyed: their thread pools' threads
@@ -66,7 +69,7 @@ def _mm(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
 
 
 class Heads:
-    """GLiNER2's heads (``model.py``) over numpy arrays named as in the upstream state dict."""
+    """GLiNER2's heads (``model.heads``) over numpy arrays named as in the upstream state dict."""
 
     def __init__(self, tensors: dict[str, np.ndarray], max_width: int):
         self.t = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
@@ -188,22 +191,31 @@ class LiteRunner:
         return self._blas.limit(limits=self.threads, user_api="blas")
 
     def encode(self, batch) -> np.ndarray:
+        """The encoder's last hidden states ``[B, S, H]``."""
         return self._session.run(None, {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask})[0]
 
-    def count_logits(self, states: np.ndarray, positions: list[int]) -> np.ndarray:
-        return self.heads.count_logits(states[:, positions])
+    def forward(self, batch) -> Output:
+        """``model.GLiNER2Network.forward`` in numpy and ONNX Runtime, the count head choosing the instances."""
+        tasks = batch.tasks
+        states = self.encode(batch)                                                             # [B, S, H]
+        count_logits = self.heads.count_logits(_gather(states, tasks.prompt_pos))               # [B, T, MAX_COUNT]
+        counts = count_logits.argmax(-1)
+        instances = np.where(tasks.entities, np.minimum(counts, 1), counts)
+        k = int(instances.max()) if instances.size else 0
+        span_logits = None
+        if k > 0 and tasks.field_pos.shape[1]:
+            fields = _gather(states, tasks.field_pos)                                           # [B, N, H]
+            b, n, h = fields.shape
+            q, bias = self._queries.run(None, {"states": self.heads.count_states(fields.reshape(b * n, h), k)})
+            q = q.reshape(k, b, n, -1).transpose(1, 0, 2, 3).reshape(b, k * n, -1)              # [B, K*N, 4H]
+            bias = bias.reshape(k, b, n).transpose(1, 0, 2).reshape(b, k * n)                    # [B, K*N]
+            start, end = self._span.run(None, {"words": _gather(states, batch.word_pos)})
+            logits = self.heads.span_logits(start, end, q, bias)
+            span_logits = logits.reshape(b, k, n, *logits.shape[-2:])
+        class_logits = self.heads.class_logits(_gather(states, tasks.label_pos))
+        return Output(count_logits, instances, span_logits, class_logits)
 
-    def class_logits(self, states: np.ndarray, positions: list[int]) -> np.ndarray:
-        return self.heads.class_logits(states[:, positions])
 
-    def span_logits(self, states: np.ndarray, word_pos: np.ndarray, children: list[int], k_max: int) -> np.ndarray:
-        """``[B, K, N, L, W]`` span logits of ``k_max`` instances of the fields at ``children``."""
-        fields = states[:, children]                                                     # [B, N, H]
-        b, n, h = fields.shape
-        q, bias = self._queries.run(None, {"states": self.heads.count_states(fields.reshape(b * n, h), k_max)})
-        q = q.reshape(k_max, b, n, -1).transpose(1, 0, 2, 3).reshape(b, k_max * n, -1)   # [B, K*N, 4H]
-        bias = bias.reshape(k_max, b, n).transpose(1, 0, 2).reshape(b, k_max * n)         # [B, K*N]
-        words = np.take_along_axis(states, word_pos[..., None], axis=1)                   # [B, L, H]
-        start, end = self._span.run(None, {"words": words})
-        logits = self.heads.span_logits(start, end, q, bias)
-        return logits.reshape(b, k_max, n, *logits.shape[-2:])
+def _gather(states: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``states[b, positions[b, j]]``: ``[B, J, H]``."""
+    return np.take_along_axis(states, positions[..., None], axis=1)

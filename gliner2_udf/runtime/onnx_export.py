@@ -13,7 +13,7 @@ import tempfile
 import torch
 from torch import nn
 
-from .bert import BertEncoder
+from ..model.bert import BertEncoder
 from .precision import out_halves
 
 
