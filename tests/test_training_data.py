@@ -322,3 +322,45 @@ def test_value_pools_do_not_depend_on_hash_seed():
     out = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
                           env={**os.environ, "PYTHONHASHSEED": h}).stdout for h in ("1", "2")}
     assert len(out) == 1
+
+
+# ---------------------------------------------------------------- vocabulary tables (data/*.yaml)
+TABLE_MODULES = ("synthetic", "mix", "converters", "lexicon")
+
+
+@pytest.mark.parametrize("name", TABLE_MODULES)
+def test_table_files_load_alike_with_either_yaml_loader_and_are_all_used(name):
+    import importlib
+
+    import yaml
+
+    from gliner2_udf.training import tables
+    text = tables.read(name)
+    data = yaml.safe_load(text)
+    assert yaml.load(text, Loader=tables.SAFE_LOADER) == data  # libyaml, where present, reads them the same
+    loaded = tables.load(name)
+    assert list(loaded) == list(data)
+    assert not any(isinstance(v, list) for v in loaded.values())  # lists come back as tuples
+    source = open(importlib.import_module(f"gliner2_udf.training.{name}").__file__, encoding="utf-8").read()
+    assert all(f'"{key}"' in source for key in data), "a table no module reads"
+
+
+def test_table_files_are_package_data():
+    folder = os.path.join(os.path.dirname(cv.__file__), "data")
+    assert sorted(os.listdir(folder)) == sorted(f"{n}.yaml" for n in TABLE_MODULES)  # setup.py: data/*.yaml
+
+
+def test_tables_keep_the_types_the_generators_rely_on():
+    from gliner2_udf.training import lexicon, mix
+    from gliner2_udf.training import synthetic as sy
+    assert isinstance(sy.BINARY_SENTIMENT[:4] + (("positive", "negative"),), tuple)
+    assert set(sy.CRITIC_ADJ) == {1, -1} and set(sy.POLAR) == {2, 1, 0, -1, -2}
+    assert all(isinstance(t, str) and isinstance(a, list) for t, a in sy.REVIEW_DOMAINS)
+    assert all(len(v) == 2 and all(isinstance(x, tuple) for x in v) for v in sy.TOPICS.values())
+    assert all(len(r) == 2 for r in sy.REGISTER) and sy.CURRENCIES[0] == ("usd", "$")
+    assert list(sy.VALUE_TYPES)[:2] == ["person", "first_name"] and sy.VALUE_TYPES["year"][0] == ("year",)
+    assert isinstance(cv.PRONOUNS, frozenset) and "y'all" in cv.PRONOUNS and "'s" in cv.PRONOUNS
+    assert isinstance(lexicon.GENERIC, frozenset) and "physical_entity" in lexicon.GENERIC
+    assert cv.TREC_FINE["NUM:weight"] == "weight" and cv.WNUT["creative-work"] == "creative work"
+    assert cv.atis_slot_name("depart_date.day_name") == "departure day"
+    assert all(isinstance(v, list) for v in mix.PARAPHRASE.values()) and mix.DOMAIN_WEIGHT["general"] == 1.4

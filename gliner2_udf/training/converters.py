@@ -21,7 +21,10 @@ import re
 import zlib
 from typing import Callable, Iterator
 
+from . import tables
 from .records import add_entity, join_tokens, make_record, trim_span
+
+_data = tables.load("converters")  # label maps and word lists: data/converters.yaml
 
 DEFAULT_ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
 
@@ -58,10 +61,7 @@ PATHS: dict[str, tuple[str, ...]] = {
 FORBIDDEN = ("/eval/", "conll2003/test.txt")
 
 # Mentions that are only a pronoun/determiner are dropped (they teach "pronoun = person").
-PRONOUNS = frozenset("""i me my mine myself we us our ours ourselves you your yours yourself yourselves he him his
-himself she her hers herself it its itself they them their theirs themselves this that these those who whom whose
-which what one ones someone somebody anyone anybody everyone everybody something anything everything nothing nobody
-here there 's u ya ur y'all thou thee""".split())
+PRONOUNS = frozenset(_data["PRONOUNS"])
 
 
 def is_pronoun(mention: str) -> bool:
@@ -159,23 +159,16 @@ def _tagged_source(name: str, names, tag_col=-1, sep=None, all_types=True):
     return convert
 
 
-CONLL_NAMES = {"PER": "person", "ORG": "organization", "LOC": "location", "MISC": "miscellaneous",
-               "person": "person", "organisation": "organization", "location": "location", "misc": "miscellaneous"}
+CONLL_NAMES = _data["CONLL_NAMES"]
 CONLL3 = {k: v for k, v in CONLL_NAMES.items() if k in ("PER", "ORG", "LOC")}
-RE3D = {"Organisation": "organization", "Location": "location", "Person": "person", "Temporal": "date or time",
-        "Quantity": "quantity", "DocumentReference": "document reference", "Weapon": "weapon",
-        "MilitaryPlatform": "military platform", "Money": "money", "Nationality": "nationality"}
-WNUT = {t: t.replace("-", " ") for t in ("corporation", "creative-work", "group", "location", "person", "product")}
-GUM = {t: t for t in ("abstract", "animal", "event", "object", "organization", "person", "place", "plant",
-                      "quantity", "substance", "time")}
-HARVEY = {"AREA": "area", "POINT": "point of interest", "ROAD": "road", "RIVER": "river"}
-ANATOMY = ("Multi-tissue_structure", "Cell", "Pathological_formation", "Organ", "Organism_substance", "Tissue",
-           "Cellular_component", "Organism_subdivision", "Anatomical_system", "Immaterial_anatomical_entity",
-           "Developing_anatomical_structure")
+RE3D = _data["RE3D"]
+WNUT = {t: t.replace("-", " ") for t in _data["WNUT_TYPES"]}
+GUM = {t: t for t in _data["GUM_TYPES"]}
+HARVEY = _data["HARVEY"]
+ANATOMY = _data["ANATOMY"]
 ANEM = {t: readable(t) for t in ANATOMY}
-SKILL = {t: t.lower() for t in ("Skill", "Qualification", "Experience", "Occupation", "Domain")}
-BIONLP = {t: readable(t) for t in ANATOMY + ("Gene_or_gene_product", "Simple_chemical", "Cancer", "Organism",
-                                              "Amino_acid")}
+SKILL = {t: t.lower() for t in _data["SKILL_TYPES"]}
+BIONLP = {t: readable(t) for t in ANATOMY + _data["BIONLP_TYPES"]}
 
 conll2003 = _tagged_source("conll2003", {k: v for k, v in CONLL_NAMES.items() if k.islower()}, sep="\t")
 wikigold = _tagged_source("wikigold", {k: v for k, v in CONLL_NAMES.items() if k.isupper()})
@@ -195,11 +188,8 @@ bionlp13cg = _tagged_source("bionlp13cg", BIONLP, sep="\t")
 
 
 # ---------------------------------------------------------------- SciERC (DyGIE JSON)
-SCIERC = {"Task": "task", "Method": "method", "Metric": "metric", "Material": "material",
-          "OtherScientificTerm": "other scientific term"}
-SCIERC_REL = {"USED-FOR": "used for", "FEATURE-OF": "feature of", "HYPONYM-OF": "hyponym of",
-              "PART-OF": "part of", "COMPARE": "compared with", "CONJUNCTION": "conjunction",
-              "EVALUATE-FOR": "evaluated for"}
+SCIERC = _data["SCIERC"]
+SCIERC_REL = _data["SCIERC_REL"]
 
 
 def scierc(root: str | None = None) -> Iterator[dict]:
@@ -230,9 +220,8 @@ def scierc(root: str | None = None) -> Iterator[dict]:
 
 
 # ---------------------------------------------------------------- CoNLL04 (entities + relations)
-CONLL04_ENT = {"Peop": "person", "Org": "organization", "Loc": "location"}
-CONLL04_REL = {"Live_In": "lives in", "OrgBased_In": "based in", "Work_For": "works for",
-               "Located_In": "located in", "Kill": "killed"}
+CONLL04_ENT = _data["CONLL04_ENT"]
+CONLL04_REL = _data["CONLL04_REL"]
 
 
 def conll04(root: str | None = None) -> Iterator[dict]:
@@ -260,28 +249,13 @@ def conll04(root: str | None = None) -> Iterator[dict]:
 
 
 # ---------------------------------------------------------------- ATIS (slots + intents)
-_ATIS_LOC = {"fromloc": "departure", "toloc": "destination", "stoploc": "stopover"}
-_ATIS_LOC_SUFFIX = {"city_name": "city", "airport_name": "airport", "airport_code": "airport code",
-                    "state_code": "state code", "state_name": "state", "country_name": "country"}
-_ATIS_WHEN = {"depart": "departure", "arrive": "arrival", "return": "return"}
-_ATIS_DATE = {"day_name": "{} day", "day_number": "{} day of month", "month_name": "{} month",
-              "date_relative": "{} date modifier", "today_relative": "{} relative day", "year": "{} year"}
-_ATIS_TIME = {"time": "{} time", "start_time": "earliest {} time", "end_time": "latest {} time",
-              "period_of_day": "{} period of day", "period_mod": "{} period modifier",
-              "time_relative": "{} time constraint"}
-_ATIS_PLAIN = {"aircraft_code": "aircraft code", "airline_code": "airline code", "airline_name": "airline",
-               "airport_code": "airport code", "airport_name": "airport", "booking_class": "booking class",
-               "city_name": "city", "class_type": "cabin class", "connect": "connection type",
-               "cost_relative": "price constraint", "day_name": "day of week", "day_number": "day of month",
-               "economy": "fare class", "fare_amount": "fare amount", "fare_basis_code": "fare basis code",
-               "flight_days": "flight days", "flight_mod": "flight modifier", "flight_number": "flight number",
-               "flight_stop": "stops", "meal_code": "meal code", "meal_description": "meal type",
-               "month_name": "month", "period_of_day": "period of day", "restriction_code": "restriction code",
-               "round_trip": "trip type", "state_code": "state code", "state_name": "state", "time": "time",
-               "time_relative": "time constraint", "today_relative": "relative day",
-               "transport_type": "ground transport type"}
-ATIS_INTENTS = {"flight_no": "flight number", "ground_service": "ground service", "ground_fare": "ground fare",
-                "flight_time": "flight time", "day_name": "day name"}
+_ATIS_LOC = _data["_ATIS_LOC"]
+_ATIS_LOC_SUFFIX = _data["_ATIS_LOC_SUFFIX"]
+_ATIS_WHEN = _data["_ATIS_WHEN"]
+_ATIS_DATE = _data["_ATIS_DATE"]
+_ATIS_TIME = _data["_ATIS_TIME"]
+_ATIS_PLAIN = _data["_ATIS_PLAIN"]
+ATIS_INTENTS = _data["ATIS_INTENTS"]
 
 
 def atis_slot_name(slot: str) -> str | None:
@@ -320,8 +294,7 @@ def atis(root: str | None = None) -> Iterator[dict]:
 
 
 # ---------------------------------------------------------------- restaurant8k (booking slots)
-R8K = {"date": "date", "time": "time", "people": "number of people", "first_name": "first name",
-       "last_name": "last name"}
+R8K = _data["R8K"]
 
 
 def restaurant8k(root: str | None = None) -> Iterator[dict]:
@@ -399,23 +372,8 @@ def sroie(root: str | None = None, max_lines: int = 14) -> Iterator[dict]:
 
 
 # ---------------------------------------------------------------- classification sets
-TREC_COARSE = {"ABBR": "abbreviation", "DESC": "description", "ENTY": "entity", "HUM": "human",
-               "LOC": "location", "NUM": "number"}
-TREC_FINE = {
-    "ABBR:abb": "abbreviation", "ABBR:exp": "expansion of abbreviation", "DESC:def": "definition",
-    "DESC:desc": "description", "DESC:manner": "manner", "DESC:reason": "reason", "ENTY:animal": "animal",
-    "ENTY:body": "body part", "ENTY:color": "color", "ENTY:cremat": "creative work", "ENTY:currency": "currency",
-    "ENTY:dismed": "disease or medicine", "ENTY:event": "event", "ENTY:food": "food",
-    "ENTY:instru": "musical instrument", "ENTY:lang": "language", "ENTY:letter": "letter", "ENTY:other": "other entity",
-    "ENTY:plant": "plant", "ENTY:product": "product", "ENTY:religion": "religion", "ENTY:sport": "sport",
-    "ENTY:substance": "substance", "ENTY:symbol": "symbol", "ENTY:techmeth": "technique or method",
-    "ENTY:termeq": "equivalent term", "ENTY:veh": "vehicle", "ENTY:word": "word", "HUM:desc": "person description",
-    "HUM:gr": "group or organization", "HUM:ind": "individual person", "HUM:title": "title of a person",
-    "LOC:city": "city", "LOC:country": "country", "LOC:mount": "mountain", "LOC:other": "other location",
-    "LOC:state": "state", "NUM:code": "code", "NUM:count": "count", "NUM:date": "date", "NUM:dist": "distance",
-    "NUM:money": "money", "NUM:ord": "rank", "NUM:other": "other number", "NUM:perc": "percentage",
-    "NUM:period": "period of time", "NUM:speed": "speed", "NUM:temp": "temperature", "NUM:volsize": "size or volume",
-    "NUM:weight": "weight"}
+TREC_COARSE = _data["TREC_COARSE"]
+TREC_FINE = _data["TREC_FINE"]
 
 
 def trec(root: str | None = None) -> Iterator[dict]:
@@ -456,8 +414,7 @@ def clinc150(root: str | None = None) -> Iterator[dict]:
             yield rec
 
 
-SITUATION = {"search/rescue": "search and rescue", "crime violence": "crime and violence",
-             "out-of-domain": "not a crisis need"}
+SITUATION = _data["SITUATION"]
 
 
 def _yin(name: str, task: str, rename: dict, multi: bool, root: str | None) -> Iterator[dict]:
@@ -486,8 +443,7 @@ def yin_emotion(root: str | None = None) -> Iterator[dict]:
     return _yin("yin_emotion", "emotion", {}, False, root)
 
 
-SENTIMENT_OF_EMOTION = {"joy": "positive", "love": "positive", "sadness": "negative", "anger": "negative",
-                        "fear": "negative", "disgust": "negative", "shame": "negative", "guilt": "negative"}
+SENTIMENT_OF_EMOTION = _data["SENTIMENT_OF_EMOTION"]
 
 
 def yin_sentiment(root: str | None = None) -> Iterator[dict]:
@@ -512,8 +468,7 @@ def yin_situation(root: str | None = None) -> Iterator[dict]:
     return _yin("yin_situation", "situation", SITUATION, True, root)
 
 
-BBC = {"business": "business", "entertainment": "entertainment", "politics": "politics", "sport": "sport",
-       "sports": "sport", "tech": "technology"}
+BBC = _data["BBC"]
 
 
 def bbc_news(root: str | None = None, max_words: int = 60) -> Iterator[dict]:

@@ -23,18 +23,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
+from . import tables
 from .converters import data_root
 from .records import make_record
 
 WORDNET_DIR = "lexicon/wordnet-3.0"
 # Too generic to be useful entity types.
-GENERIC = frozenset("""entity physical_entity abstraction abstract_entity object physical_object whole unit
-causal_agent cause causal_agency living_thing animate_thing organism being matter thing group grouping relation
-attribute measure psychological_feature communication social_group collection aggregation assemblage
-instrumentality instrumentation artifact artefact act deed human_action human_activity event content
-cognitive_content mental_object part portion component_part constituent piece state structure construction
-material stuff substance item point location region area body natural_object geological_formation formation
-person individual someone somebody mortal soul adult worker leader""".split())
+GENERIC = frozenset(tables.load("lexicon")["GENERIC"])  # data/lexicon.yaml
 COARSE = frozenset({"person", "location", "region"})  # generic, yet the coarse types of NER label sets
 GENERIC_NAMES = frozenset(g.replace("_", " ") for g in GENERIC) - {"person", "location", "region", "body", "artifact"}
 TOKEN = re.compile(r"\w+|[^\w\s]")

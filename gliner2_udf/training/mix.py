@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from . import converters as cv
+from . import tables
 from .lexicon import Lexicon
 from .synthetic import Synthetic, ValuePools
 
+_data = tables.load("mix")  # data/mix.yaml
+
 # Records per converter (measured on shared/data); used only to weight sources within a group.
-SIZES = {"conll2003": 17097, "wikigold": 1694, "sec_filings": 1454, "btc": 9229, "wnut17": 4400, "gum": 2435,
-         "re3d": 757, "harveyner": 5268, "anem": 2757, "skill_extraction": 336, "bc5cdr": 9141,
-         "ncbi_disease": 6347, "bc2gm": 15089, "anatem": 7905, "bionlp13cg": 4036, "scierc": 2136}
-DOMAIN_WEIGHT = {"general": 1.4, "biomedical": 0.7, "science": 1.2, "jobs": 1.5}
+SIZES = _data["SIZES"]
+DOMAIN_WEIGHT = _data["DOMAIN_WEIGHT"]
 
 # Type names per domain, for negatives drawn from another domain's data sets.
 TYPE_POOLS = {
@@ -41,23 +42,9 @@ TYPE_POOLS = {
     "science": sorted(cv.SCIERC.values()),
     "jobs": ["skill", "qualification"],
 }
-PARAPHRASE = {"organization": ["organisation"], "location": ["place", "geographic location"],
-              "miscellaneous": ["misc", "other named entity"], "person": ["person name", "human"],
-              "gene": ["gene or protein"], "chemical": ["chemical compound", "drug or chemical"],
-              "disease": ["disease or disorder", "illness"], "date or time": ["temporal expression"],
-              "corporation": ["company"], "creative work": ["work of art"], "group": ["group of people"],
-              "point of interest": ["landmark"], "gene or gene product": ["gene product"],
-              "other scientific term": ["scientific term"]}
-DESCRIPTIONS = {
-    "person": "names of people, real or fictional",
-    "organization": "companies, institutions, teams, agencies and other organised groups",
-    "location": "named places: countries, cities, regions, rivers, mountains, buildings",
-    "miscellaneous": "other named entities: nationalities, events, works, products, languages",
-    "disease": "names of diseases, disorders and symptoms", "chemical": "chemicals and drugs",
-    "gene": "genes and gene products such as proteins", "skill": "abilities a job asks for",
-    "method": "a method, model or algorithm used in research", "task": "a research task or problem",
-    "metric": "an evaluation measure", "material": "data sets, corpora and other resources",
-}
+# Safe paraphrases of labelled type names, and type descriptions sometimes given with them.
+PARAPHRASE = {t: list(names) for t, names in _data["PARAPHRASE"].items()}
+DESCRIPTIONS = _data["DESCRIPTIONS"]
 
 
 @dataclass

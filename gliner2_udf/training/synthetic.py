@@ -17,21 +17,19 @@ import random
 import re
 from typing import Callable, Iterator
 
+from . import tables
 from .records import make_record
 
-# it_IT is left out: its city provider depends on PYTHONHASHSEED, which would break determinism.
-LOCALES = ("en_US", "en_GB", "en_AU", "en_IN", "en_IE", "de_DE", "fr_FR", "es_ES", "pt_PT", "nl_NL", "pt_BR",
-           "pl_PL", "sv_SE", "da_DK", "fi_FI", "cs_CZ", "tr_TR", "id_ID", "no_NO", "ro_RO")
+_data = tables.load("synthetic")  # the vocabulary below: data/synthetic.yaml
+
+LOCALES = _data["LOCALES"]  # faker locales of the value pools
 EN = ("en_US", "en_GB", "en_AU", "en_CA")
 
 
 # ---------------------------------------------------------------- typed value pools
 # Dates and times are drawn here, not by faker: faker's are relative to today, so not reproducible.
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+WEEKDAYS = _data["WEEKDAYS"]
+MONTHS = _data["MONTHS"]
 
 
 def _date(f):
@@ -72,10 +70,8 @@ def _version(f):
     return f"{random.choice(('', 'v', 'version '))}{random.randint(0, 12)}.{random.randint(0, 30)}{patch}"
 
 
-PRODUCT_NOUNS = ("laptop", "phone", "tablet", "headphones", "monitor", "keyboard", "camera", "printer", "router",
-                 "smartwatch", "speaker", "drone", "vacuum cleaner", "coffee maker", "blender", "backpack",
-                 "running shoes", "desk lamp", "office chair", "e-reader")
-MODEL_WORDS = ("Pro", "Air", "Max", "Lite", "Ultra", "Mini", "Plus", "Neo", "One", "Go", "Studio", "Edge")
+PRODUCT_NOUNS = _data["PRODUCT_NOUNS"]
+MODEL_WORDS = _data["MODEL_WORDS"]
 
 
 def _product(f):
@@ -85,66 +81,64 @@ def _product(f):
     return f"{brand} {model} {random.choice(PRODUCT_NOUNS)}"
 
 
-# key: (paraphrased type names, value function, locales). Keys in one CONFLICT group never meet in a record
-# as positive + negative (a person name contains a first name, a city is a location...).
-VALUE_TYPES: dict[str, tuple[tuple[str, ...], Callable, tuple[str, ...]]] = {
-    "person": (("person", "person name", "full name", "individual", "human"),
-               lambda f: f"{f.first_name()} {f.last_name()}", LOCALES),
-    "first_name": (("first name", "given name", "forename"), lambda f: f.first_name(), LOCALES),
-    "last_name": (("last name", "surname", "family name"), lambda f: f.last_name(), LOCALES),
-    "company": (("company", "organization", "organisation", "firm", "business", "corporation", "company name"),
-                lambda f: f.company(), LOCALES),
-    "job": (("job title", "occupation", "profession", "position", "job role"), lambda f: f.job(), EN),
-    "city": (("city", "town", "city name"), lambda f: f.city(), LOCALES),
-    "country": (("country", "nation", "country name"), lambda f: f.country(), EN),
-    "address": (("street address", "address", "postal address"), lambda f: f.street_address(), LOCALES),
-    "postcode": (("postal code", "zip code", "postcode"), lambda f: f.postcode(), LOCALES),
-    "date": (("date", "calendar date"), _date, EN),
-    "time": (("time", "time of day", "clock time"), _time, EN),
-    "weekday": (("day of the week", "weekday"), lambda f: random.choice(WEEKDAYS), EN),
-    "year": (("year",), lambda f: str(random.randint(1950, 2030)), EN),
-    "phone": (("phone number", "telephone number", "contact number", "mobile number"),
-              lambda f: f.phone_number(), LOCALES),
-    "email": (("email address", "email", "e-mail address"), lambda f: f.email(), LOCALES),
-    "url": (("url", "website", "web address", "link"), lambda f: f.url(), LOCALES),
-    "ip": (("ip address", "ipv4 address"), lambda f: f.ipv4(), EN),
-    "money": (("amount of money", "price", "amount", "monetary value", "cost", "sum of money"), _money, EN),
-    "currency": (("currency", "currency name"), lambda f: f.currency_name(), EN),
-    "card": (("credit card number", "card number", "payment card number"), lambda f: f.credit_card_number(), EN),
-    "iban": (("iban", "bank account number", "international bank account number"), lambda f: f.iban(), LOCALES),
-    "plate": (("license plate", "licence plate", "vehicle registration number", "number plate"),
-              lambda f: f.license_plate(), LOCALES),
-    "color": (("color", "colour"), lambda f: f.color_name().lower(), EN),
-    "file": (("file name", "filename", "document name"), lambda f: f.file_name(), EN),
-    "username": (("username", "user name", "account handle"), lambda f: f.user_name(), LOCALES),
-    "domain": (("domain name", "internet domain"), lambda f: f.domain_name(), LOCALES),
-    "isbn": (("isbn", "book number"), lambda f: f.isbn13(), EN),
-    "language": (("language", "spoken language"), lambda f: f.language_name(), EN),
-    "swift": (("swift code", "bic code", "bank identifier code"), lambda f: f.swift(), EN),
-    "timezone": (("time zone", "timezone"), lambda f: f.timezone(), EN),
-    "product": (("product", "product name", "item"), _product, LOCALES),
-    "order_id": (("order number", "order id", "order reference"), _code(("ORD-", "#", "PO-", "SO-")), EN),
-    "invoice_id": (("invoice number", "invoice id", "bill number"), _code(("INV-", "INV-2024-", "F-", "BILL-"), 4), EN),
-    "ticket_id": (("ticket number", "case number", "support ticket id"), _code(("TCK-", "CASE-", "#", "SR-"), 6), EN),
-    "tracking": (("tracking number", "shipment tracking code"), _code(("1Z", "JD", "TRK"), 9), EN),
-    "flight_no": (("flight number", "flight code"), _flight, EN),
-    "version": (("version number", "software version", "release version"), _version, EN),
-    "percent": (("percentage", "percent value", "rate"), _measure(1, 99, ("%", " percent", ".5%"), ""), EN),
-    "quantity": (("quantity", "measurement", "amount with unit"),
-                 _measure(1, 500, ("kg", "g", "ml", "litres", "km", "miles", "metres", "tons", "boxes", "units")), EN),
-    "duration": (("duration", "time period", "length of time"),
-                 _measure(2, 48, ("minutes", "hours", "days", "weeks", "months", "years")), EN),
-    "age": (("age",), _measure(18, 95, ("years old",)), EN),
-    "temperature": (("temperature",), _measure(-20, 40, ("°C", "degrees", "degrees Celsius", "°F")), EN),
+# key: (value function, locales). Keys in one CONFLICT group never meet in a record as positive + negative
+# (a person name contains a first name, a city is a location...). The order seeds the value pools.
+_value_fns: dict[str, tuple[Callable, tuple[str, ...]]] = {
+    "person": (lambda f: f"{f.first_name()} {f.last_name()}", LOCALES),
+    "first_name": (lambda f: f.first_name(), LOCALES),
+    "last_name": (lambda f: f.last_name(), LOCALES),
+    "company": (lambda f: f.company(), LOCALES),
+    "job": (lambda f: f.job(), EN),
+    "city": (lambda f: f.city(), LOCALES),
+    "country": (lambda f: f.country(), EN),
+    "address": (lambda f: f.street_address(), LOCALES),
+    "postcode": (lambda f: f.postcode(), LOCALES),
+    "date": (_date, EN),
+    "time": (_time, EN),
+    "weekday": (lambda f: random.choice(WEEKDAYS), EN),
+    "year": (lambda f: str(random.randint(1950, 2030)), EN),
+    "phone": (lambda f: f.phone_number(), LOCALES),
+    "email": (lambda f: f.email(), LOCALES),
+    "url": (lambda f: f.url(), LOCALES),
+    "ip": (lambda f: f.ipv4(), EN),
+    "money": (_money, EN),
+    "currency": (lambda f: f.currency_name(), EN),
+    "card": (lambda f: f.credit_card_number(), EN),
+    "iban": (lambda f: f.iban(), LOCALES),
+    "plate": (lambda f: f.license_plate(), LOCALES),
+    "color": (lambda f: f.color_name().lower(), EN),
+    "file": (lambda f: f.file_name(), EN),
+    "username": (lambda f: f.user_name(), LOCALES),
+    "domain": (lambda f: f.domain_name(), LOCALES),
+    "isbn": (lambda f: f.isbn13(), EN),
+    "language": (lambda f: f.language_name(), EN),
+    "swift": (lambda f: f.swift(), EN),
+    "timezone": (lambda f: f.timezone(), EN),
+    "product": (_product, LOCALES),
+    "order_id": (_code(("ORD-", "#", "PO-", "SO-")), EN),
+    "invoice_id": (_code(("INV-", "INV-2024-", "F-", "BILL-"), 4), EN),
+    "ticket_id": (_code(("TCK-", "CASE-", "#", "SR-"), 6), EN),
+    "tracking": (_code(("1Z", "JD", "TRK"), 9), EN),
+    "flight_no": (_flight, EN),
+    "version": (_version, EN),
+    "percent": (_measure(1, 99, ("%", " percent", ".5%"), ""), EN),
+    "quantity": (_measure(1, 500, ("kg", "g", "ml", "litres", "km", "miles", "metres", "tons", "boxes", "units")), EN),
+    "duration": (_measure(2, 48, ("minutes", "hours", "days", "weeks", "months", "years")), EN),
+    "age": (_measure(18, 95, ("years old",)), EN),
+    "temperature": (_measure(-20, 40, ("°C", "degrees", "degrees Celsius", "°F")), EN),
 }
+if set(_value_fns) != set(_data["VALUE_TYPE_NAMES"]):
+    raise ValueError("synthetic.yaml: VALUE_TYPE_NAMES must name exactly the value types")
+# key: (paraphrased type names, value function, locales)
+VALUE_TYPES: dict[str, tuple[tuple[str, ...], Callable, tuple[str, ...]]] = {
+    key: (_data["VALUE_TYPE_NAMES"][key], fn, locales) for key, (fn, locales) in _value_fns.items()}
 CONFLICT = ({"person", "first_name", "last_name", "username"}, {"city", "country", "address", "postcode"},
             {"date", "weekday", "year", "time", "duration", "age"}, {"money", "currency", "percent", "quantity"},
             {"email", "url", "domain", "username", "file"}, {"order_id", "invoice_id", "ticket_id", "tracking", "isbn"},
             {"company", "product"})
 # WordNet lexicographer files whose hyponyms make sensible "entities" (not feelings, attributes, relations...).
 CONCRETE = frozenset((4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 17, 18, 20, 21, 26, 27))
-FAR_TYPES = ("disease", "gene", "chemical", "weapon", "river", "mountain", "programming language", "sport",
-             "musical instrument", "animal", "plant", "award", "political party", "religion", "planet", "novel")
+FAR_TYPES = _data["FAR_TYPES"]
 
 
 class ValuePools:
@@ -249,57 +243,10 @@ def plural(noun: str) -> str:
 
 
 # ---------------------------------------------------------------- (i) open-type NER templates
-FAKER_TEMPLATES = (
-    "{person} joined {company} as {job} in {year}.",
-    "Please send the signed contract to {email} before {date}.",
-    "Our new office is at {address}, {city}, and opens at {time}.",
-    "Call {person} on {phone} if the delivery to {city} is late.",
-    "The payment of {money} was made from account {iban}.",
-    "{company} reported revenue of {money} for {year}.",
-    "Flight {flight_no} from {city} to {city2} leaves at {time} on {weekday}.",
-    "{person} moved from {country} to {city} {duration} ago.",
-    "Hi {first_name}, your order {order_id} has shipped; the tracking number is {tracking}.",
-    "Invoice {invoice_id} for {money} is due on {date}.",
-    "The car with plate {plate} was parked outside {address} all night.",
-    "Log in as {username} and download {file} from {url}.",
-    "The server at {ip} was upgraded to {version} of the scheduler.",
-    "Support ticket {ticket_id} was opened by {person} on {date}.",
-    "{person}, {age}, lives in {city} and works as {article_job}.",
-    "Dear {last_name} family, the meeting is moved to {weekday} at {time}.",
-    "The {product} costs {money} and is available in {color}.",
-    "Prices rose by {percent} in {country} last year, according to {company}.",
-    "We shipped {quantity} of spare parts to {city} in {duration}.",
-    "She speaks {language} and {language2} fluently.",
-    "Wire the deposit to SWIFT {swift}; the account is held in {currency}.",
-    "The book with ISBN {isbn} was ordered by {person}.",
-    "It was {temperature} in {city} at {time} this morning.",
-    "Contact {person} ({email}, {phone}) for press enquiries.",
-    "Register the domain {domain} before {date} or it will expire.",
-    "Meeting notes: {person} from {company} will visit the {city} plant on {date}.",
-    "The clinic in {city} is open every {weekday} from {time} to {time2}.",
-    "Our servers are in the {timezone} time zone.",
-    "Card ending {card} was charged {money} by {company}.",
-    "Shipping to {postcode} {city} usually takes {duration}.",
-)
-LIST_TEMPLATES = (
-    "Speakers include {xs}.", "The shortlist: {xs}.", "{xs} were mentioned in the report.",
-    "Attendees: {xs}.", "We compared {xs}.", "The committee invited {xs}.", "Please check {xs} again.",
-    "Entries from {xs} arrived late.", "Neither {xs} replied to the survey.", "Thanks to {xs} for their help!",
-)
-WORDNET_SINGLE = (
-    "{x} is {a_cls}.", "{x}, {a_cls}, was mentioned in the report.", "The article describes {x} in some detail.",
-    "I had never heard of {x} before yesterday.", "According to the encyclopedia, {x} is {a_cls}.",
-    "Her notes on {x} were published last year.", "There is a chapter about {x} in the second volume.",
-    "Is {x} really {a_cls}?", "The guide kept talking about {x}.", "{x} came up again in the discussion.",
-    "The exhibition opens with a section on {x}.", "Nobody in the quiz team could say much about {x}.",
-    "We watched a short documentary about {x}.", "Among all examples of {a_cls}, {x} is the one I remember.",
-)
-WORDNET_LIST = (
-    "{xs} are all {cls_pl}.", "The list included {xs}.", "We compared {xs} in class.",
-    "Questions covered {xs}.", "She mentioned {xs} and nothing else.", "Which do you prefer: {xs}?",
-    "{xs} were discussed at length.", "Students had to write about {xs}.",
-    "Typical {cls_pl} include {xs}.", "The catalogue lists {xs}.", "Examples: {xs}.",
-)
+FAKER_TEMPLATES = _data["FAKER_TEMPLATES"]
+LIST_TEMPLATES = _data["LIST_TEMPLATES"]
+WORDNET_SINGLE = _data["WORDNET_SINGLE"]
+WORDNET_LIST = _data["WORDNET_LIST"]
 
 
 class Synthetic:
@@ -420,20 +367,8 @@ class Synthetic:
     def relations(self) -> Iterator[dict]:
         """Person / company / city / country facts with relation labels; absent relations as negatives."""
         rng = self.rng("relations")
-        facts = (
-            ("{p} works for {c}.", [("works for", "p", "c")]),
-            ("{p} has been an engineer at {c} since {y}.", [("works for", "p", "c")]),
-            ("{p}, the chief executive of {c}, spoke on Monday.", [("ceo of", "p", "c"), ("works for", "p", "c")]),
-            ("{c} is headquartered in {t}.", [("based in", "c", "t")]),
-            ("{c}, based in {t}, hired {p}.", [("based in", "c", "t"), ("works for", "p", "c")]),
-            ("{p} lives in {t}.", [("lives in", "p", "t")]),
-            ("{p} was born in {t} in {y}.", [("born in", "p", "t")]),
-            ("{p} founded {c} in {y}.", [("founded", "p", "c")]),
-            ("{c} acquired {c2} for {m}.", [("acquired", "c", "c2")]),
-            ("{p} is married to {p2}.", [("married to", "p", "p2")]),
-            ("{t} is a city in {n}.", [("located in", "t", "n")]),
-            ("{p}, who grew up in {t}, now works at {c}.", [("lives in", "p", "t"), ("works for", "p", "c")]),
-        )
+        # (fact sentence, [(relation, head slot, tail slot)]): RELATION_FACTS in data/synthetic.yaml
+        facts = tuple((tpl, list(rels)) for tpl, rels in _data["RELATION_FACTS"].items())
         groups = ({"works for", "ceo of", "founded"}, {"lives in", "born in"}, {"acquired"}, {"married to"},
                   {"based in", "located in"})
         types = {"p": "person", "p2": "person", "c": "company", "c2": "company", "t": "city", "n": "country"}
@@ -756,26 +691,12 @@ class Synthetic:
 
 
 # ---------------------------------------------------------------- vocabulary for the generators
-CURRENCIES = (("usd", "$"), ("eur", "€"), ("gbp", "£"))
-PAYMENT = {"card": ("paid by card", "settled by credit card", "card payment received"),
-           "cash": ("paid in cash", "cash payment on delivery", "settled in cash"),
-           "transfer": ("payable by bank transfer", "to be paid by wire transfer", "paid via bank transfer")}
-STATUS = {"pending": ("is awaiting dispatch since", "was placed on"),
-          "shipped": ("was shipped on", "left our warehouse on"),
-          "delivered": ("was delivered on", "arrived on"), "cancelled": ("was cancelled on", "was called off on")}
-EVENT_KINDS = {"concert": ("Symphony Night", "Jazz Concert", "Rock Concert"),
-               "conference": ("Tech Conference", "Medical Conference", "Data Summit Conference"),
-               "festival": ("Film Festival", "Food Festival", "Music Festival"),
-               "exhibition": ("Art Exhibition", "Photo Exhibition", "Design Exhibition"),
-               "workshop": ("Pottery Workshop", "Coding Workshop", "Writing Workshop")}
-NEG_FIELDS = {"invoice": ("invoice number", "seller", "total"), "event": ("name", "date", "venue"),
-              "person": ("name", "role", "employer"), "product": ("brand", "model", "price"),
-              "order": ("order number", "customer", "items")}
-UNRELATED = {"recipe": ("dish", "ingredients", "cooking time"),
-             "weather report": ("location", "temperature", "conditions"),
-             "flight booking": ("passenger", "origin", "destination", "departure date"),
-             "medical prescription": ("drug", "dosage", "patient"), "sports match": ("home team", "away team", "score"),
-             "real estate listing": ("address", "price", "number of bedrooms")}
+CURRENCIES = _data["CURRENCIES"]
+PAYMENT = _data["PAYMENT"]
+STATUS = _data["STATUS"]
+EVENT_KINDS = _data["EVENT_KINDS"]
+NEG_FIELDS = _data["NEG_FIELDS"]
+UNRELATED = _data["UNRELATED"]
 
 
 def _fmt(amount: float, cur) -> str:
@@ -788,163 +709,23 @@ def _shuffled(labels, rng) -> list[str]:
     return labels
 
 
-BINARY_SENTIMENT = (("positive", "negative"), ("good", "bad"), ("satisfied", "dissatisfied"), ("happy", "unhappy"),
-                    ("recommend", "do not recommend"), ("favorable", "unfavorable"), ("praise", "complaint"),
-                    ("liked it", "disliked it"), ("thumbs up", "thumbs down"))
-REVIEW_DOMAINS = (
-    ("restaurant", ["the food", "the service", "the waiter", "the dessert", "the atmosphere", "the wine list"]),
-    ("hotel", ["the room", "the staff", "the breakfast", "the location", "the bed", "the check-in"]),
-    ("phone", ["the battery", "the screen", "the camera", "the price", "the speaker", "the software"]),
-    ("film", ["the plot", "the acting", "the soundtrack", "the ending", "the dialogue", "the pacing"]),
-    ("book", ["the story", "the characters", "the writing", "the ending", "the translation", "the first chapter"]),
-    ("app", ["the interface", "the latest update", "the sync feature", "the notifications", "the login", "support"]),
-    ("delivery", ["the courier", "the packaging", "the tracking", "the delivery time", "the driver", "the refund"]),
-    ("headphones", ["the sound", "the noise cancelling", "the fit", "the battery life", "the case", "the microphone"]),
-)
-CRITIC_WORKS = ("film", "movie", "comedy", "thriller", "drama", "documentary", "novel", "album", "series",
-                "sequel", "debut", "remake", "picture", "story", "performance", "script", "production")
-CRITIC_ADJ = {
-    1: ("charming", "affecting", "witty", "gripping", "moving", "funny", "smart", "exhilarating", "tender",
-        "inventive", "beautifully acted", "heartfelt", "compelling", "delightful", "gorgeous", "thoughtful",
-        "hilarious", "haunting", "engaging", "brilliant", "warm", "refreshing", "powerful", "sharp", "enjoyable",
-        "wonderful", "clever", "touching", "entertaining", "masterful", "riveting", "lovely", "superb"),
-    -1: ("dull", "tedious", "bland", "clumsy", "pretentious", "lifeless", "predictable", "overlong", "incoherent",
-         "mediocre", "boring", "shallow", "forgettable", "unfunny", "tiresome", "muddled", "flat", "silly",
-         "lazy", "painful", "sluggish", "hollow", "formulaic", "annoying", "messy", "uninspired", "stale",
-         "awkward", "cheap", "joyless", "pointless", "dreary", "wooden")}
-CRITIC_DEGREE = ("", "", "often", "very", "thoroughly", "surprisingly", "consistently", "utterly", "rather",
-                 "genuinely", "oddly")
-CRITIC_PARTS = ("the plot", "the pacing", "the dialogue", "the second half", "the soundtrack", "the ending",
-                "the cinematography", "the lead performance", "the premise", "the script")
-CRITIC_OPENERS = {1: ("it 's a", "what a", "simply a", "this is a", "overall a"),
-                  -1: ("it 's a", "what a", "just a", "this is a", "overall a")}
-POLAR = {2: ("was absolutely fantastic", "exceeded every expectation", "was simply perfect", "was outstanding",
-             "could not have been better"),
-         1: ("was good", "worked well", "was pleasant", "was better than expected", "was quite nice"),
-         0: ("was okay", "was average", "was neither good nor bad", "did what it says", "was as described"),
-         -1: ("was disappointing", "was a bit poor", "could be better", "was below average", "felt cheap"),
-         -2: ("was awful", "was a complete disaster", "was the worst I have seen", "was utterly useless",
-              "was terrible")}
+BINARY_SENTIMENT = _data["BINARY_SENTIMENT"]
+REVIEW_DOMAINS = tuple((thing, list(aspects)) for thing, aspects in _data["REVIEW_DOMAINS"].items())
+CRITIC_WORKS = _data["CRITIC_WORKS"]
+CRITIC_ADJ = _data["CRITIC_ADJ"]
+CRITIC_DEGREE = _data["CRITIC_DEGREE"]
+CRITIC_PARTS = _data["CRITIC_PARTS"]
+CRITIC_OPENERS = _data["CRITIC_OPENERS"]
+POLAR = _data["POLAR"]
 
 
 def _phrase(aspect: str, score: int, rng) -> str:
     return f"{aspect} {rng.choice(POLAR[score])}"
 
 
-TOPICS = {
-    "sports": (("sports", "sport"), ("{p} scored twice as the home side won the derby in {t}.",
-                                     "The championship final went to extra time before the visitors won on penalties.",
-                                     "The coach of the national team named three new players for the qualifiers.",
-                                     "{p} set a new record in the 200 metres at the athletics meeting.")),
-    "politics": (("politics", "government"), (
-        "Parliament passed the budget bill after a long night of debate.",
-        "{p} announced a run for mayor of {t} at a rally on Sunday.",
-        "The opposition called for an early election after the minister resigned.",
-        "Voters in {t} will decide on the new tax in a referendum.")),
-    "technology": (("technology", "tech"), ("{c} released a new smartphone chip that doubles battery life.",
-                                            "A software update fixed the security flaw in the company's browser.",
-                                            "Engineers at {c} showed a robot that can sort recycling.",
-                                            "The startup trained its language model on a cluster of graphics cards.")),
-    "business": (("business", "economy", "finance"), ("Shares in {c} fell {n} after the profit warning.",
-                                                     "The central bank kept interest rates unchanged.",
-                                                     "{c} agreed to buy a rival retailer in a cash deal.",
-                                                     "Inflation slowed to {n} in the last quarter.")),
-    "health": (("health", "medicine"), ("Doctors in {t} reported a rise in flu cases this winter.",
-                                        "A new study links regular exercise to better sleep.",
-                                        "The hospital opened a clinic for children with asthma.",
-                                        "Researchers tested a vaccine that needs only one dose.")),
-    "science": (("science",), ("Astronomers observed a comet passing close to Jupiter.",
-                              "The team measured how fast the glacier is losing ice.",
-                              "Physicists at the lab confirmed the existence of a new particle.",
-                              "Biologists discovered a species of frog in the rainforest.")),
-    "entertainment": (("entertainment", "culture", "arts"), ("{p} won the award for best actress at the film festival.",
-                                                            "The band announced a world tour starting in {t}.",
-                                                            "The new season of the drama series premieres on Friday.",
-                                                            "Critics praised the musical's first night in {t}.")),
-    "travel": (("travel", "tourism"), ("Airlines added more flights to {t} for the summer holidays.",
-                                      "The old town of {t} is best explored on foot.",
-                                      "Travellers should book train tickets early during the festival week.",
-                                      "The hotel offers free shuttles to the beach and the airport.")),
-    "food": (("food", "cooking"), ("Roast the vegetables with garlic and olive oil for forty minutes.",
-                                  "The bakery in {t} is famous for its sourdough bread.",
-                                  "{p} opened a vegan restaurant serving dishes from her grandmother's recipes.",
-                                  "Add the cream slowly and stir until the sauce thickens.")),
-    "weather": (("weather",), ("Heavy rain is expected in {t} tomorrow with winds up to 80 km/h.",
-                              "The heatwave will continue until the weekend.",
-                              "Forecasters warned of snow on the mountain roads overnight.",
-                              "Morning fog will clear to give a sunny afternoon.")),
-    "crime": (("crime", "law and order"), ("Police in {t} arrested two men after a jewellery store robbery.",
-                                          "The court sentenced the fraudster to six years in prison.",
-                                          "Detectives are appealing for witnesses to the burglary.",
-                                          "{p} was charged with money laundering on Tuesday.")),
-    "environment": (("environment", "climate"), ("The city will plant ten thousand trees to cool its streets.",
-                                                 "Emissions from the power sector fell {n} last year.",
-                                                 "Volunteers cleared plastic waste from the river banks.",
-                                                 "The new law protects wetlands from construction.")),
-    "education": (("education",), ("Schools in {t} will hire more maths teachers next year.",
-                                  "The university cut tuition fees for students from low-income families.",
-                                  "Pupils sat their final exams this week.",
-                                  "{p} was appointed head of the new primary school.")),
-}
-TICKETS = {
-    "billing": {"low": ("Could you send me a copy of last month's invoice for my records?",
-                        "Small question: can I change the billing address on my account?"),
-                "medium": ("I was charged twice for order {o}, please refund one payment.",
-                           "My discount code was not applied to order {o}."),
-                "high": ("Your system charged my card five times for order {o} and my account is now overdrawn.",),
-                "critical": ("All our customer payments are failing at checkout since the last update, "
-                             "we are losing sales every minute.",)},
-    "technical issue": {"low": ("The icons look slightly blurry on my second monitor.",
-                                "A typo in the settings page: 'recieve' should be 'receive'."),
-                        "medium": ("The {p} keeps disconnecting from wifi every few hours.",
-                                   "Exports to CSV are slow when the report has many rows."),
-                        "high": ("The {p} stopped working completely and I need it for work tomorrow.",
-                                 "Our team cannot upload any files since this morning."),
-                        "critical": ("Production is down: the whole site returns error 500 for every customer.",
-                                     "The database server crashed and no one in the company can work.")},
-    "account access": {"low": ("How do I change my profile picture?",),
-                       "medium": ("I forgot my password and the reset email takes a long time to arrive.",),
-                       "high": ("I am locked out of my account and cannot access my invoices before the deadline.",),
-                       "critical": ("Someone hacked my account and is sending payments from it right now!",)},
-    "shipping": {"low": ("Can I get my next order {o} delivered in plain packaging?",),
-                 "medium": ("Order {o} is three days late, any update on the delivery?",),
-                 "high": ("Order {o} arrived damaged and the {p} is broken.",),
-                 "critical": ("The medicine in order {o} was not delivered and the patient needs it today.",)},
-    "feature request": {"low": ("It would be nice to have a dark mode in the app.",
-                                "Please consider adding keyboard shortcuts for the editor."),
-                        "medium": ("We need an option to export reports to PDF for our monthly meetings.",)},
-}
-REGISTER = (
-    ("Dear Mr {p}, I would be grateful if you could confirm the meeting on {d} at your earliest convenience.",
-     "hey, r we still on for {d}? lmk"),
-    ("We regret to inform you that your application has not been successful on this occasion.",
-     "sorry mate, you didn't get the job this time"),
-    ("Please find attached the requested documents for your review.", "here's the stuff u wanted, have a look"),
-    ("I am writing to express my dissatisfaction with the service I received on {d}.",
-     "ugh, the service on {d} was so bad tbh"),
-    ("Kindly note that the office will be closed on {d} for maintenance.",
-     "btw office is shut on {d}, no idea why lol"),
-    ("Thank you for your prompt response; it is much appreciated.", "thx for getting back so fast!!"),
-    ("Would you be available for a brief call to discuss the proposal?", "got a sec to chat about the plan?"),
-    ("Mr {p} has kindly agreed to chair the committee this year.", "{p}'s gonna run the committee this year, cool huh"),
-)
-SPAM = ("Congratulations {p}! You have won {m}. Claim your prize now at {u}",
-        "URGENT: your account will be suspended. Verify your details at {u} within 24 hours!",
-        "Earn {m} a week working from home, no experience needed! Click {u}",
-        "You have been selected for a FREE cruise. Reply YES to claim before {w}!",
-        "Cheap meds, no prescription needed, order today at {u}",
-        "Final notice: unpaid parcel fee of {m}. Pay now at {u} to release your package.")
-HAM = ("Hi {p}, are we still meeting on {w} at {t}?", "Your dentist appointment is confirmed for {w} at {t}.",
-       "Can you pick up some milk on the way home?", "The invoice of {m} was paid yesterday, thanks.",
-       "Reminder: team lunch on {w}. Let me know if you can make it.", "Here are the slides from today's lecture: {u}",
-       "{p}, the package you ordered was left with your neighbour.")
-SENTENCE_TYPES = {
-    "question": ("What time does the train to {c} leave?", "Have you seen {p} today?", "Why is the sky blue?",
-                 "Could you tell me where the museum is?", "How many people live in {c}?"),
-    "command": ("Close the door behind you.", "Send the report to {p} by noon.", "Turn left at the next corner.",
-                "Please book two tickets to {c}.", "Stop the music."),
-    "statement": ("The train to {c} leaves at nine.", "{p} finished the report yesterday.",
-                  "Water boils at 100 degrees.", "The museum is next to the station.", "It rained all day in {c}."),
-    "exclamation": ("What a beautiful day!", "I can't believe we won!", "Wow, {c} is amazing!", "That was so close!",
-                    "{p}, you did it!"),
-}
+TOPICS = {topic: (t["labels"], t["texts"]) for topic, t in _data["TOPICS"].items()}
+TICKETS = _data["TICKETS"]
+REGISTER = tuple((r["formal"], r["informal"]) for r in _data["REGISTER"])
+SPAM = _data["SPAM"]
+HAM = _data["HAM"]
+SENTENCE_TYPES = _data["SENTENCE_TYPES"]
