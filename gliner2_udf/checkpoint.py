@@ -13,15 +13,11 @@ from typing import Any
 
 import torch
 
-from .model import bert
-from .model import Config, GLiNER2Network
+from .errors import CheckpointError
+from .model import Config, GLiNER2Network, bert
 from .processor import SPECIAL_TOKENS
 
 SUPPORTED_ARCHITECTURES = ("span",)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint folder cannot be loaded as asked; the message says which file or tensor and why."""
 
 
 def read_config(path: str) -> Config:
@@ -168,3 +164,15 @@ def save_checkpoint(network: GLiNER2Network, tokenizer, path: str, dtype: torch.
     state = {k: v.detach().to(dtype).contiguous() for k, v in network.state_dict().items()}
     save_file(state, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
     tokenizer.save_pretrained(path)
+
+
+def stored_dtype(path: str) -> torch.dtype:
+    """The dtype of the folder's ``model.safetensors`` (float16 or float32): pickling writes it back as such."""
+    f = os.path.join(path, "model.safetensors")
+    if not os.path.isfile(f):
+        return torch.float32
+    from safetensors import safe_open
+
+    with safe_open(f, framework="pt") as fh:
+        key = next(iter(fh.keys()), None)
+        return fh.get_slice(key).get_dtype() == "F16" and torch.float16 or torch.float32

@@ -20,25 +20,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .schema import CompiledSchema, SchemaError, compile_schema, load_schema
+from .errors import ConfigError, FieldError, SchemaError
+from .options import ExtractOptions
+from .runtime import check_setting
+from .schema import CompiledSchema, compile_schema, load_schema
 
 INPUT_FORMATS = ("parquet", "delta")
 OUTPUT_FORMATS = ("delta", "parquet")
 OUTPUT_MODES = ("append", "overwrite", "merge")
 MODEL_DISTRIBUTIONS = ("broadcast", "path")
-PRECISIONS = ("fp32", "int8", "bf16")
-BACKENDS = ("torch", "onnx")
 MLFLOW_SCHEMES = ("models:/", "runs:/")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
-
-
-class ConfigError(ValueError):
-    """A configuration is malformed; ``path`` names the field (e.g. ``input.id_column``)."""
-
-    def __init__(self, path: str, message: str):
-        self.path = path
-        super().__init__(f"{path}: {message}" if path else message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -61,8 +54,8 @@ class ModelConfig:
     path: str = "models/gliner2-minilm-default"   # a checkpoint folder, or models:/NAME@ALIAS, models:/NAME/VERSION
     distribution: str = "broadcast"               # broadcast: pickled once; path: loaded by each worker
     version: str | None = None                    # overrides the model_version written to the output
-    precision: str = "fp32"                       # fp32 (exact) | int8 | bf16
-    backend: str = "torch"                        # torch | onnx (the encoder on ONNX Runtime)
+    precision: str = "fp32"                       # fp32 (exact) | int8 | bf16: runtime.PRECISIONS
+    backend: str = "torch"                        # torch | onnx (the lite runtime): runtime.BACKENDS
 
     @property
     def is_mlflow_uri(self) -> bool:
@@ -100,12 +93,8 @@ class JobConfig:
     output: OutputConfig
     model: ModelConfig
     schema: Any                          # the schema file path, or the inline mapping, as written
-    batch_size: int = 8
+    options: ExtractOptions = ExtractOptions()   # batch_size, threshold, max_chars, threads_per_task
     arrow_records_per_batch: int = 64
-    threads_per_task: int | None = None  # None: spark.task.cpus
-    threshold: float = 0.5
-    max_chars: int = 1_000_000           # longer documents are cut to this length, status "truncated"
-    window: int | None = None            # words per window for long documents; None: the engine's default
     spark: SparkConfig = field(default_factory=SparkConfig)
     stream: StreamConfig | None = None   # None: one batch run; a section: streaming availableNow
     compiled_schema: CompiledSchema | None = field(default=None, compare=False, repr=False)
@@ -122,7 +111,7 @@ def _mapping(value: Any, path: str) -> Mapping:
 
 
 def _keys(d: Mapping, cls, path: str, extra: tuple[str, ...] = ()) -> None:
-    allowed = {f.name for f in dataclasses.fields(cls)} - {"compiled_schema"} | set(extra)
+    allowed = {f.name for f in dataclasses.fields(cls)} - {"compiled_schema", "options"} | set(extra)
     for k in d:
         if k not in allowed:
             where = f"{path}.{k}" if path else str(k)
@@ -216,12 +205,17 @@ def _model(d: Any) -> ModelConfig:
         d = {"path": d}
     d = _mapping(d, "model")
     _keys(d, ModelConfig, "model")
-    return ModelConfig(path=_str(d.get("path", ModelConfig.path), "model.path"),
-                       distribution=_choice(d.get("distribution", "broadcast"), MODEL_DISTRIBUTIONS,
-                                            "model.distribution"),
-                       version=_str(d.get("version"), "model.version", True),
-                       precision=_choice(d.get("precision", "fp32"), PRECISIONS, "model.precision"),
-                       backend=_choice(d.get("backend", "torch"), BACKENDS, "model.backend"))
+    cfg = ModelConfig(path=_str(d.get("path", ModelConfig.path), "model.path"),
+                      distribution=_choice(d.get("distribution", "broadcast"), MODEL_DISTRIBUTIONS,
+                                           "model.distribution"),
+                      version=_str(d.get("version"), "model.version", True),
+                      precision=d.get("precision", ModelConfig.precision),
+                      backend=d.get("backend", ModelConfig.backend))
+    try:
+        check_setting(cfg.precision, cfg.backend, where="model.")
+    except FieldError as err:
+        raise ConfigError(err.path, err.message) from None
+    return cfg
 
 
 def _output(d: Any) -> OutputConfig:
@@ -286,16 +280,29 @@ def _schema(value: Any) -> CompiledSchema:
         if isinstance(value, Mapping):
             return compile_schema(dict(value))
     except SchemaError as err:
-        text = str(err)
-        message = text[len(err.path) + 2:] if err.path and text.startswith(err.path + ": ") else text
-        raise ConfigError(f"schema.{err.path}" if err.path else "schema", message) from None
+        raise ConfigError.of_schema(err) from None
     raise ConfigError("schema", f"expected a schema file path or an inline mapping, got {value!r}")
+
+
+# the top-level keys that make JobConfig.options, and their ExtractOptions fields
+OPTION_KEYS = {"batch_size": "batch_size", "threshold": "threshold", "max_chars": "max_chars",
+               "threads_per_task": "threads"}
+
+
+def _options(d: Mapping) -> ExtractOptions:
+    """``OPTION_KEYS`` as one ``ExtractOptions``."""
+    default = ExtractOptions()
+    return ExtractOptions(
+        batch_size=_int(d.get("batch_size", default.batch_size), "batch_size", 1, 1024),
+        threshold=_float(d.get("threshold", default.threshold), "threshold", 0.0, 1.0),
+        max_chars=_int(d.get("max_chars", default.max_chars), "max_chars", 1, 100_000_000),
+        threads=_int(d.get("threads_per_task", default.threads), "threads_per_task", 1, 256, optional=True))
 
 
 def from_dict(d: Any) -> JobConfig:
     """Validate a configuration mapping (the parsed YAML) and compile its schema."""
     d = _mapping(d, "")
-    _keys(d, JobConfig, "")
+    _keys(d, JobConfig, "", extra=tuple(OPTION_KEYS))
     for required in ("input", "output", "schema"):
         if required not in d:
             raise ConfigError(required, "missing; this section is required")
@@ -303,12 +310,8 @@ def from_dict(d: Any) -> JobConfig:
     compiled = _schema(d["schema"])
     cfg = JobConfig(
         input=inp, output=out, model=_model(d.get("model", {})), schema=d["schema"],
-        batch_size=_int(d.get("batch_size", 8), "batch_size", 1, 1024),
+        options=_options(d),
         arrow_records_per_batch=_int(d.get("arrow_records_per_batch", 64), "arrow_records_per_batch", 1, 1_000_000),
-        threads_per_task=_int(d.get("threads_per_task"), "threads_per_task", 1, 256, optional=True),
-        threshold=_float(d.get("threshold", 0.5), "threshold", 0.0, 1.0),
-        max_chars=_int(d.get("max_chars", 1_000_000), "max_chars", 1, 100_000_000),
-        window=_int(d.get("window"), "window", 16, 100_000, optional=True),
         spark=_spark(d.get("spark")),
         stream=_stream(d.get("stream"), inp, out),
         compiled_schema=compiled,
@@ -332,24 +335,6 @@ def _check_columns(cfg: JobConfig) -> None:
         if c.lower() not in names:
             raise ConfigError(f"output.partition_by[{i}]",
                               f"expected an output column (id, passthrough, status, ...), got {c!r}")
-
-
-def resolve_model(cfg: ModelConfig) -> str:
-    """The local checkpoint folder for ``model.path``; raises ConfigError if there is none.
-
-    ``models:/NAME@ALIAS`` and ``models:/NAME/VERSION`` go to ``gliner2_udf.registry.resolve_checkpoint``
-    (download once, sha256 checked); the job uses ``registry.resolve_model_version`` to get the version too.
-    """
-    if cfg.is_mlflow_uri:
-        try:
-            from .registry import resolve_checkpoint  # type: ignore[attr-defined]
-        except ImportError as err:
-            raise ConfigError("model.path", f"{cfg.path!r} is an MLflow URI, but gliner2_udf.registry "
-                                            "does not provide resolve_checkpoint yet") from err
-        return resolve_checkpoint(cfg.path)
-    if not os.path.isdir(cfg.path):
-        raise ConfigError("model.path", f"expected a checkpoint folder, {cfg.path!r} does not exist")
-    return cfg.path
 
 
 # --------------------------------------------------------------------------------------------

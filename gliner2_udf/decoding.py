@@ -190,6 +190,18 @@ def merge(results: list[RawResult]) -> RawResult:
 # formatting
 
 
+def empty_result(schema: CompiledSchema) -> dict:
+    """What a blank text gives: every requested key, nothing found."""
+    out: dict = {s.name: [] for s in schema.structures}
+    if schema.entities:
+        out["entities"] = {e.name: ([] if e.dtype == "list" else None) for e in schema.entities}
+    for c in schema.classifications:
+        out[c.name] = [] if c.multi_label else None
+    if schema.relations:
+        out["relation_extraction"] = {r.name: [] for r in schema.relations}
+    return out
+
+
 def format_result(schema: CompiledSchema, raw: RawResult, include_confidence: bool = False,
                   include_spans: bool = False) -> dict:
     """The upstream result format; every requested key is present."""

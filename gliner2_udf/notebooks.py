@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import from_dict
+from .options import ExtractOptions
 
 INPUT_VIEW = "gliner2_notebook_input"
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")   # db.table, catalog.db.table
@@ -57,8 +58,9 @@ def _blank(value: Any) -> bool:
 
 def extract_table(spark, input_table: str, schema: Any, model: str, output_table: str, *,
                   mode: str = "merge", limit: int | str | None = None, id_column: str = "id",
-                  text_column: str = "text", passthrough: Any = (), batch_size: int | str = 8,
-                  threshold: float | str = 0.5) -> dict[str, Any]:
+                  text_column: str = "text", passthrough: Any = (),
+                  batch_size: int | str = ExtractOptions.batch_size,
+                  threshold: float | str = ExtractOptions.threshold) -> dict[str, Any]:
     """Run the configured extract job (``spark.job.run``) from notebook values; returns its summary.
 
     ``input_table``/``output_table``: catalog names or paths (Parquet or Delta). ``limit``: only the

@@ -17,8 +17,10 @@ import json
 import mlflow.pyfunc
 import pandas as pd
 
+from .options import ExtractOptions
+
 OUTPUT_COLUMN = "extraction"
-DEFAULT_PARAMS = {"threshold": 0.5, "batch_size": 8, "schema": ""}
+DEFAULT_PARAMS = {"threshold": ExtractOptions.threshold, "batch_size": ExtractOptions.batch_size, "schema": ""}
 
 
 def signature():

@@ -11,8 +11,10 @@
 * ``track_job`` makes one extract-job run an MLflow run: parameters, metrics and the configuration.
 
 Stores: ``MLFLOW_TRACKING_URI`` (and ``MLFLOW_REGISTRY_URI``) win; on Databricks MLflow's own default
-is kept; otherwise ``sqlite:///<project>/mlflow.db`` with artifacts under ``<project>/mlruns``.
-Nothing here imports mlflow, torch or pyspark at module level.
+is kept; otherwise ``sqlite:///<working directory>/mlflow.db`` with artifacts under
+``<working directory>/mlruns`` (the repository root for ``make run``).
+Nothing here imports mlflow, torch or pyspark at module level, and importing it changes nothing
+(MLflow's environment defaults are set when MLflow is first used, see ``_mlflow``).
 
 Example::
 
@@ -35,43 +37,42 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from .config import ConfigError, JobConfig, ModelConfig, resolve_model
+from .config import OPTION_KEYS, JobConfig, ModelConfig
+from .errors import ConfigError, RegistryError
 
-PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_SCHEMA = os.path.join(PROJECT_DIR, "conf", "schemas", "default.yaml")
 DEFAULT_EXPERIMENT = "gliner2-udf"
-EXPERIMENT_ENV = "GLINER2_MLFLOW_EXPERIMENT"
-CACHE_ENV = "GLINER2_MODEL_CACHE"
+EXPERIMENT_ENV = "GLINER2_UDF_MLFLOW_EXPERIMENT"
+CACHE_ENV = "GLINER2_UDF_MODEL_CACHE"
 SHA_TAG = "checkpoint_sha256"
 MODEL_NAME = "model"                       # the logged model's name inside its run
 EVAL_FILES = ("eval.json", "metrics.json")  # looked for inside the checkpoint folder
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>[^/@]+))$")
 
-# An offline-first project: no usage telemetry, no download progress bars in job logs (both overridable).
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-
-class RegistryError(ConfigError):
-    """A ``models:/`` URI cannot be used: unknown name, alias or version, or a checkpoint that does not
-    match the sha256 recorded at registration. Reported against ``model.path``."""
-
-    def __init__(self, message: str):
-        super().__init__("model.path", message)
-
-
 # --------------------------------------------------------------------------------------------
 # stores
 
 
+def _mlflow():
+    """``import mlflow`` with this project's defaults in the environment: an offline-first project, so no
+    usage telemetry and no download progress bars in job logs (both overridable). Every entry point
+    here calls it before anything imports mlflow: MLflow reads the telemetry setting when first imported."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+
+    return mlflow
+
+
 def default_tracking_uri() -> str:
-    return f"sqlite:///{os.path.join(PROJECT_DIR, 'mlflow.db')}"
+    """``sqlite:///<working directory>/mlflow.db`` (artifacts then go to ``<working directory>/mlruns``)."""
+    return f"sqlite:///{os.path.join(os.getcwd(), 'mlflow.db')}"
 
 
 def configure() -> str:
-    """Point MLflow at the project's sqlite store unless a tracking URI is already set (environment,
-    ``mlflow.set_tracking_uri``) or this runs on Databricks. Returns the tracking URI in use."""
-    import mlflow
+    """Set MLflow's environment defaults (``_mlflow``) and point it at a sqlite store in the working
+    directory unless a tracking URI is already set (environment, ``mlflow.set_tracking_uri``) or this
+    runs on Databricks. Returns the tracking URI in use."""
+    mlflow = _mlflow()
     from mlflow.tracking import is_tracking_uri_set
 
     if not is_tracking_uri_set() and "DATABRICKS_RUNTIME_VERSION" not in os.environ:
@@ -80,9 +81,9 @@ def configure() -> str:
 
 
 def _client():
+    configure()
     from mlflow import MlflowClient
 
-    configure()
     return MlflowClient()
 
 
@@ -98,7 +99,7 @@ def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
 def experiment_id(name: str | None = None) -> str | None:
     """The id of experiment ``name`` (created if missing); ``None`` on Databricks without a name
     (MLflow then uses the notebook's experiment)."""
-    import mlflow
+    mlflow = _mlflow()
 
     name = name or os.environ.get(EXPERIMENT_ENV)
     if name is None:
@@ -114,7 +115,7 @@ def experiment_id(name: str | None = None) -> str | None:
 
 @contextlib.contextmanager
 def _run(run_name: str, experiment: str | None) -> Iterator[Any]:
-    import mlflow
+    mlflow = _mlflow()
 
     exp = experiment_id(experiment)
     nested = mlflow.active_run() is not None
@@ -235,19 +236,20 @@ def _schema_file(schema: Any, tmp: str) -> str:
 
 
 def register_checkpoint(checkpoint: str, name: str, alias: str | None = None, *,
-                        schema: Any = DEFAULT_SCHEMA, metrics_file: str | None = None,
+                        schema: Any = None, metrics_file: str | None = None,
                         experiment: str | None = None, description: str | None = None) -> Registered:
     """Log ``checkpoint`` as a pyfunc model in a new MLflow run and register it as a new version of
     ``name``; ``alias`` (e.g. ``champion``) then points at that version.
 
-    ``schema`` (a file, mapping or ``Schema``) is the default schema of the pyfunc model; callers of
-    ``predict``/``spark_udf`` may pass another one as the ``schema`` param.
+    ``schema`` (a file, mapping or ``Schema``; required, there is no default) is the default schema of
+    the pyfunc model; callers of ``predict``/``spark_udf`` may pass another one as the ``schema`` param.
 
     Example::
 
-        reg = register_checkpoint("models/gliner2-minilm-default", "gliner2-minilm-default", "champion")
+        reg = register_checkpoint("models/gliner2-minilm-default", "gliner2-minilm-default", "champion",
+                                  schema="conf/schemas/default.yaml")
     """
-    import mlflow
+    mlflow = _mlflow()
 
     from .pyfunc import GLiNER2PyFunc, signature
     from .schema import load_schema
@@ -255,6 +257,9 @@ def register_checkpoint(checkpoint: str, name: str, alias: str | None = None, *,
     checkpoint = os.path.abspath(checkpoint)
     if not os.path.isfile(os.path.join(checkpoint, "config.json")):
         raise ConfigError("--checkpoint", f"expected a GLiNER2 checkpoint folder, {checkpoint!r} has no config.json")
+    if schema is None:
+        raise ConfigError("--schema", "expected the model's default schema (a YAML or JSON file, a mapping or a "
+                                      "Schema), got none; e.g. conf/schemas/default.yaml in the repository")
     meta = checkpoint_metadata(checkpoint, metrics_file)
     with tempfile.TemporaryDirectory() as tmp, _run(f"register {name}", experiment) as run:
         schema_file = _schema_file(schema, tmp)
@@ -288,6 +293,7 @@ def set_alias(name: str, alias: str, version: str | int) -> None:
 
 def alias_version(name: str, alias: str) -> str | None:
     """The version ``name@alias`` points at, or ``None`` if the model or the alias does not exist."""
+    _mlflow()
     from mlflow.exceptions import MlflowException
 
     try:
@@ -324,10 +330,10 @@ def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
 
 
 def cache_root(cache_dir: str | None = None) -> str:
-    """Where downloaded versions are kept: ``cache_dir``, ``$GLINER2_MODEL_CACHE`` or ~/.cache.
+    """Where downloaded versions are kept: ``cache_dir``, ``$GLINER2_UDF_MODEL_CACHE`` or ~/.cache.
 
     With ``model.distribution: path`` every executor reads the folder: on a cluster point
-    ``GLINER2_MODEL_CACHE`` at shared storage (a /dbfs or /Volumes path on Databricks).
+    ``GLINER2_UDF_MODEL_CACHE`` at shared storage (a /dbfs or /Volumes path on Databricks).
     """
     return os.path.abspath(cache_dir or os.environ.get(CACHE_ENV)
                            or os.path.join(os.path.expanduser("~"), ".cache", "gliner2_udf", "models"))
@@ -393,7 +399,7 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
     """
     name, alias, version = parse_model_uri(uri)
     try:
-        import mlflow
+        mlflow = _mlflow()
         from mlflow.exceptions import MlflowException
     except ImportError:
         raise RegistryError(f"{uri!r} needs mlflow: pip install -e '.[mlflow]'") from None
@@ -440,8 +446,21 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
 
 
 def resolve_checkpoint(uri: str) -> str:
-    """The local checkpoint folder of a ``models:/`` URI (the hook ``config.resolve_model`` calls)."""
+    """The local checkpoint folder of a ``models:/`` URI (download once, sha256 checked)."""
     return resolve(uri).path
+
+
+def resolve_model(cfg: ModelConfig) -> str:
+    """The local checkpoint folder for ``model.path``; raises ConfigError if there is none.
+
+    ``models:/NAME@ALIAS`` and ``models:/NAME/VERSION`` go to :func:`resolve_checkpoint`
+    (download once, sha256 checked); the job uses :func:`resolve_model_version` to get the version too.
+    """
+    if cfg.is_mlflow_uri:
+        return resolve_checkpoint(cfg.path)
+    if not os.path.isdir(cfg.path):
+        raise ConfigError("model.path", f"expected a checkpoint folder, {cfg.path!r} does not exist")
+    return cfg.path
 
 
 def resolve_model_version(cfg: ModelConfig) -> tuple[str, str]:
@@ -470,6 +489,8 @@ def config_dict(cfg: JobConfig) -> dict[str, Any]:
     """The validated configuration as plain data (what is logged as ``config/job.yaml``)."""
     d = dataclasses.asdict(dataclasses.replace(cfg, compiled_schema=None))
     d.pop("compiled_schema", None)
+    options = d.pop("options")  # under the file's own keys, as from_dict reads them
+    d.update({key: options[field] for key, field in OPTION_KEYS.items()})
 
     def plain(v: Any) -> Any:
         if isinstance(v, Mapping):
@@ -525,7 +546,7 @@ def track_job(cfg: JobConfig, model_version: str, experiment: str | None = None)
     Without mlflow installed the job runs untracked (a note goes to stderr).
     """
     try:
-        import mlflow
+        mlflow = _mlflow()
     except ImportError:
         print("note: mlflow is not installed; this run is not tracked (pip install -e '.[mlflow]')",
               file=sys.stderr)

@@ -21,15 +21,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
+from .errors import SchemaError
+
 DTYPES = ("str", "list")
-
-
-class SchemaError(ValueError):
-    """A schema is malformed; ``path`` names the offending field (e.g. ``structures[0].fields[1].dtype``)."""
-
-    def __init__(self, path: str, message: str):
-        self.path = path
-        super().__init__(f"{path}: {message}" if path else message)
 
 
 @dataclass(frozen=True)

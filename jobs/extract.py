@@ -18,7 +18,8 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gliner2_udf.config import ConfigError, load_config, resolve_model
+from gliner2_udf.config import ConfigError, load_config
+from gliner2_udf.registry import resolve_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             resolve_model(cfg.model)  # a missing checkpoint fails here, before pyspark is imported
         from gliner2_udf.spark import run
 
-        summary = run(cfg)  # checks what needs the engine (window) before it starts Spark
+        summary = run(cfg)  # loads the model and plans the schema before it starts Spark
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2

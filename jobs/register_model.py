@@ -3,7 +3,7 @@
     python jobs/register_model.py --checkpoint models/gliner2-minilm-default --name gliner2-minilm-default --alias champion
     python jobs/register_model.py ... --if-absent     # only when NAME@ALIAS does not exist yet (make run)
 
-The store is $MLFLOW_TRACKING_URI, or sqlite:///<project>/mlflow.db. Prints the new version's URI;
+The store is $MLFLOW_TRACKING_URI, or sqlite:///<working directory>/mlflow.db. Prints the new version's URI;
 exits 2 with a message for a missing checkpoint, schema or metrics file.
 """
 from __future__ import annotations
@@ -19,6 +19,9 @@ except ImportError:  # running from a checkout without installing
 
 from gliner2_udf.config import ConfigError
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))    # this script is in <repository>/jobs
+DEFAULT_SCHEMA = os.path.join(REPO, "conf", "schemas", "default.yaml")
+
 
 def main(argv: list[str] | None = None) -> int:
     from gliner2_udf import registry
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", required=True, help="checkpoint folder (config.json, model.safetensors, ...)")
     ap.add_argument("--name", required=True, help="registered model name, e.g. gliner2-minilm-default")
     ap.add_argument("--alias", help="alias to point at the new version, e.g. champion")
-    ap.add_argument("--schema", default=registry.DEFAULT_SCHEMA,
+    ap.add_argument("--schema", default=DEFAULT_SCHEMA,
                     help="default extraction schema of the pyfunc model (default: conf/schemas/default.yaml)")
     ap.add_argument("--metrics", help="evaluation results (JSON); default: eval.json in the checkpoint, if any")
     ap.add_argument("--description", help="version description")

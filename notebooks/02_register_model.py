@@ -8,11 +8,18 @@
 
 # COMMAND ----------
 
+import os
+
+# The repository (bundle) root, found from this notebook's location: Databricks runs a notebook in its
+# own folder and defines no __file__; run as a script, __file__ is this file.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)) if "__file__" in globals() else os.getcwd())
+
 dbutils.widgets.text("checkpoint", "models/gliner2-minilm-default", "Checkpoint folder")
 dbutils.widgets.text("model_name", "gliner2-minilm-default", "Registered model")
 dbutils.widgets.text("alias", "champion", "Alias to set (empty: none)")
 dbutils.widgets.text("metrics_file", "", "Evaluation report (JSON, optional)")
-dbutils.widgets.text("schema", "conf/schemas/default.yaml", "Default schema of the pyfunc model")
+dbutils.widgets.text("schema", os.path.join(REPO, "conf", "schemas", "default.yaml"),
+                     "Default schema of the pyfunc model")
 
 # COMMAND ----------
 

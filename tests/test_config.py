@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from gliner2_udf import load_schema
-from gliner2_udf.config import ConfigError, apply_overrides, from_dict, load_config, resolve_model
+from gliner2_udf.config import ConfigError, apply_overrides, from_dict, load_config
+from gliner2_udf.registry import resolve_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,8 +54,8 @@ def test_shipped_local_config_is_valid():
 
 def test_defaults():
     cfg = from_dict(BASE)
-    assert (cfg.batch_size, cfg.arrow_records_per_batch, cfg.threads_per_task, cfg.max_chars, cfg.window) == \
-        (8, 64, None, 1_000_000, None)
+    assert (cfg.options.batch_size, cfg.arrow_records_per_batch, cfg.options.threads, cfg.options.max_chars,
+            cfg.options.threshold) == (8, 64, None, 1_000_000, 0.5)
     assert cfg.model.distribution == "broadcast" and cfg.output.partition_by == ()
 
 
@@ -65,7 +66,7 @@ def test_defaults():
     ({"batch_size": 0}, "batch_size: expected an integer in [1, 1024], got 0"),
     ({"batch_size": "8"}, "batch_size: expected an integer in [1, 1024], got '8'"),
     ({"batch_size": True}, "batch_size: expected an integer in [1, 1024], got True"),
-    ({"window": -5}, "window: expected an integer in [16, 100000], got -5"),
+    ({"window": None}, "window: unknown key; expected one of"),   # removed: windows are sized by tokens
     ({"max_chars": 0}, "max_chars: expected an integer in [1, 100000000], got 0"),
     ({"arrow_records_per_batch": 0}, "arrow_records_per_batch: expected an integer in [1, 1000000], got 0"),
     ({"threads_per_task": -1}, "threads_per_task: expected an integer in [1, 256], got -1"),
@@ -80,6 +81,9 @@ def test_defaults():
     ({"input__passthrough": ["id"]}, "input.passthrough[0]: 'id' is the id column"),
     ({"output__partition_by": ["day"]}, "output.partition_by[0]: expected an output column"),
     ({"model__distribution": "ftp"}, "model.distribution: expected one of 'broadcast', 'path', got 'ftp'"),
+    ({"model__precision": "fp16"}, "model.precision: expected one of 'fp32', 'int8', 'bf16', got 'fp16'"),
+    ({"model__backend": "tensorrt"}, "model.backend: expected one of 'torch', 'onnx', got 'tensorrt'"),
+    ({"model__precision": "bf16", "model__backend": "onnx"}, "model.precision: bf16 is a torch-backend setting"),
     ({"spark__conf": {"sql.shuffle.partitions": 4}}, "spark.conf.sql.shuffle.partitions: expected a Spark property"),
     ({"schema": {"entities": ["person"], "classifications": [{"name": "s", "labels": ["only"]}]}},
      "schema.classifications[0].labels: expected at least 2 labels, got 1"),
@@ -110,10 +114,10 @@ def test_schema_file_errors_name_file_and_field(tmp_path):
 
 def test_overrides():
     d = apply_overrides(copy.deepcopy(BASE), ["batch_size=16", "output.mode=overwrite", "input.passthrough=[a, b]",
-                                               "spark.master=local[1]", "model.version=v7", "window=null"])
+                                               "spark.master=local[1]", "model.version=v7", "threshold=null"])
     assert d["batch_size"] == 16 and d["output"]["mode"] == "overwrite"
     assert d["input"]["passthrough"] == ["a", "b"] and d["spark"] == {"master": "local[1]"}
-    assert d["model"]["version"] == "v7" and d["window"] is None
+    assert d["model"]["version"] == "v7" and d["threshold"] is None
     assert apply_overrides({"model": "models/x"}, ["model.distribution=path"])["model"] == \
         {"path": "models/x", "distribution": "path"}
     with pytest.raises(ConfigError, match=r"--set: expected key.path=value, got 'batch_size'"):
@@ -135,7 +139,7 @@ def test_load_config_file_errors(tmp_path):
         load_config(str(evil))
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(BASE))
-    assert load_config(str(good), ["batch_size=4"]).batch_size == 4
+    assert load_config(str(good), ["batch_size=4"]).options.batch_size == 4
     with pytest.raises(ConfigError, match=r"^batch_size: expected an integer in \[1, 1024\], got 0$"):
         load_config(str(good), ["batch_size=0"])
 
@@ -151,8 +155,17 @@ def test_resolve_model(tmp_path):
 def test_config_imports_neither_torch_nor_pyspark():
     code = ("import sys, gliner2_udf.config as c; c.load_config('conf/local.yaml'); "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'pyspark', 'pandas')]; "
-            "assert not bad, bad")
+            "assert not bad, bad; assert 'gliner2_udf.registry' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_registry_import_has_no_side_effects():
+    """The registry owns model resolution; importing it loads no mlflow and leaves the environment alone."""
+    code = ("import os, sys; before = dict(os.environ); import gliner2_udf.registry; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('mlflow', 'torch', 'pyspark')]; "
+            "assert not bad, bad; assert dict(os.environ) == before")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env=env)
 
 
 def test_model_precision_and_backend_are_validated(tmp_path):
@@ -175,8 +188,6 @@ def test_model_precision_and_backend_are_validated(tmp_path):
     ({"threshold": float("nan")}, "threshold: expected a number in [0.0, 1.0], got nan"),
     ({"batch_size": -3}, "batch_size: expected an integer in [1, 1024], got -3"),
     ({"batch_size": 10**9}, "batch_size: expected an integer in [1, 1024], got 1000000000"),
-    ({"window": 0}, "window: expected an integer in [16, 100000], got 0"),
-    ({"window": 2.5}, "window: expected an integer in [16, 100000], got 2.5"),
     ({"output__commit_every": 0}, "output.commit_every: expected an integer in [1, 100000000], got 0"),
     ({"output__commit_every": -8}, "output.commit_every: expected an integer in [1, 100000000], got -8"),
     ({"output__commit_every": 8, "output__mode": "append"},

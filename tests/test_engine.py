@@ -20,7 +20,9 @@ import torch
 from gliner2_udf import GLiNER2, Schema, compile_schema
 from gliner2_udf import decoding
 from gliner2_udf.checkpoint import CheckpointError
-from gliner2_udf.engine import batch_bounds, empty_result
+from gliner2_udf.decoding import empty_result
+from gliner2_udf.options import ExtractOptions
+from gliner2_udf.windows import batch_bounds
 from gliner2_udf.text import normalize, split_words, token_windows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -295,7 +297,7 @@ def test_long_document_with_minilm(minilm_checkpoint):
     assert len(model.tokenizer(doc)["input_ids"]) > 3 * 512
 
     # one pass over the document and the short text in the same batch stream (a permissive threshold)
-    inside, alone = model.raw_extract([doc, short], schema, batch_size=8, threshold=0.7)
+    inside, alone = model.raw_extract([doc, short], schema, ExtractOptions(batch_size=8, threshold=0.7))
     assert inside.n_windows >= 6 and alone.n_windows == 1
 
     # the whole document ran, and every span points into it

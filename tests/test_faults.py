@@ -7,8 +7,8 @@
   first write, between two commits and right after the last commit, then the same command re-run; a
   streaming ``availableNow`` run SIGKILLed between a micro-batch's output commit and its checkpoint commit.
 
-Processes are found by the markers the job writes when ``GLINER2_FAULT_MARKS`` is set
-(``gliner2_udf/faults.py``) and killed by pid, only when they descend from this test process.
+Processes are found by the markers the job writes when ``GLINER2_UDF_FAULT_MARKS`` is set
+(``gliner2_udf/fault_injection.py``) and killed by pid, only when they descend from this test process.
 After every fault: each input id exactly once in the output, ``DESCRIBE HISTORY`` readable, and the files
 readers see are exactly the files the Delta log adds, each a complete Parquet file (files written by killed
 tasks stay on disk, invisible). Each test prints a ``FAULT-TABLE`` line (see README, Guarantees).
@@ -246,8 +246,8 @@ def cluster(tmp_path_factory, marks):
     from gliner2_udf.spark.session import get_session
 
     session = get_session("gliner2-faults", master="local-cluster[2,1,1024]",
-                          conf={"spark.executorEnv.GLINER2_FAULT_MARKS": marks,
-                                "spark.executorEnv.GLINER2_FAULT_BATCH_SLEEP": BATCH_SLEEP,
+                          conf={"spark.executorEnv.GLINER2_UDF_FAULT_MARKS": marks,
+                                "spark.executorEnv.GLINER2_UDF_FAULT_BATCH_SLEEP": BATCH_SLEEP,
                                 "spark.sql.shuffle.partitions": "4", "spark.databricks.delta.snapshotPartitions": "2",
                                 "spark.ui.showConsoleProgress": "false",
                                 "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse"))})
@@ -456,8 +456,9 @@ def _marked(folder: str, name: str):
 
 
 def kill_at_pause(config: dict, tmp, name: str, marks: str, pause: str, what: str) -> None:
-    """Submit the job paused at fault point ``pause`` (``faults.py``), wait until it is there, SIGKILL the driver."""
-    proc, log = submit(config, tmp, name, {"GLINER2_FAULT_MARKS": marks, "GLINER2_FAULT_PAUSE": pause})
+    """Submit the job paused at fault point ``pause`` (``fault_injection.py``), wait until it is there,
+    SIGKILL the driver."""
+    proc, log = submit(config, tmp, name, {"GLINER2_UDF_FAULT_MARKS": marks, "GLINER2_UDF_FAULT_PAUSE": pause})
     wait_for(lambda: _marked(marks, f"paused-{pause}"), 300, proc, what, log)
     kill_driver(proc)
 
@@ -481,7 +482,8 @@ def test_driver_killed_before_first_write_between_commits_and_after_last_commit(
 
     # 2. between two commits: after commit 0, while a worker extracts the next part
     m2 = str(tmp_path / "m2")
-    proc, log = submit(config, tmp_path, "run2", {"GLINER2_FAULT_MARKS": m2, "GLINER2_FAULT_BATCH_SLEEP": "0.5"})
+    proc, log = submit(config, tmp_path, "run2",
+                       {"GLINER2_UDF_FAULT_MARKS": m2, "GLINER2_UDF_FAULT_BATCH_SLEEP": "0.5"})
     wait_for(lambda: _marked(m2, "commit-0"), 300, proc, "the first commit", log)
     first_commit = os.path.getmtime(os.path.join(m2, "commit-0"))
     wait_for(lambda: worker_markers(m2, first_commit), 120, proc, "a worker extracting the second part", log)

@@ -47,7 +47,7 @@ def test_registry_artifact_symlink_out_of_the_folder_is_refused(tmp_path, tiny_c
 
 def test_broadcast_blob_cannot_write_outside_its_temporary_folder(tiny_checkpoint, tmp_path):
     """A broadcast model is a tar of the checkpoint folder; a member named ``../x`` is refused on unpickling."""
-    from gliner2_udf.engine import _from_bytes
+    from gliner2_udf.transport import from_bytes
 
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -57,7 +57,7 @@ def test_broadcast_blob_cannot_write_outside_its_temporary_folder(tiny_checkpoin
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     with pytest.raises(tarfile.TarError):
-        _from_bytes(buf.getvalue(), "v", 512)
+        from_bytes(buf.getvalue(), "v", 512)
 
 
 def _cfg(tmp_path, ckpt, schema):

@@ -29,13 +29,14 @@ def model(tiny_checkpoint):
 def rows_for(model):
     from gliner2_udf import compile_schema
     from gliner2_udf.rows import Layout
-    from gliner2_udf.spark.udf import Options, extract_rows
+    from gliner2_udf.options import ExtractOptions
+    from gliner2_udf.spark.udf import extract_rows
 
     compiled = compile_schema(SCHEMA)
     layout = Layout.build(compiled, "id")
 
     def run(values, **opts):
-        return extract_rows(model, compiled, layout, list(values), Options(batch_size=4, **opts))
+        return extract_rows(model, compiled, layout, list(values), ExtractOptions(batch_size=4, **opts))
 
     return run
 
@@ -107,7 +108,8 @@ sys.path.insert(0, {tests!r})
 from hostile import SCHEMA, _words
 from gliner2_udf import GLiNER2, compile_schema
 from gliner2_udf.rows import Layout
-from gliner2_udf.spark.udf import Options, extract_rows
+from gliner2_udf.options import ExtractOptions
+from gliner2_udf.spark.udf import extract_rows
 
 def status(key):  # kB -> bytes, from /proc/self/status (VmRSS: now, VmHWM: peak since the last reset)
     with open("/proc/self/status") as fh:
@@ -121,13 +123,13 @@ model = GLiNER2.from_pretrained({ckpt!r})
 model.set_threads(1)
 compiled = compile_schema(SCHEMA)
 layout = Layout.build(compiled, "id")
-extract_rows(model, compiled, layout, ["Tim Cook of Apple."], Options())   # warm up: lazy allocations
+extract_rows(model, compiled, layout, ["Tim Cook of Apple."], ExtractOptions())   # warm up: lazy allocations
 out = {{}}
 for size in {sizes!r}:
     text = _words(size, seed=size)
     reset_peak()
     base = status("VmRSS")
-    (row,) = extract_rows(model, compiled, layout, [text], Options(batch_size=16, max_chars=20_000_000, threshold=0.52))
+    (row,) = extract_rows(model, compiled, layout, [text], ExtractOptions(batch_size=16, max_chars=20_000_000, threshold=0.52))
     assert row["status"] == "ok", row["error"]
     out[str(size)] = {{"base": base, "peak": status("VmHWM"), "entities": len(row["entities"])}}
     del row

@@ -109,6 +109,7 @@ def test_02_registers_the_checkpoint_under_the_alias(registered, tiny_checkpoint
     assert (value["uri"], value["alias"], value["sha256"]) == ("models:/nb-tiny/1", "champion", sha)
     assert str(MlflowClient().get_model_version_by_alias("nb-tiny", "champion").version) == "1"
     assert set(dbutils.widgets.declared) == {"checkpoint", "model_name", "alias", "metrics_file", "schema"}
+    assert dbutils.widgets.declared["schema"] == SCHEMA     # the default: the repository's, from the notebook's folder
 
 
 @pytest.fixture(scope="module")

@@ -134,16 +134,26 @@ def test_eval_report_for_another_model_is_refused(tiny_checkpoint, tmp_path):
     assert find_eval_metrics(tiny_checkpoint, str(report)) == {"loss": 1.5, "steps": 10.0}
 
 
-def test_default_store_is_a_sqlite_file_in_the_project(monkeypatch):
+def test_register_needs_a_schema(tiny_checkpoint, client):
+    from gliner2_udf.config import ConfigError
+    from gliner2_udf.registry import register_checkpoint
+
+    with pytest.raises(ConfigError, match=r"^--schema: expected the model's default schema"):
+        register_checkpoint(tiny_checkpoint, "tiny-no-schema")
+    assert client.search_registered_models("name='tiny-no-schema'") == []
+
+
+def test_default_store_is_a_sqlite_file_in_the_working_directory(monkeypatch, tmp_path):
     import mlflow
 
     from gliner2_udf import registry
 
-    assert registry.default_tracking_uri() == f"sqlite:///{ROOT}/mlflow.db"
+    monkeypatch.chdir(tmp_path)   # not the package's folder (site-packages once installed)
+    assert registry.default_tracking_uri() == f"sqlite:///{tmp_path}/mlflow.db"
     assert registry.configure() == os.environ["MLFLOW_TRACKING_URI"]          # the environment wins
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     try:
-        assert registry.configure() == f"sqlite:///{ROOT}/mlflow.db"
+        assert registry.configure() == f"sqlite:///{tmp_path}/mlflow.db"
     finally:
         mlflow.set_tracking_uri(None)   # forget it again; monkeypatch restores the environment
 
@@ -159,7 +169,7 @@ def test_resolve_alias_and_version(registered, tiny_checkpoint, client):
     m = resolve(f"models:/{NAME}@champion")
     assert (m.name, m.version, m.uri, m.requested) == (NAME, "2", f"models:/{NAME}/2", f"models:/{NAME}@champion")
     assert sha256(os.path.join(m.path, "model.safetensors")) == weights == m.sha256
-    assert m.path.startswith(os.environ["GLINER2_MODEL_CACHE"])
+    assert m.path.startswith(os.environ["GLINER2_UDF_MODEL_CACHE"])
     assert resolve(f"models:/{NAME}/1").uri == f"models:/{NAME}/1"
     set_alias(NAME, "champion", 1)
     try:
@@ -217,11 +227,11 @@ def test_tampered_checkpoint_is_refused_with_both_hashes(tiny_checkpoint, tmp_pa
     conf.write_text(json.dumps({"input": {"path": str(tmp_path / "none.parquet")}, "schema": SCHEMA,
                                 "model": "models:/tiny-tampered@champion",
                                 "output": {"path": str(tmp_path / "out")}}))
-    os.environ["GLINER2_MODEL_CACHE"], saved = str(tmp_path / "fresh2"), os.environ["GLINER2_MODEL_CACHE"]
+    os.environ["GLINER2_UDF_MODEL_CACHE"], saved = str(tmp_path / "fresh2"), os.environ["GLINER2_UDF_MODEL_CACHE"]
     try:
         code, out, errtext = call(load_job("extract").main, ["--config", str(conf)])
     finally:
-        os.environ["GLINER2_MODEL_CACHE"] = saved
+        os.environ["GLINER2_UDF_MODEL_CACHE"] = saved
     assert code == 2 and errtext.startswith("configuration error: model.path: checkpoint sha256 mismatch")
     assert good in errtext and bad in errtext
 

@@ -15,6 +15,7 @@ import pytest
 
 from gliner2_udf import compile_schema
 from gliner2_udf.config import from_dict
+from gliner2_udf.options import ExtractOptions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -170,8 +171,9 @@ def test_path_distribution_matches_broadcast(spark, tiny_checkpoint):
 
     df = spark.createDataFrame([(k, v) for k, v in GOOD.items()], "id string, text string").repartition(2)
     at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
-    by_path = extract(df, tiny_checkpoint, SCHEMA, batch_size=4, extracted_at=at).collect()
-    by_bc = extract(df, GLiNER2.from_pretrained(tiny_checkpoint), SCHEMA, batch_size=4, extracted_at=at).collect()
+    by_path = extract(df, tiny_checkpoint, SCHEMA, options=ExtractOptions(batch_size=4), extracted_at=at).collect()
+    by_bc = extract(df, GLiNER2.from_pretrained(tiny_checkpoint), SCHEMA, options=ExtractOptions(batch_size=4),
+                    extracted_at=at).collect()
     a = {r["id"]: r.asDict(recursive=True) for r in by_path}
     b = {r["id"]: r.asDict(recursive=True) for r in by_bc}
     assert set(a) == set(GOOD) and {r["model_version"] for r in by_path} == {r["model_version"] for r in by_bc}
@@ -202,6 +204,7 @@ def test_malformed_config_fails_before_spark_starts(tmp_path):
                            (["--set", "output.modes=merge"], "output.modes: unknown key"),
                            (["--set", f"model.path={tmp_path}/none"], f"model.path: expected a checkpoint folder"),
                            (["--set", "input.passthrough=[status]"], "input.passthrough[0]: 'status' is an output"),
+                           (["--set", "model.precision=bf16"], "model.precision: bf16 is a torch-backend setting"),
                            (["--set", "schema.entities=[]"], "schema: --set 'schema.entities=[]': this key is not a section")]:
         p = subprocess.run(cmd + extra, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert p.returncode == 2, p.stderr
@@ -209,18 +212,39 @@ def test_malformed_config_fails_before_spark_starts(tmp_path):
         assert "Spark" not in p.stderr + p.stdout and "ivy" not in (p.stderr + p.stdout).lower()
 
 
-def test_window_without_engine_support_fails_before_spark(tiny_checkpoint, tmp_path):
-    import inspect
+@pytest.mark.parametrize("field,value", [("text_column", "body"), ("id_column", "doc_id"),
+                                         ("passthrough", ["source", "lang"])])
+def test_input_column_missing_from_the_table_is_one_line_exit_2_and_writes_nothing(
+        spark, tiny_checkpoint, tmp_path, capsys, field, value):
+    import importlib.util
+    import json
 
-    from gliner2_udf import GLiNER2
-    from gliner2_udf.config import ConfigError
-    from gliner2_udf.spark.job import run
+    spec = importlib.util.spec_from_file_location("job_extract", os.path.join(ROOT, "jobs", "extract.py"))
+    extract_job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extract_job)
+    inp = write_docs(str(tmp_path / "docs.parquet"), GOOD)     # columns: id, source, text
+    out = tmp_path / "out"
+    conf = tmp_path / "job.yaml"
+    conf.write_text(json.dumps({"input": {"path": inp, field: value}, "schema": SCHEMA,
+                                "model": {"path": tiny_checkpoint}, "output": {"path": str(out)}}))
+    assert extract_job.main(["--config", str(conf)]) == 2
+    err = capsys.readouterr().err
+    key, name = (f"input.{field}", value) if field != "passthrough" else ("input.passthrough[1]", "lang")
+    assert err == (f"configuration error: {key}: column {name!r} is not in the input table "
+                   "(columns: id, source, text)\n")
+    assert not out.exists()
 
-    if "window" in inspect.signature(GLiNER2.batch_extract).parameters:
-        pytest.skip("the engine supports words-per-window")
-    cfg = job(str(tmp_path / "none.parquet"), str(tmp_path / "out"), tiny_checkpoint, window=64)
-    with pytest.raises(ConfigError, match="^window: this engine windows long documents by encoder tokens"):
-        run(cfg, spark=None)  # raises before it would start a session or read the (missing) input
+
+@pytest.mark.parametrize("condition,reason", [("lang = 'en'", "UNRESOLVED_COLUMN"), ("source = ", "PARSE_SYNTAX_ERROR")])
+def test_input_filter_that_spark_cannot_analyse_is_a_config_error(spark, tmp_path, condition, reason):
+    from gliner2_udf.config import InputConfig
+    from gliner2_udf.errors import ConfigError
+    from gliner2_udf.spark import io
+
+    inp = write_docs(str(tmp_path / "docs.parquet"), {**GOOD, "bad-1": "x"})   # source: news, ..., bad
+    with pytest.raises(ConfigError, match=rf"^input\.filter: expected a Spark SQL condition .*{reason}"):
+        io.read_input(spark, InputConfig(path=inp, filter=condition))
+    assert io.read_input(spark, InputConfig(path=inp, filter="source = 'bad'")).count() == 1
 
 
 def test_spark_defaults_file_mirrors_session_constants():
@@ -250,7 +274,8 @@ def test_local_cluster_loads_model_once_per_worker_and_matches_local(spark, tiny
 
     def run_on(session):
         df = session.createDataFrame(docs, "id string, text string").repartition(4, "id")
-        out = extract(df, model, SCHEMA, batch_size=4, arrow_records_per_batch=2, threads_per_task=1, extracted_at=at)
+        out = extract(df, model, SCHEMA, options=ExtractOptions(batch_size=4, threads=1), arrow_records_per_batch=2,
+                      extracted_at=at)
         return {r["id"]: r.asDict(recursive=True) for r in out.collect()}
 
     local = run_on(spark)
@@ -294,7 +319,7 @@ def test_fast_path_python_workers_never_import_torch(tiny_checkpoint, tmp_path):
                                 "spark.ui.showConsoleProgress": "false"})
     try:
         df = cluster.createDataFrame(docs, "id string, text string")
-        rows = {r["id"]: r for r in extract(df, model, SCHEMA, batch_size=4, threads_per_task=1).collect()}
+        rows = {r["id"]: r for r in extract(df, model, SCHEMA, options=ExtractOptions(batch_size=4, threads=1)).collect()}
     finally:
         cluster.stop()
         SparkSession._instantiatedSession = None

@@ -159,7 +159,7 @@ class FlakyModel:
     def __init__(self):
         self.calls = []
 
-    def batch_extract(self, texts, compiled, batch_size, threshold, include_confidence, include_spans):
+    def extract_with(self, texts, compiled, options, include_confidence, include_spans):
         self.calls.append(list(texts))
         if any("POISON" in t for t in texts):
             raise ValueError("cannot handle POISON")
@@ -172,11 +172,12 @@ class FlakyModel:
 
 
 def test_extract_rows_retries_a_failed_batch_row_by_row(compiled, layout):
-    from gliner2_udf.spark.udf import Options, extract_rows
+    from gliner2_udf.options import ExtractOptions
+    from gliner2_udf.spark.udf import extract_rows
 
     model = FlakyModel()
     values = ["I like Apple", None, "POISON pill", b"\xff", "Apple pie and Apple"]
-    rows = extract_rows(model, compiled, layout, values, Options(batch_size=8, max_chars=1000))
+    rows = extract_rows(model, compiled, layout, values, ExtractOptions(batch_size=8, max_chars=1000))
     assert [r["status"] for r in rows] == ["ok", "empty", "error", "error", "ok"]
     assert rows[2]["error"] == "ValueError: cannot handle POISON"
     assert rows[0]["company"] == ["Apple"] and rows[4]["company"] == ["Apple"]

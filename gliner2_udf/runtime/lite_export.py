@@ -9,6 +9,7 @@ import tempfile
 import numpy as np
 import torch
 
+from . import check_setting
 from .lite import FORMAT, IN_GRAPHS, LITE_FILE
 from .onnx_export import cache_dir, export, export_span_queries, export_span_words
 
@@ -42,8 +43,7 @@ def export_lite(network, tokenizer, folder: str, precision: str, model_version: 
     """``folder`` gets ``encoder.onnx``, ``span_words.onnx`` and ``span_queries.onnx`` (``precision`` fp32 or
     int8), ``heads.npz`` (stored as ``dtype``, fp32 by default), ``tokenizer.json`` and ``lite.json``; returns
     ``folder``."""
-    if precision not in ("fp32", "int8"):
-        raise ValueError(f"precision: the lite runtime runs fp32 or int8, got {precision!r}")
+    check_setting(precision, "onnx")
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("the lite runtime needs a fast tokenizer (tokenizer.json)")
     os.makedirs(folder, exist_ok=True)

@@ -1,12 +1,9 @@
-"""Inference precision and backend for the CPU.
-
-Precision: ``fp32`` (exact), ``int8`` (dynamic quantization) or ``bf16``; backend: ``torch`` or
-``onnx`` (the lite runtime: the encoder on ONNX Runtime, the heads in numpy, see ``lite``).
+"""Inference precision on the torch runtime (the settings themselves: ``runtime.check_setting``).
 
 * ``int8`` on torch quantizes the weights of the encoder's Linear layers, of the span start/end
   projections and of the two halves of the span MLP's first layer to int8 with dynamic (per-batch)
-  activation scales: fbgemm's VNNI kernels on x86. On onnx only the encoder is int8 (ONNX Runtime's
-  dynamic quantization); the heads stay fp32. Both use one weight scale per output channel: with one
+  activation scales: fbgemm's VNNI kernels on x86. On onnx the encoder and the span graphs are int8
+  (ONNX Runtime's dynamic quantization, see ``lite``); the other heads stay fp32. Both use one weight scale per output channel: with one
   scale per matrix the default model lost 1.8 (onnx) and 2.8 (torch) CrossNER points, with one per
   channel about 0.0-0.1. The span MLP's last layer stays fp32 because span scoring folds it into the
   queries (factorised).
@@ -20,23 +17,10 @@ import contextlib
 import torch
 from torch import nn
 
-PRECISIONS = ("fp32", "int8", "bf16")
-BACKENDS = ("torch", "onnx")
-
-
-def check(precision: str, backend: str) -> None:
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got {precision!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: expected one of {list(BACKENDS)}, got {backend!r}")
-    if backend == "onnx" and precision == "bf16":
-        raise ValueError("precision: bf16 is a torch-backend setting; use fp32 or int8 with backend onnx")
-
 
 def runtime_network(network: nn.Module, precision: str) -> nn.Module:
     """The torch network inference runs: ``network`` itself for fp32/bf16, otherwise a copy whose encoder
     and span projections are int8; ``network`` itself stays fp32 for saving."""
-    check(precision, "torch")
     if precision in ("fp32", "bf16"):
         return network
     import copy

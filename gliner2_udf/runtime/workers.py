@@ -31,8 +31,7 @@ def _init(model) -> None:
 
 
 def _extract(args):
-    texts, schema, batch_size, threshold, include_confidence, include_spans = args
-    return _model.batch_extract(texts, schema, batch_size, threshold, include_confidence, include_spans)
+    return _model.extract_with(*args)
 
 
 class Workers:
@@ -46,11 +45,10 @@ class Workers:
     def close(self) -> None:
         self._finalizer()
 
-    def batch_extract(self, texts: list, schema, batch_size: int, threshold: float, include_confidence: bool,
-                      include_spans: bool) -> list[dict]:
-        chunks = chunk_order(texts, batch_size, self.n)
-        args = [([texts[i] for i in c], schema, batch_size, threshold, include_confidence, include_spans)
-                for c in chunks]
+    def extract_with(self, texts: list, schema, options, include_confidence: bool, include_spans: bool) -> list[dict]:
+        """``GLiNER2.extract_with`` over the workers, results in the order of ``texts``."""
+        chunks = chunk_order(texts, options.batch_size, self.n)
+        args = [([texts[i] for i in c], schema, options, include_confidence, include_spans) for c in chunks]
         return in_order(chunks, self._pool.imap(_extract, args), len(texts))
 
 

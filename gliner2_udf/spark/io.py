@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..config import InputConfig, OutputConfig
+from ..errors import ConfigError
 
 
 def _reader(spark: SparkSession, fmt: str, path: str | None, table: str | None) -> DataFrame:
@@ -27,7 +28,8 @@ def _reader(spark: SparkSession, fmt: str, path: str | None, table: str | None) 
 
 
 def read_input(spark: SparkSession, cfg: InputConfig) -> DataFrame:
-    """The input table with its filter applied; checks that the configured columns exist."""
+    """The input table with its filter applied; a configured column it lacks is a :class:`ConfigError`
+    naming the field (raised here, before any extraction)."""
     return _checked(_reader(spark, cfg.format, cfg.path, cfg.table), cfg)
 
 
@@ -44,12 +46,18 @@ def _checked(df: DataFrame, cfg: InputConfig) -> DataFrame:
     for key, name in [("input.id_column", cfg.id_column), ("input.text_column", cfg.text_column),
                       *((f"input.passthrough[{i}]", c) for i, c in enumerate(cfg.passthrough))]:
         if name.lower() not in types:
-            raise ValueError(f"{key}: the input has no column {name!r}; its columns are {df.columns}")
+            raise ConfigError(key, f"column {name!r} is not in the input table (columns: {', '.join(df.columns)})")
     if not isinstance(types[cfg.text_column.lower()], (T.StringType, T.BinaryType)):
-        raise ValueError(f"input.text_column: expected a string or binary column, "
-                         f"{cfg.text_column!r} is {types[cfg.text_column.lower()].simpleString()}")
+        found = types[cfg.text_column.lower()].simpleString()
+        raise ConfigError("input.text_column", f"expected a string or binary column, {cfg.text_column!r} is {found}")
     if cfg.filter:
-        df = df.where(F.expr(cfg.filter))
+        from pyspark.errors import AnalysisException
+
+        try:
+            df = df.where(F.expr(cfg.filter))
+        except AnalysisException as err:  # a parse error too: analysed here, on the driver, before any work
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ConfigError("input.filter", f"expected a Spark SQL condition on the input's columns: {first}") from None
     return df
 
 

@@ -11,19 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..config import ConfigError, JobConfig
+from ..config import JobConfig
+from ..errors import CheckpointError, ConfigError, SchemaError
 from ..identity import default_model_version
+from ..options import ExtractOptions
 from ..schema import CompiledSchema, compile_schema, load_schema
-from .. import faults
+from .. import fault_injection
 from . import io
 from ..rows import Layout
-from .udf import ModelSource, Options, make_udf
+from .udf import ModelSource, make_udf
 
 
 def _compiled(schema: Any) -> CompiledSchema:
@@ -32,10 +34,11 @@ def _compiled(schema: Any) -> CompiledSchema:
     return compile_schema(schema)
 
 
-def _threads(spark: SparkSession, threads_per_task: int | None) -> int:
-    if threads_per_task:
-        return int(threads_per_task)
-    return int(spark.sparkContext.getConf().get("spark.task.cpus", "1"))
+def _threads(spark: SparkSession, options: ExtractOptions) -> ExtractOptions:
+    """``options`` with ``threads`` set: as given, or ``spark.task.cpus``."""
+    if options.threads:
+        return options
+    return replace(options, threads=int(spark.sparkContext.getConf().get("spark.task.cpus", "1")))
 
 
 def _model_source(spark: SparkSession, model: Any, model_version: str | None, precision: str = "fp32",
@@ -55,19 +58,8 @@ def _model_source(spark: SparkSession, model: Any, model_version: str | None, pr
     return ModelSource.of_broadcast(spark.sparkContext.broadcast(model)), model.model_version
 
 
-def _check_window_supported() -> None:
-    import inspect
-
-    from ..engine import GLiNER2
-
-    if "window" not in inspect.signature(GLiNER2.batch_extract).parameters:
-        raise ConfigError("window", "this engine windows long documents by encoder tokens and has no "
-                                    "words-per-window setting; leave window null")
-
-
 def extract(df: DataFrame, model: Any, schema: Any, *, id_column: str = "id", text_column: str = "text",
-            passthrough: Iterable[str] = (), batch_size: int = 8, threshold: float = 0.5,
-            max_chars: int = 1_000_000, window: int | None = None, threads_per_task: int | None = None,
+            passthrough: Iterable[str] = (), options: ExtractOptions = ExtractOptions(),
             arrow_records_per_batch: int | None = 64, model_version: str | None = None,
             extracted_at: dt.datetime | None = None, precision: str = "fp32", backend: str = "torch") -> DataFrame:
     """Extract from ``df[text_column]`` with ``schema``; one output row per input row, typed columns.
@@ -75,27 +67,24 @@ def extract(df: DataFrame, model: Any, schema: Any, *, id_column: str = "id", te
     ``model`` is a loaded ``GLiNER2`` (broadcast once, unpickled once per Python worker), a checkpoint
     folder every executor can read (loaded once per worker; for checkpoints too large to broadcast),
     or a ``Broadcast`` of a ``GLiNER2``. ``schema`` is a ``Schema``, ``CompiledSchema``, mapping or a
-    YAML/JSON path; it is compiled here, on the driver. ``arrow_records_per_batch`` sets the session's
+    YAML/JSON path; it is compiled here, on the driver. ``options``: batch size, threshold, the longest
+    document and threads per task (``ExtractOptions``). ``arrow_records_per_batch`` sets the session's
     ``spark.sql.execution.arrow.maxRecordsPerBatch`` (the rows the UDF sees per call). Lazy: nothing
     runs until an action.
 
     Example::
 
         out = extract(spark.read.parquet("docs.parquet"), model, {"entities": ["person", "company"]},
-                      id_column="doc_id", passthrough=["source"])
+                      id_column="doc_id", passthrough=["source"], options=ExtractOptions(batch_size=4))
         out.select("doc_id", "person", "status").show()
     """
     spark = df.sparkSession
-    if window is not None:
-        _check_window_supported()
     compiled = _compiled(schema)
     layout = Layout.build(compiled, id_column, passthrough)
     source, version = _model_source(spark, model, model_version, precision, backend)
     if arrow_records_per_batch:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(int(arrow_records_per_batch)))
-    opts = Options(batch_size=batch_size, threshold=threshold, max_chars=max_chars,
-                   threads=_threads(spark, threads_per_task), window=window)
-    udf = make_udf(source, compiled, layout, opts)
+    udf = make_udf(source, compiled, layout, _threads(spark, options))
     keep = [F.col(f"`{c}`") for c in (id_column, *layout.passthrough)]
     out = df.select(*keep, udf(F.col(f"`{text_column}`").cast("binary")).alias("__gliner2"))
     at = extracted_at or dt.datetime.now(dt.timezone.utc)
@@ -163,8 +152,6 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
     from ..registry import resolve_model_version, track_job
 
     model_dir, version = resolve_model_version(cfg.model)
-    if cfg.window is not None:
-        _check_window_supported()
     loaded = _load_and_plan(model_dir, version, cfg.compiled_schema, cfg.model.precision, cfg.model.backend)
     with track_job(cfg, version) as tracking:
         summary = _run(cfg, spark, model_dir, version, loaded)
@@ -175,9 +162,7 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
 def _load_and_plan(model_dir: str, version: str, compiled: CompiledSchema, precision: str, backend: str):
     """Load the checkpoint on the driver (refusing a hostile one) and plan the schema's passes in its
     window, before Spark starts: a schema part that never fits is a ``schema.<field>`` ConfigError."""
-    from ..checkpoint import CheckpointError
     from ..engine import GLiNER2
-    from ..schema import SchemaError
 
     try:
         model = GLiNER2.from_pretrained(model_dir, model_version=version, precision=precision, backend=backend)
@@ -186,9 +171,7 @@ def _load_and_plan(model_dir: str, version: str, compiled: CompiledSchema, preci
     try:
         model.plan(compiled)
     except SchemaError as err:
-        text = str(err)
-        message = text[len(err.path) + 2:] if err.path and text.startswith(err.path + ": ") else text
-        raise ConfigError(f"schema.{err.path}" if err.path else "schema", message) from None
+        raise ConfigError.of_schema(err) from None
     return model
 
 
@@ -215,8 +198,7 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
 
     def extract_docs(docs: DataFrame) -> DataFrame:
         return extract(docs, model, compiled, id_column=cfg.input.id_column, text_column=cfg.input.text_column,
-                       passthrough=cfg.input.passthrough, batch_size=cfg.batch_size, threshold=cfg.threshold,
-                       max_chars=cfg.max_chars, window=cfg.window, threads_per_task=cfg.threads_per_task,
+                       passthrough=cfg.input.passthrough, options=cfg.options,
                        arrow_records_per_batch=cfg.arrow_records_per_batch, model_version=version,
                        extracted_at=started, precision=cfg.model.precision, backend=cfg.model.backend)
 
@@ -248,11 +230,11 @@ def _write_batches(spark: SparkSession, cfg: JobConfig, extract_docs) -> int:
     docs = io.read_input(spark, cfg.input)
     todo = io.pending(spark, docs, cfg.output, cfg.input.id_column, cfg.compiled_schema.schema_hash)
     parts = io.chunks(todo, cfg.input.id_column, cfg.output.commit_every)
-    faults.before_first_write()
+    fault_injection.reached("before_first_write")
     for n, part in enumerate(parts):
         # Small files come as one partition and AQE may coalesce the anti-join's: spread the documents
         # over at least every core (a fixed number, which AQE keeps). The shuffle is cheap next to the model.
         part = part.repartition(max(spark.sparkContext.defaultParallelism, part.rdd.getNumPartitions()))
         io.write(spark, extract_docs(part), cfg.output, cfg.input.id_column)
-        faults.after_commit(n, last=n == len(parts) - 1)
+        fault_injection.reached("commit", n, last=n == len(parts) - 1)
     return len(parts)

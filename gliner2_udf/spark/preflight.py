@@ -16,15 +16,8 @@ from __future__ import annotations
 
 import re
 
-from ..config import ConfigError
+from ..errors import ExecutorModelError
 from .udf import UNAVAILABLE
-
-
-class ExecutorModelError(ConfigError):
-    """The model folder cannot be read on an executor; reported against ``model.path``."""
-
-    def __init__(self, message: str):
-        super().__init__("model.path", message)
 
 
 def _probe(path: str, expected_sha: str):

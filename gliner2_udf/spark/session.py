@@ -6,8 +6,8 @@ Example::
 
 Where the Delta jars come from, in order:
 
-* ``GLINER2_DELTA_JARS``: a folder of jars (``mvn dependency:copy-dependencies``), passed as ``spark.jars``;
-* otherwise ``spark.jars.packages`` = ``GLINER2_DELTA_PACKAGES`` or :data:`DELTA_PACKAGE`, resolved by
+* ``GLINER2_UDF_DELTA_JARS``: a folder of jars (``mvn dependency:copy-dependencies``), passed as ``spark.jars``;
+* otherwise ``spark.jars.packages`` = ``GLINER2_UDF_DELTA_PACKAGES`` or :data:`DELTA_PACKAGE`, resolved by
   Ivy from ``~/.m2/repository`` first, then Maven Central.
 
 On Databricks (``DATABRICKS_RUNTIME_VERSION`` set) and under ``spark-submit`` (the JVM already runs) no
@@ -54,14 +54,14 @@ def under_spark_submit() -> bool:
 def delta_conf() -> dict[str, str]:
     """Spark properties that put Delta on the classpath and into the SQL session."""
     conf = dict(DELTA_CONF)
-    jars_dir = os.environ.get("GLINER2_DELTA_JARS")
+    jars_dir = os.environ.get("GLINER2_UDF_DELTA_JARS")
     if jars_dir:
         jars = sorted(glob.glob(os.path.join(jars_dir, "*.jar")))
         if not jars:
-            raise FileNotFoundError(f"GLINER2_DELTA_JARS={jars_dir!r} holds no .jar files")
+            raise FileNotFoundError(f"GLINER2_UDF_DELTA_JARS={jars_dir!r} holds no .jar files")
         conf["spark.jars"] = ",".join(jars)
     else:
-        conf["spark.jars.packages"] = os.environ.get("GLINER2_DELTA_PACKAGES", DELTA_PACKAGE)
+        conf["spark.jars.packages"] = os.environ.get("GLINER2_UDF_DELTA_PACKAGES", DELTA_PACKAGE)
         conf["spark.jars.excludes"] = DELTA_EXCLUDES
     return conf
 

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from pyspark.sql import DataFrame, SparkSession
 
 from ..config import JobConfig
-from .. import faults
+from .. import fault_injection
 from . import io
 
 
@@ -48,7 +48,7 @@ def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[Dat
         todo = todo.repartition(max(session.sparkContext.defaultParallelism, 1))
         txn = (f"gliner2-extract-{query_id['id']}", batch_id) if out_cfg.mode == "append" else None
         io.write(session, extract_batch(todo), out_cfg, id_column, txn=txn)
-        faults.after_commit(seen[0], last=False)
+        fault_injection.reached("commit", seen[0], last=False)
         seen[0] += 1
 
     query = (source.writeStream.foreachBatch(each)
@@ -59,5 +59,5 @@ def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[Dat
     query_id["id"] = str(query.id)
     started.set()
     query.awaitTermination()
-    faults.after_last_commit()
+    fault_injection.reached("after_last_commit")
     return seen[0]

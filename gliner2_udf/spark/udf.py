@@ -23,20 +23,15 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from .. import faults
+from .. import fault_injection
+from ..errors import ModelUnavailableError
+from ..options import ExtractOptions
 from ..rows import Layout, empty_row, prepare_text, to_row
 
 _MODELS: "OrderedDict[tuple, Any]" = OrderedDict()   # per Python worker process
 _MAX_CACHED = 2
 LOAD_LOG_ENV = "GLINER2_UDF_LOAD_LOG"  # each model load in a worker appends "<pid> <kind> <key> <secs> torch=0|1"
 UNAVAILABLE = "GLINER2_MODEL_UNAVAILABLE"  # starts the message of a task that cannot load its model
-
-
-class ModelUnavailableError(RuntimeError):
-    """The model cannot be loaded where a task runs (a path missing or unreadable on an executor).
-
-    Raised in the worker with a message that names the path and the executor; the driver finds that
-    message in the failed job and raises it once, as itself (``job.run``)."""
 
 
 def executor_identity() -> str:
@@ -100,28 +95,19 @@ def worker_model(source: ModelSource):
     return model
 
 
-@dataclass(frozen=True)
-class Options:
-    batch_size: int = 8
-    threshold: float = 0.5
-    max_chars: int = 1_000_000
-    threads: int = 1
-    window: int | None = None
-
-
 def _error(err: BaseException) -> str:
     msg = f"{type(err).__name__}: {err}"
     return msg if len(msg) <= 1000 else msg[:997] + "..."
 
 
-def extract_rows(model, compiled, layout: Layout, values: list, opts: Options) -> list[dict]:
+def extract_rows(model, compiled, layout: Layout, values: list, options: ExtractOptions) -> list[dict]:
     """Rows for one batch of raw text values (str, bytes or None), in order. Never raises.
 
     Blank, undecodable and over-long texts get their status from ``prepare_text``; the rest go to the
     model in one ``batch_extract`` call. If that call raises, each document is retried on its own,
     so only the documents that fail by themselves get status ``error``.
     """
-    prepared = [prepare_text(v, opts.max_chars) for v in values]
+    prepared = [prepare_text(v, options.max_chars) for v in values]
     rows: list[dict | None] = [None] * len(values)
     todo = []
     for i, p in enumerate(prepared):
@@ -129,12 +115,12 @@ def extract_rows(model, compiled, layout: Layout, values: list, opts: Options) -
             rows[i] = empty_row(layout, p.status, p.message)
         else:
             todo.append(i)
-    kwargs = dict(batch_size=opts.batch_size, threshold=opts.threshold, include_confidence=True,
-                  include_spans=True)
-    if opts.window is not None:
-        kwargs["window"] = opts.window
+
+    def run(texts: list[str]) -> list[dict]:
+        return model.extract_with(texts, compiled, options, include_confidence=True, include_spans=True)
+
     try:
-        results = model.batch_extract([prepared[i].text for i in todo], compiled, **kwargs) if todo else []
+        results = run([prepared[i].text for i in todo]) if todo else []
         if len(results) != len(todo):
             raise RuntimeError(f"batch_extract returned {len(results)} results for {len(todo)} texts")
         batch = list(zip(todo, results))
@@ -142,7 +128,7 @@ def extract_rows(model, compiled, layout: Layout, values: list, opts: Options) -
         batch = []
         for i in todo:
             try:
-                batch.append((i, model.batch_extract([prepared[i].text], compiled, **kwargs)[0]))
+                batch.append((i, run([prepared[i].text])[0]))
             except Exception as err:
                 rows[i] = empty_row(layout, "error", _error(err))
     for i, result in batch:
@@ -172,7 +158,7 @@ def _cut_from(result, text: str):
     return result
 
 
-def make_udf(source: ModelSource, compiled, layout: Layout, opts: Options):
+def make_udf(source: ModelSource, compiled, layout: Layout, options: ExtractOptions):
     """The pandas UDF ``binary text -> struct`` (see ``columns.result_type``)."""
     from pyspark.sql.functions import pandas_udf
 
@@ -182,10 +168,10 @@ def make_udf(source: ModelSource, compiled, layout: Layout, opts: Options):
 
     def extract_batches(texts: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         model = worker_model(source)
-        model.set_threads(opts.threads)
+        model.set_threads(options.threads)
         for series in texts:
-            faults.worker_batch()
-            rows = extract_rows(model, compiled, layout, series.tolist(), opts)
+            fault_injection.reached("worker_batch")
+            rows = extract_rows(model, compiled, layout, series.tolist(), options)
             yield pd.DataFrame(rows, columns=columns)
 
     return pandas_udf(extract_batches, returnType=result_type(layout))

@@ -1,0 +1,42 @@
+"""How the network runs on a CPU: the runtimes and the one check of their settings.
+
+* ``torch_runner`` - ``model.GLiNER2Network`` in torch, in fp32, int8 (``precision``) or bf16;
+* ``lite`` - the same forward pass in ONNX Runtime and numpy, no torch in the process; ``lite_export`` and
+  ``onnx_export`` write the lite folder it runs, from a loaded network;
+* ``workers`` - ``batch_extract`` in forked single-threaded processes.
+
+This module imports nothing heavy: the configuration checks settings with it on a driver without torch.
+"""
+from __future__ import annotations
+
+from ..errors import FieldError
+
+PRECISIONS = ("fp32", "int8", "bf16")   # fp32: exact; int8: dynamic quantization; bf16: CPU autocast (torch)
+BACKENDS = ("torch", "onnx")            # onnx: the lite runtime (fp32 or int8)
+
+
+def check_setting(precision: str, backend: str, where: str = "") -> None:
+    """Raise a ``FieldError`` (a ``ValueError``) naming ``<where>precision`` or ``<where>backend`` unless the
+    pair is one a runtime runs."""
+    if precision not in PRECISIONS:
+        raise FieldError(f"{where}precision", f"expected one of {', '.join(map(repr, PRECISIONS))}, got {precision!r}")
+    if backend not in BACKENDS:
+        raise FieldError(f"{where}backend", f"expected one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+    if backend == "onnx" and precision == "bf16":
+        raise FieldError(f"{where}precision", "bf16 is a torch-backend setting; use 'fp32' or 'int8' with backend 'onnx'")
+
+
+def load_runner(network, tokenizer, precision: str, backend: str, model_version: str, storage_dtype=None):
+    """The runner for a loaded torch ``network``: ``torch_runner.TorchRunner``, or for ``backend="onnx"`` a
+    ``lite.LiteRunner`` on the network's lite folder (exported to the cache on first use)."""
+    check_setting(precision, backend)
+    if backend == "onnx":
+        from .lite import LiteRunner
+        from .lite_export import cached_lite
+
+        runner = LiteRunner(cached_lite(network, tokenizer, precision, model_version, storage_dtype))
+        runner.network = network.eval()  # kept for save_pretrained; inference never touches it
+        return runner
+    from .torch_runner import TorchRunner
+
+    return TorchRunner(network, precision)
