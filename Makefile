@@ -48,7 +48,8 @@ jars: $(STAMP)
 	$(PY) -c "from gliner2_udf.spark.session import get_session; get_session(master='local[1]').stop()"
 
 lint: $(STAMP)
-	$(PY) -m compileall -q gliner2_udf jobs tests benchmarks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf output spark-warehouse metastore_db derby.log .pytest_cache

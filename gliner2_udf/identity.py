@@ -2,9 +2,11 @@
 
 Torch-free, so a driver can name the model it is about to ship before any model code is imported.
 """
+
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 
@@ -19,5 +21,10 @@ def checkpoint_sha256(path: str) -> str:
 
 
 def default_model_version(path: str) -> str:
-    """``<folder name>@<first 12 hex digits of the weights' sha256>``: what rows record by default."""
+    """``<folder name>@<first 12 hex digits of the weights' sha256>``: what rows record by default. A lite
+    folder records the version of the checkpoint it was exported from (its ``lite.json``)."""
+    lite = os.path.join(path, "lite.json")
+    if os.path.isfile(lite):
+        with open(lite, encoding="utf-8") as fh:
+            return json.load(fh)["model_version"]
     return f"{os.path.basename(os.path.normpath(path))}@{checkpoint_sha256(path)[:12]}"

@@ -1,4 +1,5 @@
 """The lite runtime (backend onnx): ONNX Runtime + numpy heads, and Python workers without torch."""
+
 import json
 import os
 import pickle
@@ -10,17 +11,28 @@ import pytest
 
 from gliner2_udf import GLiNER2, Schema
 from gliner2_udf.checkpoint import load_tokenizer
-from gliner2_udf.runtime.lite import WordPieceTokenizer, is_lite_folder
 from gliner2_udf.processor import SPECIAL_TOKENS
+from gliner2_udf.runtime.lite import WordPieceTokenizer, is_lite_folder
 
-TEXTS = ["Tim Cook met Angela Merkel in Berlin on Monday.", "Acme Corp bought 3 trucks from Volvo for 2 million euros.",
-         "A naïve café owner in Zürich sued Ünïcödé Ltd.", "", "东京 is large; e-mail me at 3.14 o'clock!"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEXTS = [
+    "Tim Cook met Angela Merkel in Berlin on Monday.",
+    "Acme Corp bought 3 trucks from Volvo for 2 million euros.",
+    "A naïve café owner in Zürich sued Ünïcödé Ltd.",
+    "",
+    "东京 is large; e-mail me at 3.14 o'clock!",
+]
 
 
 def schema():
-    return (Schema().entities(["person", "company", "location"])
-            .classification("sentiment", ["positive", "negative", "neutral"])
-            .structure("deal").field("buyer", dtype="str").field("items"))
+    return (
+        Schema()
+        .entities(["person", "company", "location"])
+        .classification("sentiment", ["positive", "negative", "neutral"])
+        .structure("deal")
+        .field("buyer", dtype="str")
+        .field("items")
+    )
 
 
 @pytest.mark.parametrize("name", ["tiny_checkpoint", "minilm_checkpoint"])
@@ -41,8 +53,9 @@ def test_lite_folder_loads_and_matches_the_model_it_came_from(tiny_checkpoint, t
     assert json.load(open(os.path.join(folder, "lite.json")))["precision"] == "int8"
     again = GLiNER2.from_pretrained(folder)
     assert again.network is None and again.precision == "int8"
-    assert again.batch_extract(TEXTS, schema(), include_confidence=True) == \
-        model.batch_extract(TEXTS, schema(), include_confidence=True)
+    assert again.batch_extract(TEXTS, schema(), include_confidence=True) == model.batch_extract(
+        TEXTS, schema(), include_confidence=True
+    )
     with pytest.raises(ValueError, match="lite model"):
         again.save_pretrained(str(tmp_path / "ckpt"))
 
@@ -51,8 +64,9 @@ def test_lite_model_windows_long_texts_like_the_model_it_came_from(tiny_checkpoi
     model = GLiNER2.from_pretrained(tiny_checkpoint, backend="onnx")
     again = GLiNER2.from_pretrained(model.export_lite(str(tmp_path / "lite")))
     long_text = " ".join(TEXTS[:3] * 120)  # several windows of the 512-token encoder
-    assert again.batch_extract([long_text], schema(), include_spans=True) == \
-        model.batch_extract([long_text], schema(), include_spans=True)
+    assert again.batch_extract([long_text], schema(), include_spans=True) == model.batch_extract(
+        [long_text], schema(), include_spans=True
+    )
 
 
 def test_unpickled_fast_model_runs_without_torch(tiny_checkpoint, tmp_path):
@@ -61,16 +75,23 @@ def test_unpickled_fast_model_runs_without_torch(tiny_checkpoint, tmp_path):
     blob = tmp_path / "model.pkl"
     blob.write_bytes(pickle.dumps(model))
     expected = model.batch_extract(TEXTS, schema(), include_confidence=True)
-    code = ("import json, pickle, sys; from gliner2_udf import Schema\n"
-            "m = pickle.load(open(sys.argv[1], 'rb'))\n"
-            "s = (Schema().entities(['person', 'company', 'location'])"
-            ".classification('sentiment', ['positive', 'negative', 'neutral'])"
-            ".structure('deal').field('buyer', dtype='str').field('items'))\n"
-            f"out = m.batch_extract({TEXTS!r}, s, include_confidence=True)\n"
-            "print(json.dumps({'torch': 'torch' in sys.modules, 'transformers': 'transformers' in sys.modules,"
-            " 'out': out}))")
-    run = subprocess.run([sys.executable, "-c", code, str(blob)], capture_output=True, text=True, check=True,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    code = (
+        "import json, pickle, sys; from gliner2_udf import Schema\n"
+        "m = pickle.load(open(sys.argv[1], 'rb'))\n"
+        "s = (Schema().entities(['person', 'company', 'location'])"
+        ".classification('sentiment', ['positive', 'negative', 'neutral'])"
+        ".structure('deal').field('buyer', dtype='str').field('items'))\n"
+        f"out = m.batch_extract({TEXTS!r}, s, include_confidence=True)\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'transformers': 'transformers' in sys.modules,"
+        " 'out': out}))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(blob)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     got = json.loads(run.stdout.strip().splitlines()[-1])
     assert got["torch"] is False and got["transformers"] is False
     assert got["out"] == json.loads(json.dumps(expected))
@@ -103,3 +124,55 @@ def test_cache_is_keyed_by_weights_not_by_version_label(tiny_checkpoint):
         net.classifier[0].bias.add_(1.0)
     b = GLiNER2(net, a.tokenizer, "same-label", backend="onnx")
     assert a._runner.path != b._runner.path
+
+
+@pytest.mark.slow
+def test_spark_job_runs_a_lite_folder_where_torch_is_not_installed(tiny_checkpoint, tmp_path):
+    """The ``lite`` extra's promise: ``jobs/extract.py`` on a lite folder, with ``import torch`` and
+    ``import transformers`` failing in the driver and in every Python worker (as where they are not
+    installed), extracts every row and records the lite folder's model version."""
+    import pandas as pd
+
+    lite = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
+    folder = lite.export_lite(str(tmp_path / "lite"))
+    blocked = tmp_path / "blocked"
+    for name in ("torch", "transformers"):
+        (blocked / name).mkdir(parents=True)
+        (blocked / name / "__init__.py").write_text(f"raise ImportError('{name} is not installed')\n")
+    docs = str(tmp_path / "docs.parquet")
+    pd.DataFrame(
+        {"id": [f"d{i}" for i in range(len(TEXTS))], "text": TEXTS, "source": ["test"] * len(TEXTS)}
+    ).to_parquet(docs)
+    out, log = tmp_path / "out", tmp_path / "loads.log"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": f"{blocked}{os.pathsep}{ROOT}",
+        "SPARK_CONF_DIR": os.path.join(ROOT, "conf", "spark"),
+        "GLINER2_UDF_LOAD_LOG": str(log),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+    }
+    cmd = [
+        sys.executable,
+        os.path.join(ROOT, "jobs", "extract.py"),
+        "--config",
+        os.path.join(ROOT, "conf", "local.yaml"),
+        "--set",
+        f"model.path={folder}",
+        "--set",
+        f"input.path={docs}",
+        "--set",
+        f"output.path={out}",
+        "--set",
+        f"schema={os.path.join(ROOT, 'conf', 'schemas', 'default.yaml')}",
+        "--set",
+        "output.mode=overwrite",
+        "--set",
+        "spark.master=local[1]",
+    ]
+    run = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "status:        empty=1, ok=4" in run.stdout
+    loads = log.read_text().splitlines()
+    assert loads and all(line.endswith("torch=0") for line in loads), loads
+    assert json.load(open(os.path.join(folder, "lite.json")))["model_version"] in run.stdout
