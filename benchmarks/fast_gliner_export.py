@@ -38,6 +38,7 @@ Usage (the project venv exports; fast_gliner runs in its own venv, see ``fast_gl
 
     .venv/bin/python benchmarks/fast_gliner_export.py CHECKPOINT OUT_DIR [--int8]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,26 +64,26 @@ class FastGlinerGraph(nn.Module):
 
     def forward(self, input_ids, attention_mask, text_positions, schema_positions, span_idx):
         net, width = self.net, self.width
-        states = net.encode(input_ids, attention_mask)[0]                   # [T, H]
-        words = states[text_positions]                                       # [W, H]
+        states = net.encode(input_ids, attention_mask)[0]  # [T, H]
+        words = states[text_positions]  # [W, H]
         prompt, fields = states[schema_positions[:1]], states[schema_positions[1:]]
-        present = (net.count_pred(prompt).argmax(-1) > 0).float()            # [1]: the count head says >= 1
-        queries = net.count_embed(fields, 1)[0]                              # [L, H], instance 0
+        present = (net.count_pred(prompt).argmax(-1) > 0).float()  # [1]: the count head says >= 1
+        queries = net.count_embed(fields, 1)[0]  # [L, H], instance 0
 
         marker = net.span_rep.span_rep_layer
         first, last = marker.out_project[0], marker.out_project[-1]
         h, n = words.shape[-1], words.shape[0]
-        start = torch.relu(marker.project_start(words)) @ first.weight[:, :h].T          # [W, 4H]
+        start = torch.relu(marker.project_start(words)) @ first.weight[:, :h].T  # [W, 4H]
         end = torch.relu(marker.project_end(words)) @ first.weight[:, h:].T + first.bias  # [W, 4H]
         offsets = torch.arange(width, device=words.device)
-        index = torch.arange(n, device=words.device)[:, None] + offsets[None, :]          # [W, width]
+        index = torch.arange(n, device=words.device)[:, None] + offsets[None, :]  # [W, width]
         valid = index < n
-        ends = nn.functional.pad(end, (0, 0, 0, width))[index]                          # [W, width, 4H]
-        hidden = torch.relu(start[:, None, :] + ends)                                    # [W, width, 4H]
-        q = queries @ last.weight                                                        # [L, 4H]
+        ends = nn.functional.pad(end, (0, 0, 0, width))[index]  # [W, width, 4H]
+        hidden = torch.relu(start[:, None, :] + ends)  # [W, width, 4H]
+        q = queries @ last.weight  # [L, 4H]
         logits = torch.einsum("ld,nwd->lnw", q, hidden) + (queries @ last.bias)[:, None, None]
         scores = torch.sigmoid(logits) * valid[None].float() * present
-        return (scores + 0.0 * span_idx.sum().float())[None]                  # [1, L, W, width]
+        return (scores + 0.0 * span_idx.sum().float())[None]  # [1, L, W, width]
 
 
 def export(checkpoint: str, out_dir: str, int8: bool = False, network=None) -> str:
@@ -98,16 +99,33 @@ def export(checkpoint: str, out_dir: str, int8: bool = False, network=None) -> s
     graph = FastGlinerGraph(net).eval()
     ids = torch.tensor([[1006, 30524, 11422, 1006, 30526, 2711, 30526, 2194, 1007, 1007, 30523, 5199, 5660, 3216]])
     n_words = 3
-    example = (ids, torch.ones_like(ids), torch.tensor([11, 12, 13]), torch.tensor([1, 4, 6]),
-               torch.zeros(1, n_words * net.max_width, 2, dtype=torch.long))
+    example = (
+        ids,
+        torch.ones_like(ids),
+        torch.tensor([11, 12, 13]),
+        torch.tensor([1, 4, 6]),
+        torch.zeros(1, n_words * net.max_width, 2, dtype=torch.long),
+    )
     path = os.path.join(out_dir, "model.onnx")
     fp32 = path if not int8 else os.path.join(out_dir, "model.fp32.onnx")
     with torch.no_grad():
-        torch.onnx.export(graph, example, fp32, input_names=INPUTS, output_names=["span_scores"],
-                          opset_version=17, dynamo=False,
-                          dynamic_axes={"input_ids": {1: "seq"}, "attention_mask": {1: "seq"},
-                                        "text_positions": {0: "words"}, "schema_positions": {0: "labels1"},
-                                        "span_idx": {1: "spans"}, "span_scores": {1: "labels", 2: "words"}})
+        torch.onnx.export(
+            graph,
+            example,
+            fp32,
+            input_names=INPUTS,
+            output_names=["span_scores"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={
+                "input_ids": {1: "seq"},
+                "attention_mask": {1: "seq"},
+                "text_positions": {0: "words"},
+                "schema_positions": {0: "labels1"},
+                "span_idx": {1: "spans"},
+                "span_scores": {1: "labels", 2: "words"},
+            },
+        )
     if int8:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 

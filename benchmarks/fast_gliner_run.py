@@ -8,6 +8,7 @@ with the whole schema (one ONNX run per task and text). fast_gliner takes one te
 
     /tmp/fgvenv/bin/python benchmarks/fast_gliner_run.py < job.json
 """
+
 import json
 import os
 import sys
@@ -24,6 +25,7 @@ def main() -> int:
 
     model = FastGLiNER2.from_pretrained(job["model"], onnx_path="model.onnx")
     if job["mode"] == "entities":
+
         def run(text):
             return model.predict_entities(text, job["entities"])
     else:
@@ -37,6 +39,7 @@ def main() -> int:
 
         def run(text):
             return model.extract(text, schema)
+
     texts = job["texts"]
     for t in texts[: job.get("warmup", 8)]:
         run(t)
@@ -47,8 +50,15 @@ def main() -> int:
         results.append(run(t))
         latency.append(time.perf_counter() - t0)
     seconds = time.perf_counter() - start
-    json.dump({"seconds": seconds, "latency": latency, "results": results if job.get("return_results") else None,
-               "peak_rss_mb": peak_rss_mb()}, sys.stdout)
+    json.dump(
+        {
+            "seconds": seconds,
+            "latency": latency,
+            "results": results if job.get("return_results") else None,
+            "peak_rss_mb": peak_rss_mb(),
+        },
+        sys.stdout,
+    )
     return 0
 
 

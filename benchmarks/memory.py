@@ -1,5 +1,6 @@
 """Peak resident memory of this process, for the benchmark scripts (no third-party imports: the
 fast_gliner script runs it in its own virtual environment)."""
+
 import resource
 
 

@@ -4,6 +4,7 @@ Reads a JSON spec on stdin, loads one engine, runs the texts, prints
 ``{"peak_rss_mb": ..., "after_imports_mb": ...}``. It imports only what that engine imports: a lite
 folder (our onnx settings) runs without torch, as in a Spark Python worker.
 """
+
 import json
 import os
 import sys
@@ -30,8 +31,14 @@ def main() -> None:
         ref = Reference.from_pretrained(spec["checkpoint"]).eval()
         schema = reference_schema(ref)
         if spec["long"]:
-            ref.batch_extract_long(texts, schema, batch_size=spec["batch_size"], threshold=spec["threshold"],
-                                   chunk_size=spec["chunk_size"], chunk_overlap=spec["overlap"])
+            ref.batch_extract_long(
+                texts,
+                schema,
+                batch_size=spec["batch_size"],
+                threshold=spec["threshold"],
+                chunk_size=spec["chunk_size"],
+                chunk_overlap=spec["overlap"],
+            )
         else:
             ref.batch_extract(texts, schema, batch_size=spec["batch_size"], threshold=spec["threshold"])
     else:

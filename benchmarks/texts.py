@@ -9,28 +9,106 @@ Example::
     from benchmarks.texts import generate
     texts = generate(256, seed=0)            # 256 texts of 60-120 words
 """
+
 from __future__ import annotations
 
 import random
 
-PEOPLE = ["Maria Lopez", "James Okafor", "Chen Wei", "Anna Schmidt", "Rahul Mehta", "Sofia Rossi",
-          "David Kim", "Laura Bennett", "Tomasz Nowak", "Aisha Bello", "Peter Lindqvist", "Hannah Cole",
-          "Kenji Sato", "Olivia Grant", "Mateo Fernandez", "Nadia Haddad"]
-COMPANIES = ["Northwind Systems", "Bluefield Energy", "Orbital Foods", "Kestrel Motors", "Harbor Bank",
-             "Lumen Health", "Granite Telecom", "Vireo Robotics", "Summit Airlines", "Copperleaf Media",
-             "Atlas Logistics", "Riverstone Pharma"]
-PLACES = ["Berlin", "Lagos", "Toronto", "Osaka", "Madrid", "Chicago", "Nairobi", "Melbourne", "Lyon",
-          "Sao Paulo", "Mumbai", "Oslo", "Denver", "Krakow"]
-PRODUCTS = ["the Aero X2 headphones", "the Nimbus 7 laptop", "the Vela smartwatch", "the Terra e-bike",
-            "the Pulse 3 phone", "the Arc coffee grinder", "the Quill tablet", "the Drift robot vacuum",
-            "the Halo desk lamp", "the Summit hiking boots"]
-DATES = ["on Monday", "on Tuesday", "on Wednesday", "on Thursday", "on Friday", "last week",
-         "on March 3", "on June 14", "in early September", "on November 21", "earlier this year",
-         "late on Sunday"]
-PRICES = ["$49", "$129", "$399", "$1,250", "12 million dollars", "3.5 billion euros", "450 pounds", "$18.99",
-          "2 million yen", "75 euros"]
-ROLES = ["chief executive", "spokesperson", "head of research", "finance director", "founder",
-         "regional manager", "lead engineer"]
+PEOPLE = [
+    "Maria Lopez",
+    "James Okafor",
+    "Chen Wei",
+    "Anna Schmidt",
+    "Rahul Mehta",
+    "Sofia Rossi",
+    "David Kim",
+    "Laura Bennett",
+    "Tomasz Nowak",
+    "Aisha Bello",
+    "Peter Lindqvist",
+    "Hannah Cole",
+    "Kenji Sato",
+    "Olivia Grant",
+    "Mateo Fernandez",
+    "Nadia Haddad",
+]
+COMPANIES = [
+    "Northwind Systems",
+    "Bluefield Energy",
+    "Orbital Foods",
+    "Kestrel Motors",
+    "Harbor Bank",
+    "Lumen Health",
+    "Granite Telecom",
+    "Vireo Robotics",
+    "Summit Airlines",
+    "Copperleaf Media",
+    "Atlas Logistics",
+    "Riverstone Pharma",
+]
+PLACES = [
+    "Berlin",
+    "Lagos",
+    "Toronto",
+    "Osaka",
+    "Madrid",
+    "Chicago",
+    "Nairobi",
+    "Melbourne",
+    "Lyon",
+    "Sao Paulo",
+    "Mumbai",
+    "Oslo",
+    "Denver",
+    "Krakow",
+]
+PRODUCTS = [
+    "the Aero X2 headphones",
+    "the Nimbus 7 laptop",
+    "the Vela smartwatch",
+    "the Terra e-bike",
+    "the Pulse 3 phone",
+    "the Arc coffee grinder",
+    "the Quill tablet",
+    "the Drift robot vacuum",
+    "the Halo desk lamp",
+    "the Summit hiking boots",
+]
+DATES = [
+    "on Monday",
+    "on Tuesday",
+    "on Wednesday",
+    "on Thursday",
+    "on Friday",
+    "last week",
+    "on March 3",
+    "on June 14",
+    "in early September",
+    "on November 21",
+    "earlier this year",
+    "late on Sunday",
+]
+PRICES = [
+    "$49",
+    "$129",
+    "$399",
+    "$1,250",
+    "12 million dollars",
+    "3.5 billion euros",
+    "450 pounds",
+    "$18.99",
+    "2 million yen",
+    "75 euros",
+]
+ROLES = [
+    "chief executive",
+    "spokesperson",
+    "head of research",
+    "finance director",
+    "founder",
+    "regional manager",
+    "lead engineer",
+]
 
 NEWS = [
     "{company} announced {date} that it will open a new office in {place}.",
@@ -70,9 +148,17 @@ REVIEWS = [
 
 def _fill(template: str, rng: random.Random) -> str:
     company, company2 = rng.sample(COMPANIES, 2)
-    return template.format(person=rng.choice(PEOPLE), company=company, company2=company2,
-                           place=rng.choice(PLACES), product=rng.choice(PRODUCTS), date=rng.choice(DATES),
-                           price=rng.choice(PRICES), role=rng.choice(ROLES), number=rng.randint(2, 40))
+    return template.format(
+        person=rng.choice(PEOPLE),
+        company=company,
+        company2=company2,
+        place=rng.choice(PLACES),
+        product=rng.choice(PRODUCTS),
+        date=rng.choice(DATES),
+        price=rng.choice(PRICES),
+        role=rng.choice(ROLES),
+        number=rng.randint(2, 40),
+    )
 
 
 def generate_one(rng: random.Random, min_words: int = 60, max_words: int = 120) -> str:

@@ -3,6 +3,7 @@
 ``import gliner2_udf`` is cheap: the schema compiler and config validation load without torch; the
 model (``GLiNER2``) and the Spark pieces are imported on first use.
 """
+
 from .schema import CompiledSchema, Schema, SchemaError, compile_schema, load_schema
 
 __all__ = ["GLiNER2", "Schema", "SchemaError", "CompiledSchema", "compile_schema", "load_schema"]

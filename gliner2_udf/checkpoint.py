@@ -5,6 +5,7 @@ A folder holds ``config.json`` (the extractor config, current or legacy form), `
 Loading never touches a hub: everything comes from the folder. Weights load from safetensors only;
 a pickled ``pytorch_model.bin`` needs ``allow_pickle=True``.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def read_config(path: str) -> Config:
         raise CheckpointError(f"{cfg_file}: asks for remote code (auto_map/trust_remote_code); refused")
     arch = raw.get("architecture", "span")
     if arch not in SUPPORTED_ARCHITECTURES:
-        raise CheckpointError(f"{cfg_file}: architecture {arch!r} is not supported; expected one of "
-                              f"{list(SUPPORTED_ARCHITECTURES)}")
+        raise CheckpointError(
+            f"{cfg_file}: architecture {arch!r} is not supported; expected one of {list(SUPPORTED_ARCHITECTURES)}"
+        )
     span_head = raw.get("span_head") or {}
     max_width = int(span_head.get("max_width", raw.get("max_width", 8)))
     counting = raw.get("counting_layer", "count_lstm")
@@ -83,8 +85,10 @@ def read_state_dict(path: str, allow_pickle: bool = False) -> dict[str, torch.Te
     pt = os.path.join(path, "pytorch_model.bin")
     if os.path.isfile(pt):
         if not allow_pickle:
-            raise CheckpointError(f"{pt}: pickled weights are refused; convert to model.safetensors or pass "
-                                  "allow_pickle=True if you trust this file")
+            raise CheckpointError(
+                f"{pt}: pickled weights are refused; convert to model.safetensors or pass "
+                "allow_pickle=True if you trust this file"
+            )
         return torch.load(pt, map_location="cpu", weights_only=True)
     raise CheckpointError(f"{path}: no model.safetensors (or pytorch_model.bin) found")
 
@@ -99,8 +103,9 @@ def load_checkpoint(path: str, allow_pickle: bool = False):
     config = read_config(path)
     enc_dir = os.path.join(path, "encoder_config")
     if not os.path.isfile(os.path.join(enc_dir, "config.json")):
-        raise CheckpointError(f"{enc_dir}/config.json: missing; the encoder config must ship with the "
-                              "checkpoint (no hub access)")
+        raise CheckpointError(
+            f"{enc_dir}/config.json: missing; the encoder config must ship with the checkpoint (no hub access)"
+        )
     encoder_config = AutoConfig.from_pretrained(enc_dir)
     if getattr(encoder_config, "auto_map", None):
         raise CheckpointError("encoder_config asks for remote code (auto_map); refused")
@@ -108,8 +113,9 @@ def load_checkpoint(path: str, allow_pickle: bool = False):
     state = read_state_dict(path, allow_pickle)
     rows = state.get("encoder.embeddings.word_embeddings.weight")
     if rows is not None and rows.shape[0] < len(tokenizer):
-        raise CheckpointError(f"{path}: word embeddings have {rows.shape[0]} rows but the tokenizer has "
-                              f"{len(tokenizer)} tokens")
+        raise CheckpointError(
+            f"{path}: word embeddings have {rows.shape[0]} rows but the tokenizer has {len(tokenizer)} tokens"
+        )
     if rows is not None:
         encoder_config.vocab_size = rows.shape[0]
     for k in list(state):  # fp32, one tensor at a time (fp16 storage never exists twice)
@@ -128,8 +134,11 @@ def _load_strict(network: torch.nn.Module, state: dict[str, torch.Tensor], path:
     expected = network.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    shapes = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
-                    for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    shapes = sorted(
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in set(state) & set(expected)
+        if state[k].shape != expected[k].shape
+    )
     problems = []
     if missing:
         problems.append(f"missing tensors {missing[:10]}{' ...' if len(missing) > 10 else ''}")
@@ -142,17 +151,23 @@ def _load_strict(network: torch.nn.Module, state: dict[str, torch.Tensor], path:
     network.load_state_dict(state, strict=True, assign=assign)
 
 
-def save_checkpoint(network: GLiNER2Network, tokenizer, path: str, dtype: torch.dtype = torch.float32,
-                    model_name: str | None = None) -> None:
+def save_checkpoint(
+    network: GLiNER2Network, tokenizer, path: str, dtype: torch.dtype = torch.float32, model_name: str | None = None
+) -> None:
     """Write a folder the reference package loads (fp16 storage is loaded back as fp32)."""
     from safetensors.torch import save_file
 
     os.makedirs(os.path.join(path, "encoder_config"), exist_ok=True)
     cfg = network.config
     config = {
-        "architecture": "span", "architecture_version": 1, "architectures": ["GLiNER2"],
-        "attn_implementation": "sdpa", "config_version": 3, "counting_layer": cfg.counting_layer,
-        "max_len": None, "max_width": cfg.max_width,
+        "architecture": "span",
+        "architecture_version": 1,
+        "architectures": ["GLiNER2"],
+        "attn_implementation": "sdpa",
+        "config_version": 3,
+        "counting_layer": cfg.counting_layer,
+        "max_len": None,
+        "max_width": cfg.max_width,
         "model_name": model_name or getattr(network.encoder.config, "_name_or_path", "") or "encoder",
         "model_type": "extractor",
         "span_head": {"dropout": 0.1, "max_width": cfg.max_width, "span_mode": "markerV0"},

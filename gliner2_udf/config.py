@@ -12,16 +12,18 @@ Example::
 Relative paths (input, output, schema file, model) are relative to the working directory the job
 is started from, which is the repository root for ``make run``.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError, FieldError, SchemaError
-from .options import ExtractOptions
+from .options import DEFAULTS, ExtractOptions
 from .runtime import check_setting
 from .schema import CompiledSchema, compile_schema, load_schema
 
@@ -45,17 +47,17 @@ class InputConfig:
     table: str | None = None
     id_column: str = "id"
     text_column: str = "text"
-    filter: str | None = None            # a Spark SQL boolean expression, applied before extraction
-    passthrough: tuple[str, ...] = ()    # input columns copied to the output unchanged
+    filter: str | None = None  # a Spark SQL boolean expression, applied before extraction
+    passthrough: tuple[str, ...] = ()  # input columns copied to the output unchanged
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    path: str = "models/gliner2-minilm-default"   # a checkpoint folder, or models:/NAME@ALIAS, models:/NAME/VERSION
-    distribution: str = "broadcast"               # broadcast: pickled once; path: loaded by each worker
-    version: str | None = None                    # overrides the model_version written to the output
-    precision: str = "fp32"                       # fp32 (exact) | int8 | bf16: runtime.PRECISIONS
-    backend: str = "torch"                        # torch | onnx (the lite runtime): runtime.BACKENDS
+    path: str = "models/gliner2-minilm-default"  # a checkpoint folder, or models:/NAME@ALIAS, models:/NAME/VERSION
+    distribution: str = "broadcast"  # broadcast: pickled once; path: loaded by each worker
+    version: str | None = None  # overrides the model_version written to the output
+    precision: str = "fp32"  # fp32 (exact) | int8 | bf16: runtime.PRECISIONS
+    backend: str = "torch"  # torch | onnx (the lite runtime): runtime.BACKENDS
 
     @property
     def is_mlflow_uri(self) -> bool:
@@ -69,21 +71,21 @@ class OutputConfig:
     table: str | None = None
     mode: str = "merge"
     partition_by: tuple[str, ...] = ()
-    commit_every: int | None = None      # about this many documents per Delta commit (merge mode); None: one
+    commit_every: int | None = None  # about this many documents per Delta commit (merge mode); None: one
 
 
 @dataclass(frozen=True)
 class StreamConfig:
     """Structured Streaming ``availableNow`` over a Delta input: the section's presence turns it on."""
 
-    checkpoint: str                      # the query's checkpoint folder (offsets and commits)
-    max_files_per_trigger: int | None = None   # input files per micro-batch (Delta's default: 1000)
+    checkpoint: str  # the query's checkpoint folder (offsets and commits)
+    max_files_per_trigger: int | None = None  # input files per micro-batch (Delta's default: 1000)
 
 
 @dataclass(frozen=True)
 class SparkConfig:
     app_name: str = "gliner2-extract"
-    master: str | None = None           # only used when this process starts Spark (not under spark-submit)
+    master: str | None = None  # only used when this process starts Spark (not under spark-submit)
     conf: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -92,11 +94,11 @@ class JobConfig:
     input: InputConfig
     output: OutputConfig
     model: ModelConfig
-    schema: Any                          # the schema file path, or the inline mapping, as written
-    options: ExtractOptions = ExtractOptions()   # batch_size, threshold, max_chars, threads_per_task
+    schema: Any  # the schema file path, or the inline mapping, as written
+    options: ExtractOptions = DEFAULTS  # batch_size, threshold, max_chars, threads_per_task
     arrow_records_per_batch: int = 64
     spark: SparkConfig = field(default_factory=SparkConfig)
-    stream: StreamConfig | None = None   # None: one batch run; a section: streaming availableNow
+    stream: StreamConfig | None = None  # None: one batch run; a section: streaming availableNow
     compiled_schema: CompiledSchema | None = field(default=None, compare=False, repr=False)
 
 
@@ -188,7 +190,8 @@ def _input(d: Any) -> InputConfig:
     path, table = _location(d, "input")
     cfg = InputConfig(
         format=_choice(d.get("format", "parquet"), INPUT_FORMATS, "input.format"),
-        path=path, table=table,
+        path=path,
+        table=table,
         id_column=_column(d.get("id_column", "id"), "input.id_column"),
         text_column=_column(d.get("text_column", "text"), "input.text_column"),
         filter=_str(d.get("filter"), "input.filter", True),
@@ -205,12 +208,13 @@ def _model(d: Any) -> ModelConfig:
         d = {"path": d}
     d = _mapping(d, "model")
     _keys(d, ModelConfig, "model")
-    cfg = ModelConfig(path=_str(d.get("path", ModelConfig.path), "model.path"),
-                      distribution=_choice(d.get("distribution", "broadcast"), MODEL_DISTRIBUTIONS,
-                                           "model.distribution"),
-                      version=_str(d.get("version"), "model.version", True),
-                      precision=d.get("precision", ModelConfig.precision),
-                      backend=d.get("backend", ModelConfig.backend))
+    cfg = ModelConfig(
+        path=_str(d.get("path", ModelConfig.path), "model.path"),
+        distribution=_choice(d.get("distribution", "broadcast"), MODEL_DISTRIBUTIONS, "model.distribution"),
+        version=_str(d.get("version"), "model.version", True),
+        precision=d.get("precision", ModelConfig.precision),
+        backend=d.get("backend", ModelConfig.backend),
+    )
     try:
         check_setting(cfg.precision, cfg.backend, where="model.")
     except FieldError as err:
@@ -222,17 +226,26 @@ def _output(d: Any) -> OutputConfig:
     d = _mapping(d, "output")
     _keys(d, OutputConfig, "output")
     path, table = _location(d, "output")
-    cfg = OutputConfig(format=_choice(d.get("format", "delta"), OUTPUT_FORMATS, "output.format"),
-                       path=path, table=table,
-                       mode=_choice(d.get("mode", "merge"), OUTPUT_MODES, "output.mode"),
-                       partition_by=_columns(d.get("partition_by"), "output.partition_by"),
-                       commit_every=_int(d.get("commit_every"), "output.commit_every", 1, 100_000_000, optional=True))
+    cfg = OutputConfig(
+        format=_choice(d.get("format", "delta"), OUTPUT_FORMATS, "output.format"),
+        path=path,
+        table=table,
+        mode=_choice(d.get("mode", "merge"), OUTPUT_MODES, "output.mode"),
+        partition_by=_columns(d.get("partition_by"), "output.partition_by"),
+        commit_every=_int(d.get("commit_every"), "output.commit_every", 1, 100_000_000, optional=True),
+    )
     if cfg.mode == "merge" and cfg.format != "delta":
-        raise ConfigError("output.mode", "'merge' needs output.format 'delta' (Parquet has no atomic MERGE); "
-                                         "use 'append' or 'overwrite' for Parquet")
+        raise ConfigError(
+            "output.mode",
+            "'merge' needs output.format 'delta' (Parquet has no atomic MERGE); "
+            "use 'append' or 'overwrite' for Parquet",
+        )
     if cfg.commit_every is not None and cfg.mode != "merge":
-        raise ConfigError("output.commit_every", f"several commits need output.mode 'merge' (a re-run after a "
-                                                 f"crash skips the committed documents), got {cfg.mode!r}")
+        raise ConfigError(
+            "output.commit_every",
+            f"several commits need output.mode 'merge' (a re-run after a "
+            f"crash skips the committed documents), got {cfg.mode!r}",
+        )
     return cfg
 
 
@@ -243,17 +256,25 @@ def _stream(d: Any, inp: InputConfig, out: OutputConfig) -> StreamConfig | None:
     _keys(d, StreamConfig, "stream")
     if "checkpoint" not in d:
         raise ConfigError("stream.checkpoint", "missing; a streaming run needs a checkpoint folder")
-    cfg = StreamConfig(checkpoint=_str(d.get("checkpoint"), "stream.checkpoint"),
-                       max_files_per_trigger=_int(d.get("max_files_per_trigger"), "stream.max_files_per_trigger",
-                                                  1, 1_000_000, optional=True))
+    cfg = StreamConfig(
+        checkpoint=_str(d.get("checkpoint"), "stream.checkpoint"),
+        max_files_per_trigger=_int(
+            d.get("max_files_per_trigger"), "stream.max_files_per_trigger", 1, 1_000_000, optional=True
+        ),
+    )
     if inp.format != "delta":
         raise ConfigError("stream", f"streaming reads a Delta table; input.format is {inp.format!r}")
     if out.format != "delta" or out.mode not in ("merge", "append"):
-        raise ConfigError("stream", "streaming writes a Delta table in mode 'merge' or 'append' (idempotent per "
-                                    f"micro-batch); output is {out.format!r} in mode {out.mode!r}")
+        raise ConfigError(
+            "stream",
+            "streaming writes a Delta table in mode 'merge' or 'append' (idempotent per "
+            f"micro-batch); output is {out.format!r} in mode {out.mode!r}",
+        )
     if out.commit_every is not None:
-        raise ConfigError("output.commit_every", "a streaming run commits once per micro-batch; size micro-batches "
-                                                 "with stream.max_files_per_trigger")
+        raise ConfigError(
+            "output.commit_every",
+            "a streaming run commits once per micro-batch; size micro-batches with stream.max_files_per_trigger",
+        )
     return cfg
 
 
@@ -266,9 +287,11 @@ def _spark(d: Any) -> SparkConfig:
             raise ConfigError(f"spark.conf.{k}", "expected a Spark property name starting with 'spark.'")
         if isinstance(v, (Mapping, list, tuple)) or v is None:
             raise ConfigError(f"spark.conf.{k}", f"expected a scalar value, got {v!r}")
-    return SparkConfig(app_name=_str(d.get("app_name", SparkConfig.app_name), "spark.app_name"),
-                       master=_str(d.get("master"), "spark.master", True),
-                       conf={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in conf.items()})
+    return SparkConfig(
+        app_name=_str(d.get("app_name", SparkConfig.app_name), "spark.app_name"),
+        master=_str(d.get("master"), "spark.master", True),
+        conf={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in conf.items()},
+    )
 
 
 def _schema(value: Any) -> CompiledSchema:
@@ -285,18 +308,23 @@ def _schema(value: Any) -> CompiledSchema:
 
 
 # the top-level keys that make JobConfig.options, and their ExtractOptions fields
-OPTION_KEYS = {"batch_size": "batch_size", "threshold": "threshold", "max_chars": "max_chars",
-               "threads_per_task": "threads"}
+OPTION_KEYS = {
+    "batch_size": "batch_size",
+    "threshold": "threshold",
+    "max_chars": "max_chars",
+    "threads_per_task": "threads",
+}
 
 
 def _options(d: Mapping) -> ExtractOptions:
     """``OPTION_KEYS`` as one ``ExtractOptions``."""
-    default = ExtractOptions()
+    default = DEFAULTS
     return ExtractOptions(
         batch_size=_int(d.get("batch_size", default.batch_size), "batch_size", 1, 1024),
         threshold=_float(d.get("threshold", default.threshold), "threshold", 0.0, 1.0),
         max_chars=_int(d.get("max_chars", default.max_chars), "max_chars", 1, 100_000_000),
-        threads=_int(d.get("threads_per_task", default.threads), "threads_per_task", 1, 256, optional=True))
+        threads=_int(d.get("threads_per_task", default.threads), "threads_per_task", 1, 256, optional=True),
+    )
 
 
 def from_dict(d: Any) -> JobConfig:
@@ -309,7 +337,10 @@ def from_dict(d: Any) -> JobConfig:
     inp, out = _input(d["input"]), _output(d["output"])
     compiled = _schema(d["schema"])
     cfg = JobConfig(
-        input=inp, output=out, model=_model(d.get("model", {})), schema=d["schema"],
+        input=inp,
+        output=out,
+        model=_model(d.get("model", {})),
+        schema=d["schema"],
         options=_options(d),
         arrow_records_per_batch=_int(d.get("arrow_records_per_batch", 64), "arrow_records_per_batch", 1, 1_000_000),
         spark=_spark(d.get("spark")),
@@ -333,8 +364,9 @@ def _check_columns(cfg: JobConfig) -> None:
         raise ConfigError("input.id_column", f"{cfg.input.id_column!r} is an output column the job writes")
     for i, c in enumerate(cfg.output.partition_by):
         if c.lower() not in names:
-            raise ConfigError(f"output.partition_by[{i}]",
-                              f"expected an output column (id, passthrough, status, ...), got {c!r}")
+            raise ConfigError(
+                f"output.partition_by[{i}]", f"expected an output column (id, passthrough, status, ...), got {c!r}"
+            )
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Decoding works on numpy arrays of probabilities for one text window: span probab
 A window's raw result (candidates with global character offsets) can be merged with its neighbours'
 before it is finalised, so long documents decode exactly like short ones.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
@@ -21,10 +22,10 @@ Span = tuple[str, float, int, int]  # (text, confidence, start, end)
 class WindowView:
     """What decoding needs to know about one window of a text."""
 
-    text: str                 # the caller's text (offsets point into it)
-    starts: list[int]         # char start of each window word (text words only)
+    text: str  # the caller's text (offsets point into it)
+    starts: list[int]  # char start of each window word (text words only)
     ends: list[int]
-    n_prefix: int             # choice-prefix words before the text words
+    n_prefix: int  # choice-prefix words before the text words
     prefix_words: list[str]
 
 
@@ -34,7 +35,7 @@ def find_spans(prob: np.ndarray, view: WindowView, threshold: float) -> list[Spa
     ``prob`` is ``[words incl. prefix, width]``; only text words are read.
     """
     text_len = len(view.starts)
-    p = prob[view.n_prefix: view.n_prefix + text_len]
+    p = prob[view.n_prefix : view.n_prefix + text_len]
     out: list[Span] = []
     limit = len(view.text)
     for i, w in zip(*np.nonzero(p >= threshold)):
@@ -77,20 +78,27 @@ def greedy_non_overlapping(spans: list[Span]) -> list[Span]:
 
 @dataclass
 class RawResult:
-    entities: dict[str, list[Span]] | None = None     # None when the count head said 0 instances
+    entities: dict[str, list[Span]] | None = None  # None when the count head said 0 instances
     structures: dict[str, list[dict]] = field(default_factory=dict)
     relations: dict[str, list[tuple[Span, Span]]] = field(default_factory=dict)
     class_probs: dict[str, np.ndarray] = field(default_factory=dict)
     n_windows: int = 1
 
 
-def decode_window(schema: CompiledSchema, view: WindowView, span_logits: dict[str, np.ndarray],
-                  counts: dict[str, int], class_logits: dict[str, np.ndarray], threshold: float) -> RawResult:
+def decode_window(
+    schema: CompiledSchema,
+    view: WindowView,
+    span_logits: dict[str, np.ndarray],
+    counts: dict[str, int],
+    class_logits: dict[str, np.ndarray],
+    threshold: float,
+) -> RawResult:
     """``span_logits[task name]`` is ``[count, children, words, width]`` (entities: 1 instance)."""
     with np.errstate(over="ignore"):
         span_probs = {k: 1.0 / (1.0 + np.exp(-v)) for k, v in span_logits.items()}
-    raw = RawResult(class_probs={c.name: label_probs(class_logits[c.name], c.multi_label)
-                                 for c in schema.classifications})
+    raw = RawResult(
+        class_probs={c.name: label_probs(class_logits[c.name], c.multi_label) for c in schema.classifications}
+    )
     for st in schema.structures:
         instances = []
         probs = span_probs.get(st.name)
@@ -99,8 +107,9 @@ def decode_window(schema: CompiledSchema, view: WindowView, span_logits: dict[st
             for m, f in enumerate(st.fields):
                 thr = threshold if f.threshold is None else f.threshold
                 if f.choices:
-                    inst[f.name] = _choices(probs[k, m], f.choices, choice_positions(schema, st.name, f.name),
-                                            thr, f.dtype)
+                    inst[f.name] = _choices(
+                        probs[k, m], f.choices, choice_positions(schema, st.name, f.name), thr, f.dtype
+                    )
                 else:
                     spans = greedy_non_overlapping(find_spans(probs[k, m], view, thr))
                     inst[f.name] = spans if f.dtype == "list" else (spans[0] if spans else None)
@@ -110,8 +119,10 @@ def decode_window(schema: CompiledSchema, view: WindowView, span_logits: dict[st
     if schema.entities:
         if counts.get("entities", 0) > 0:
             probs = span_probs["entities"][0]
-            raw.entities = {e.name: find_spans(probs[m], view, threshold if e.threshold is None else e.threshold)
-                            for m, e in enumerate(schema.entities)}
+            raw.entities = {
+                e.name: find_spans(probs[m], view, threshold if e.threshold is None else e.threshold)
+                for m, e in enumerate(schema.entities)
+            }
     for r in schema.relations:
         thr = threshold if r.threshold is None else r.threshold
         pairs = []
@@ -147,13 +158,13 @@ def choice_positions(schema: CompiledSchema, structure: str, field_name: str) ->
         groups = [f for f in s.fields if f.choices]
         if not groups:
             continue
-        i += 2                                   # "(", "<name>:"
+        i += 2  # "(", "<name>:"
         for g, f in enumerate(groups):
-            i += 1 if g else 0                   # ","
+            i += 1 if g else 0  # ","
             if s.name == structure and f.name == field_name:
                 return {c: i + 2 + 2 * j for j, c in enumerate(f.choices)}
             i += 2 * len(f.choices) + 2
-        i += 1                                   # ")"
+        i += 1  # ")"
     return {}
 
 
@@ -202,9 +213,11 @@ def empty_result(schema: CompiledSchema) -> dict:
     return out
 
 
-def format_result(schema: CompiledSchema, raw: RawResult, include_confidence: bool = False,
-                  include_spans: bool = False) -> dict:
+def format_result(
+    schema: CompiledSchema, raw: RawResult, include_confidence: bool = False, include_spans: bool = False
+) -> dict:
     """The upstream result format; every requested key is present."""
+
     def span(s: Span | None):
         if s is None:
             return None
@@ -246,8 +259,12 @@ def format_result(schema: CompiledSchema, raw: RawResult, include_confidence: bo
         out[c.name] = _classify(c, raw.class_probs[c.name], include_confidence)
     if schema.relations:
         out["relation_extraction"] = {
-            r.name: [{"head": span(h), "tail": span(t)} if (include_confidence or include_spans) else (h[0], t[0])
-                     for h, t in raw.relations.get(r.name, [])] for r in schema.relations}
+            r.name: [
+                {"head": span(h), "tail": span(t)} if (include_confidence or include_spans) else (h[0], t[0])
+                for h, t in raw.relations.get(r.name, [])
+            ]
+            for r in schema.relations
+        }
     return out
 
 

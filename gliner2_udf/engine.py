@@ -14,6 +14,7 @@ Example::
     schema = Schema().entities(["person", "company"]).classification("sentiment", ["positive", "negative"])
     model.batch_extract(["Tim Cook runs Apple."], schema, include_spans=True)
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,7 @@ import numpy as np
 
 from . import decoding
 from .identity import checkpoint_sha256, default_model_version  # noqa: F401 (re-exported)
-from .options import ExtractOptions
+from .options import DEFAULTS, ExtractOptions
 from .passes import merge_results, plan_passes
 from .processor import Encoded, Processor, SchemaTokens
 from .runtime import lite
@@ -30,19 +31,26 @@ from .schema import CompiledSchema, Schema, compile_schema
 from .windows import Window, batch_bounds, text_windows
 
 DEFAULT_MAX_TOKENS = 512
-DEFAULTS = ExtractOptions()
 
 
 class GLiNER2:
     """A GLiNER2 span model ready for inference."""
 
-    def __init__(self, network, tokenizer, model_version: str | None = None, max_tokens: int | None = None,
-                 precision: str = "fp32", backend: str = "torch"):
+    def __init__(
+        self,
+        network,
+        tokenizer,
+        model_version: str | None = None,
+        max_tokens: int | None = None,
+        precision: str = "fp32",
+        backend: str = "torch",
+    ):
         from .runtime import load_runner
 
         model_version = model_version or "unversioned"
-        runner = load_runner(network, tokenizer, precision, backend, model_version,
-                             getattr(self, "_storage_dtype", None))
+        runner = load_runner(
+            network, tokenizer, precision, backend, model_version, getattr(self, "_storage_dtype", None)
+        )
         self._setup(runner, tokenizer, model_version, max_tokens)
 
     def _setup(self, runner, tokenizer, model_version: str, max_tokens: int | None) -> None:
@@ -62,9 +70,15 @@ class GLiNER2:
 
     # -- files ------------------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str, allow_pickle: bool = False, model_version: str | None = None,
-                        max_tokens: int | None = None, precision: str = "fp32",
-                        backend: str = "torch") -> "GLiNER2":
+    def from_pretrained(
+        cls,
+        path: str,
+        allow_pickle: bool = False,
+        model_version: str | None = None,
+        max_tokens: int | None = None,
+        precision: str = "fp32",
+        backend: str = "torch",
+    ) -> GLiNER2:
         """Load an upstream-format checkpoint folder (strict; safetensors unless ``allow_pickle``), or a
         lite folder (``export_lite``; runs without torch, with the precision it was exported at).
 
@@ -85,12 +99,16 @@ class GLiNER2:
         return model
 
     @classmethod
-    def from_lite(cls, path: str, model_version: str | None = None, max_tokens: int | None = None) -> "GLiNER2":
+    def from_lite(cls, path: str, model_version: str | None = None, max_tokens: int | None = None) -> GLiNER2:
         """Load a lite folder: ONNX Runtime and numpy only (torch is never imported)."""
         runner = lite.LiteRunner(path)
         model = cls.__new__(cls)
-        model._setup(runner, lite.WordPieceTokenizer(os.path.join(path, "tokenizer.json")),
-                     model_version or runner.meta["model_version"], max_tokens)
+        model._setup(
+            runner,
+            lite.WordPieceTokenizer(os.path.join(path, "tokenizer.json")),
+            model_version or runner.meta["model_version"],
+            max_tokens,
+        )
         return model
 
     def save_pretrained(self, path: str, dtype=None) -> None:
@@ -135,14 +153,26 @@ class GLiNER2:
     def compile(schema) -> CompiledSchema:
         return compile_schema(schema)
 
-    def extract(self, text: str | None, schema, threshold: float = 0.5, include_confidence: bool = False,
-                include_spans: bool = False) -> dict:
+    def extract(
+        self,
+        text: str | None,
+        schema,
+        threshold: float = 0.5,
+        include_confidence: bool = False,
+        include_spans: bool = False,
+    ) -> dict:
         """Extract from one text; same as ``batch_extract([text], ...)[0]``."""
         return self.batch_extract([text], schema, 1, threshold, include_confidence, include_spans)[0]
 
-    def batch_extract(self, texts: list, schema: Schema | CompiledSchema | dict,
-                      batch_size: int = DEFAULTS.batch_size, threshold: float = DEFAULTS.threshold,
-                      include_confidence: bool = False, include_spans: bool = False) -> list[dict]:
+    def batch_extract(
+        self,
+        texts: list,
+        schema: Schema | CompiledSchema | dict,
+        batch_size: int = DEFAULTS.batch_size,
+        threshold: float = DEFAULTS.threshold,
+        include_confidence: bool = False,
+        include_spans: bool = False,
+    ) -> list[dict]:
         """Extract from many texts with one schema; results in input order, upstream format.
 
         A schema too large for the encoder window runs as several passes (see ``passes``).
@@ -150,8 +180,14 @@ class GLiNER2:
         options = ExtractOptions(batch_size=batch_size, threshold=threshold)
         return self.extract_with(texts, schema, options, include_confidence, include_spans)
 
-    def extract_with(self, texts: list, schema: Schema | CompiledSchema | dict, options: ExtractOptions,
-                     include_confidence: bool = False, include_spans: bool = False) -> list[dict]:
+    def extract_with(
+        self,
+        texts: list,
+        schema: Schema | CompiledSchema | dict,
+        options: ExtractOptions,
+        include_confidence: bool = False,
+        include_spans: bool = False,
+    ) -> list[dict]:
         """``batch_extract`` with its settings as one ``ExtractOptions`` (what the Spark UDF passes)."""
         compiled = compile_schema(schema)
         if self._workers is not None:
@@ -161,8 +197,14 @@ class GLiNER2:
         per_pass = []
         for part in passes:
             raws = self.raw_extract(texts, part, options)
-            per_pass.append([decoding.format_result(part, r, include_confidence, include_spans) if r is not None
-                             else decoding.empty_result(part) for r in raws])
+            per_pass.append(
+                [
+                    decoding.format_result(part, r, include_confidence, include_spans)
+                    if r is not None
+                    else decoding.empty_result(part)
+                    for r in raws
+                ]
+            )
         if len(passes) == 1:
             return per_pass[0]
         return [merge_results(compiled, list(parts)) for parts in zip(*per_pass)]
@@ -172,11 +214,13 @@ class GLiNER2:
 
         Call it on the driver to reject an oversized schema before any distributed work.
         """
-        return plan_passes(compile_schema(schema), lambda c: self.processor.schema_length(c, cached=False),
-                           self.max_tokens)
+        return plan_passes(
+            compile_schema(schema), lambda c: self.processor.schema_length(c, cached=False), self.max_tokens
+        )
 
-    def raw_extract(self, texts: list, compiled: CompiledSchema,
-                    options: ExtractOptions = DEFAULTS) -> list[decoding.RawResult | None]:
+    def raw_extract(
+        self, texts: list, compiled: CompiledSchema, options: ExtractOptions = DEFAULTS
+    ) -> list[decoding.RawResult | None]:
         """Per text, its windows' decoded candidates merged (``None`` for a blank text), one schema pass."""
         st = self.processor.schema_tokens(compiled)
         windows = [w for i, t in enumerate(texts) for w in self.windows(i, t, compiled)]
@@ -185,8 +229,12 @@ class GLiNER2:
         for a, b in batch_bounds([len(windows[i].encoded.ids) for i in order], options.batch_size):
             chunk = [windows[i] for i in order[a:b]]
             for w, out in zip(chunk, self.forward_batch([w.encoded for w in chunk], st)):
-                per_text[w.text_index].append((w.view.starts[0] if w.view.starts else 0,
-                                               decoding.decode_window(compiled, w.view, *out, options.threshold)))
+                per_text[w.text_index].append(
+                    (
+                        w.view.starts[0] if w.view.starts else 0,
+                        decoding.decode_window(compiled, w.view, *out, options.threshold),
+                    )
+                )
         return [decoding.merge([r for _, r in sorted(rs, key=lambda x: x[0])]) if rs else None for rs in per_text]
 
     def windows(self, index: int, text, compiled: CompiledSchema) -> list[Window]:
@@ -229,5 +277,5 @@ def _mask_invalid(logits: np.ndarray, n_words: int) -> np.ndarray:
     """``[K, M, L, W]`` -> ``[K, M, n_words, W]`` with spans past the last word set to ``-inf``."""
     logits = logits[:, :, :n_words].copy()
     for w in range(1, logits.shape[-1]):
-        logits[:, :, max(n_words - w, 0):, w] = -np.inf
+        logits[:, :, max(n_words - w, 0) :, w] = -np.inf
     return logits

@@ -10,6 +10,7 @@
     ``CheckpointError`` (also a ``ValueError``): a checkpoint folder that cannot be loaded as asked
     ``ModelUnavailableError`` (also a ``RuntimeError``): a Spark task that cannot load its model
 """
+
 from __future__ import annotations
 
 
@@ -28,7 +29,7 @@ class FieldError(GLiNER2Error, ValueError):
     def message(self) -> str:
         """The message without the field's path."""
         text = str(self)
-        return text[len(self.path) + 2:] if self.path and text.startswith(self.path + ": ") else text
+        return text[len(self.path) + 2 :] if self.path and text.startswith(self.path + ": ") else text
 
 
 class SchemaError(FieldError):
@@ -39,7 +40,7 @@ class ConfigError(FieldError):
     """A configuration is malformed; ``path`` names the field (e.g. ``input.id_column``)."""
 
     @classmethod
-    def of_schema(cls, err: SchemaError) -> "ConfigError":
+    def of_schema(cls, err: SchemaError) -> ConfigError:
         """A schema error as a configuration error on the ``schema`` section."""
         return cls(f"schema.{err.path}" if err.path else "schema", err.message)
 

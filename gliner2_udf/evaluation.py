@@ -25,6 +25,7 @@ Example::
     >>> report = evaluate_all(model, Limits())               # doctest: +SKIP
     >>> print(format_table(report))                                       # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import glob
@@ -34,8 +35,8 @@ import os
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 from .schema import Schema
 from .training import converters as cv
@@ -47,16 +48,22 @@ CROSSNER_DOMAINS = ("AI", "literature", "music", "politics", "science")
 # labels.json asks for `organization` and `else`: as given these can never match (see training-notes).
 MUSIC_TYPE_MAP = {"organisation": "organization", "misc": "else"}
 
-CONLL_TYPES = {"person": "person", "organisation": "organization", "location": "location",
-               "misc": "miscellaneous"}
+CONLL_TYPES = {"person": "person", "organisation": "organization", "location": "location", "misc": "miscellaneous"}
 CONLL_ORDERS = {
     "alphabetical": ("location", "miscellaneous", "organization", "person"),
     "person_first": ("person", "organization", "location", "miscellaneous"),
 }
 
 SST2_LABELS = ("positive", "negative")
-SNIPS_INTENTS = ("AddToPlaylist", "BookRestaurant", "GetWeather", "PlayMusic", "RateBook", "SearchCreativeWork",
-                 "SearchScreeningEvent")
+SNIPS_INTENTS = (
+    "AddToPlaylist",
+    "BookRestaurant",
+    "GetWeather",
+    "PlayMusic",
+    "RateBook",
+    "SearchCreativeWork",
+    "SearchScreeningEvent",
+)
 
 # Held-out synthetic nested records. Training builds use `--seed 0` (mix.py hands its seed to
 # Synthetic(seed), whose nested generator draws from random.Random(f"{seed}:nested"), and to
@@ -165,8 +172,13 @@ def crossner_labels(domain: str, root: str | None = None) -> list[str]:
         return json.load(f)
 
 
-def read_crossner(domain: str, root: str | None = None, split: str = "test", limit: int | None = None,
-                  type_map: dict[str, str] | None = None) -> tuple[list[str], list[NerSentence]]:
+def read_crossner(
+    domain: str,
+    root: str | None = None,
+    split: str = "test",
+    limit: int | None = None,
+    type_map: dict[str, str] | None = None,
+) -> tuple[list[str], list[NerSentence]]:
     """``(labels in labels.json order, sentences)`` of one CrossNER domain; the first ``limit`` sentences."""
     path = os.path.join(_root(root), "ner", "eval", f"CrossNER_{domain}", f"{split}.json")
     with open(path, encoding="utf-8") as f:
@@ -272,11 +284,13 @@ def flat_spans(entities: dict, labels: Sequence[str]) -> list[tuple[int, int, st
     return sorted(kept)
 
 
-def predict_ner(model, texts: Sequence[str], labels: Sequence[str], batch_size: int = 16,
-                threshold: float = 0.5) -> list[list[tuple[int, int, str, float]]]:
+def predict_ner(
+    model, texts: Sequence[str], labels: Sequence[str], batch_size: int = 16, threshold: float = 0.5
+) -> list[list[tuple[int, int, str, float]]]:
     schema = Schema().entities(list(labels))
-    results = model.batch_extract(list(texts), schema, batch_size=batch_size, threshold=threshold,
-                                  include_confidence=True, include_spans=True)
+    results = model.batch_extract(
+        list(texts), schema, batch_size=batch_size, threshold=threshold, include_confidence=True, include_spans=True
+    )
     return [flat_spans(r.get("entities", {}), labels) for r in results]
 
 
@@ -287,9 +301,13 @@ def ner_errors(sentences: Sequence[NerSentence], preds: Sequence[Sequence[tuple]
         g = {(a, b, t) for a, b, t in s.spans}
         q = {(a, b, t) for a, b, t, *_ in p}
         if g != q:
-            out.append({"text": s.text,
-                        "missed": [f"{s.text[a:b]}|{t}" for a, b, t in sorted(g - q)],
-                        "spurious": [f"{s.text[a:b]}|{t}" for a, b, t in sorted(q - g)]})
+            out.append(
+                {
+                    "text": s.text,
+                    "missed": [f"{s.text[a:b]}|{t}" for a, b, t in sorted(g - q)],
+                    "spurious": [f"{s.text[a:b]}|{t}" for a, b, t in sorted(q - g)],
+                }
+            )
             if len(out) >= k:
                 break
     return out
@@ -310,7 +328,7 @@ def error_analysis(sentences: Sequence[NerSentence], preds: Sequence[Sequence[tu
     for s, p in zip(sentences, preds):
         gold = set(s.spans)
         pred = {(a, b, t) for a, b, t, *_ in p}
-        for a, b, t in gold:
+        for _, _, t in gold:
             per_type.setdefault(t, [0, 0, 0])[0] += 1
         for a, b, t in pred:
             c = per_type.setdefault(t, [0, 0, 0])
@@ -341,13 +359,22 @@ def error_analysis(sentences: Sequence[NerSentence], preds: Sequence[Sequence[tu
                 fn["found_wrong_boundary"] += 1
             else:
                 fn["found_wrong_boundary_and_type"] += 1
-    return {"false_positives": dict(fp), "false_negatives": dict(fn),
-            "top_confusions": dict(confusion.most_common(top)),
-            "per_type": {t: {"gold": c[0], "predicted": c[1], "correct": c[2]} for t, c in sorted(per_type.items())}}
+    return {
+        "false_positives": dict(fp),
+        "false_negatives": dict(fn),
+        "top_confusions": dict(confusion.most_common(top)),
+        "per_type": {t: {"gold": c[0], "predicted": c[1], "correct": c[2]} for t, c in sorted(per_type.items())},
+    }
 
 
-def eval_ner(model, sentences: Sequence[NerSentence], labels: Sequence[str], batch_size: int = 16,
-             threshold: float = 0.5, n_errors: int = 0) -> tuple[dict, list]:
+def eval_ner(
+    model,
+    sentences: Sequence[NerSentence],
+    labels: Sequence[str],
+    batch_size: int = 16,
+    threshold: float = 0.5,
+    n_errors: int = 0,
+) -> tuple[dict, list]:
     """``(metrics, predictions)``; metrics are micro P/R/F1 plus counts (and sample errors)."""
     t0 = time.time()
     preds = predict_ner(model, [s.text for s in sentences], labels, batch_size, threshold)
@@ -360,15 +387,23 @@ def eval_ner(model, sentences: Sequence[NerSentence], labels: Sequence[str], bat
 
 
 # ---------------------------------------------------------------- classification
-def eval_classification(model, items: Sequence[tuple[str, str]], labels: Sequence[str], task: str,
-                        batch_size: int = 16) -> dict:
+def eval_classification(
+    model, items: Sequence[tuple[str, str]], labels: Sequence[str], task: str, batch_size: int = 16
+) -> dict:
     t0 = time.time()
     schema = Schema().classification(task, list(labels))
     results = model.batch_extract([t for t, _ in items], schema, batch_size=batch_size, include_confidence=True)
     pred = [r[task]["label"] for r in results]
     gold = [g for _, g in items]
-    return {"accuracy": accuracy(gold, pred), "n": len(items), "labels": list(labels), "task": task,
-            "predicted": dict(Counter(pred)), "gold": dict(Counter(gold)), "seconds": round(time.time() - t0, 1)}
+    return {
+        "accuracy": accuracy(gold, pred),
+        "n": len(items),
+        "labels": list(labels),
+        "task": task,
+        "predicted": dict(Counter(pred)),
+        "gold": dict(Counter(gold)),
+        "seconds": round(time.time() - t0, 1),
+    }
 
 
 # ---------------------------------------------------------------- structures
@@ -410,7 +445,7 @@ def predicted_instance_pairs(rows: Sequence[dict]) -> list[list[tuple[str, str]]
     for row in rows:
         pairs = []
         for f, v in row.items():
-            for x in (v if isinstance(v, list) else [v]):
+            for x in v if isinstance(v, list) else [v]:
                 if x is not None:
                     pairs.append((f, _norm(x["text"] if isinstance(x, dict) else x)))
         out.append(pairs)
@@ -427,14 +462,21 @@ def eval_structures(model, records: Sequence[dict], batch_size: int = 16, thresh
     t0 = time.time()
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(records):
-        key = json.dumps([{k: st.get(k) for k in ("name", "fields", "choices")} for st in r["structures"]],
-                         sort_keys=True)
+        key = json.dumps(
+            [{k: st.get(k) for k in ("name", "fields", "choices")} for st in r["structures"]], sort_keys=True
+        )
         groups.setdefault(key, []).append(i)
     results: list[dict | None] = [None] * len(records)
-    for key, idx in groups.items():
+    for idx in groups.values():
         schema = structure_schema(records[idx[0]]["structures"])
-        outs = model.batch_extract([records[i]["text"] for i in idx], schema, batch_size=batch_size,
-                                   threshold=threshold, include_confidence=True, include_spans=True)
+        outs = model.batch_extract(
+            [records[i]["text"] for i in idx],
+            schema,
+            batch_size=batch_size,
+            threshold=threshold,
+            include_confidence=True,
+            include_spans=True,
+        )
         for i, o in zip(idx, outs):
             results[i] = o
     tp = n_gold = n_pred = loose_tp = 0
@@ -479,24 +521,36 @@ class Limits:
     structures: int = 300
 
     @classmethod
-    def all(cls, n: int) -> "Limits":
+    def all(cls, n: int) -> Limits:
         return cls(n, n, n, n, n)
 
 
-def evaluate_all(model, limits: Limits | dict | None = None, root: str | None = None, batch_size: int = 16,
-                 threshold: float = 0.5, n_errors: int = 10,
-                 log: Callable[[str], None] | None = None) -> dict:
+def evaluate_all(
+    model,
+    limits: Limits | dict | None = None,
+    root: str | None = None,
+    batch_size: int = 16,
+    threshold: float = 0.5,
+    n_errors: int = 10,
+    log: Callable[[str], None] | None = None,
+) -> dict:
     """Run every evaluation; returns the JSON-ready report (see ``jobs/evaluate.py``)."""
     lim = limits if isinstance(limits, Limits) else Limits(**(limits or {}))
     log = log or (lambda s: None)
     t0 = time.time()
-    rep: dict = {"model_version": getattr(model, "model_version", None), "threshold": threshold,
-                 "batch_size": batch_size, "limits": lim.__dict__.copy(), "protocol": {
-                     "ner": "all labels of the set in the listed order, threshold 0.5, flat NER (greedy across "
-                            "labels), micro-F1 on exact (char start, char end, type)",
-                     "classification": "single-label task with the label names only; accuracy",
-                     "structures": f"held-out synthetic nested records, seed {STRUCTURE_SEED}; F1 on (field, "
-                                   "value text) pairs of one-to-one aligned instances"}}
+    rep: dict = {
+        "model_version": getattr(model, "model_version", None),
+        "threshold": threshold,
+        "batch_size": batch_size,
+        "limits": lim.__dict__.copy(),
+        "protocol": {
+            "ner": "all labels of the set in the listed order, threshold 0.5, flat NER (greedy across "
+            "labels), micro-F1 on exact (char start, char end, type)",
+            "classification": "single-label task with the label names only; accuracy",
+            "structures": f"held-out synthetic nested records, seed {STRUCTURE_SEED}; F1 on (field, "
+            "value text) pairs of one-to-one aligned instances",
+        },
+    }
 
     cross, cross_mapped = {}, {}
     for d in CROSSNER_DOMAINS:
@@ -512,7 +566,8 @@ def evaluate_all(model, limits: Limits | dict | None = None, root: str | None = 
     rep["crossner_mean_f1"] = sum(cross[d]["f1"] for d in CROSSNER_DOMAINS) / len(CROSSNER_DOMAINS)
     rep["crossner_music_mapped"] = cross_mapped
     rep["crossner_mean_f1_music_mapped"] = sum(
-        cross_mapped["f1"] if d == "music" else cross[d]["f1"] for d in CROSSNER_DOMAINS) / len(CROSSNER_DOMAINS)
+        cross_mapped["f1"] if d == "music" else cross[d]["f1"] for d in CROSSNER_DOMAINS
+    ) / len(CROSSNER_DOMAINS)
 
     sents = read_conll_test(root, limit=lim.conll)
     conll, conll_preds = {}, {}
@@ -533,11 +588,18 @@ def evaluate_all(model, limits: Limits | dict | None = None, root: str | None = 
     rep["structures"] = eval_structures(model, structure_records(n_struct), batch_size, threshold)
     log(f"structures: F1 {rep['structures']['f1']:.3f} ({rep['structures']['seconds']} s)")
 
-    values = {"conll_alphabetical_f1": conll["alphabetical"]["f1"], "conll_person_first_f1": conll["person_first"]["f1"],
-              "conll_order_gap": abs(conll["difference"]), "crossner_mean_f1": rep["crossner_mean_f1"],
-              "sst2_accuracy": rep["sst2"]["accuracy"], "snips_accuracy": rep["snips"]["accuracy"]}
-    rep["targets"] = {k: {"target": f"{op} {t}", "value": values[k],
-                          "met": values[k] >= t if op == ">=" else values[k] <= t} for k, (op, t) in TARGETS.items()}
+    values = {
+        "conll_alphabetical_f1": conll["alphabetical"]["f1"],
+        "conll_person_first_f1": conll["person_first"]["f1"],
+        "conll_order_gap": abs(conll["difference"]),
+        "crossner_mean_f1": rep["crossner_mean_f1"],
+        "sst2_accuracy": rep["sst2"]["accuracy"],
+        "snips_accuracy": rep["snips"]["accuracy"],
+    }
+    rep["targets"] = {
+        k: {"target": f"{op} {t}", "value": values[k], "met": values[k] >= t if op == ">=" else values[k] <= t}
+        for k, (op, t) in TARGETS.items()
+    }
     rep["wall_seconds"] = round(time.time() - t0, 1)
     return rep
 
@@ -563,13 +625,16 @@ def format_table(rep: dict) -> str:
     rows.append(("SNIPS intent accuracy", str(rep["snips"]["n"]), "", "", f"{rep['snips']['accuracy']:.3f}"))
     ner("Structures (held-out synthetic), aligned", rep["structures"])
     rows.append(("Structures, loose F1 (no instance grouping)", "", "", "", f"{rep['structures']['loose_f1']:.3f}"))
-    rows.append(("Structures, instance count right", "", "", "",
-                 f"{rep['structures']['instance_count_accuracy']:.3f}"))
+    rows.append(("Structures, instance count right", "", "", "", f"{rep['structures']['instance_count_accuracy']:.3f}"))
     w = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(r[0].ljust(w[0]) if i == 0 else r[i].rjust(w[i]) for i in range(5)).rstrip() for r in rows]
     lines.insert(1, "-" * len(lines[0]))
     lines.append("")
-    lines.append("targets: " + "; ".join(f"{k} {v['target']}: {v['value']:.3f} {'met' if v['met'] else 'NOT met'}"
-                                         for k, v in rep["targets"].items()))
+    lines.append(
+        "targets: "
+        + "; ".join(
+            f"{k} {v['target']}: {v['value']:.3f} {'met' if v['met'] else 'NOT met'}" for k, v in rep["targets"].items()
+        )
+    )
     lines.append(f"wall time: {rep['wall_seconds']:.1f} s")
     return "\n".join(lines)

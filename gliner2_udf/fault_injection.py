@@ -23,6 +23,7 @@ The points, one call each::
     reached("after_last_commit")           # driver, after the run's last commit (streaming: after the query)
     reached("worker_batch")                # Python worker, before it extracts a batch
 """
+
 from __future__ import annotations
 
 import os
@@ -32,7 +33,7 @@ MARKS_ENV = "GLINER2_UDF_FAULT_MARKS"
 PAUSE_ENV = "GLINER2_UDF_FAULT_PAUSE"
 PAUSE_SECONDS_ENV = "GLINER2_UDF_FAULT_PAUSE_S"
 BATCH_SLEEP_ENV = "GLINER2_UDF_FAULT_BATCH_SLEEP"
-POINTS = ("before_first_write", "between_commits", "after_last_commit")     # where PAUSE_ENV may pause
+POINTS = ("before_first_write", "between_commits", "after_last_commit")  # where PAUSE_ENV may pause
 CALLS = ("before_first_write", "commit", "after_last_commit", "worker_batch")  # what reached() accepts
 
 
@@ -69,7 +70,7 @@ def _mark(name: str) -> None:
     tmp = os.path.join(folder, f".{name}.{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(f"{os.getpid()}\n")
-    os.replace(tmp, os.path.join(folder, name))   # a reader never sees a half-written marker
+    os.replace(tmp, os.path.join(folder, name))  # a reader never sees a half-written marker
 
 
 def _pause(point: str) -> None:

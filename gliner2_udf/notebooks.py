@@ -12,6 +12,7 @@ Example::
     ex.entity_counts          # pandas: label, mentions, documents
     ex.figures["entities"]    # a matplotlib Figure
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ from .config import from_dict
 from .options import ExtractOptions
 
 INPUT_VIEW = "gliner2_notebook_input"
-_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")   # db.table, catalog.db.table
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")  # db.table, catalog.db.table
 _TOP = 10
 
 
@@ -56,11 +57,21 @@ def _blank(value: Any) -> bool:
     return value is None or str(value).strip() == ""
 
 
-def extract_table(spark, input_table: str, schema: Any, model: str, output_table: str, *,
-                  mode: str = "merge", limit: int | str | None = None, id_column: str = "id",
-                  text_column: str = "text", passthrough: Any = (),
-                  batch_size: int | str = ExtractOptions.batch_size,
-                  threshold: float | str = ExtractOptions.threshold) -> dict[str, Any]:
+def extract_table(
+    spark,
+    input_table: str,
+    schema: Any,
+    model: str,
+    output_table: str,
+    *,
+    mode: str = "merge",
+    limit: int | str | None = None,
+    id_column: str = "id",
+    text_column: str = "text",
+    passthrough: Any = (),
+    batch_size: int | str = ExtractOptions.batch_size,
+    threshold: float | str = ExtractOptions.threshold,
+) -> dict[str, Any]:
     """Run the configured extract job (``spark.job.run``) from notebook values; returns its summary.
 
     ``input_table``/``output_table``: catalog names or paths (Parquet or Delta). ``limit``: only the
@@ -85,19 +96,33 @@ def extract_table(spark, input_table: str, schema: Any, model: str, output_table
         reader.orderBy(id_column).limit(n).createOrReplaceTempView(INPUT_VIEW)
         inp = {**{k: v for k, v in inp.items() if k != "path"}, "format": "delta", "table": INPUT_VIEW}
     out = _location(output_table, "output_table")
-    cfg = from_dict({"input": inp, "schema": schema, "model": {"path": model},
-                     "output": {"format": "delta", "mode": mode, **out},
-                     "batch_size": int(batch_size), "threshold": float(threshold)})
+    cfg = from_dict(
+        {
+            "input": inp,
+            "schema": schema,
+            "model": {"path": model},
+            "output": {"format": "delta", "mode": mode, **out},
+            "batch_size": int(batch_size),
+            "threshold": float(threshold),
+        }
+    )
     summary = run(cfg, spark)
-    return {"output": summary.output, "rows": summary.rows, "seconds": round(summary.seconds, 3),
-            "documents_per_second": round(summary.docs_per_second, 3),
-            "status_counts": dict(summary.status_counts), "entity_counts": dict(summary.entity_counts),
-            "model_version": summary.model_version, "schema_hash": summary.schema_hash,
-            "mlflow_run_id": summary.mlflow_run_id}
+    return {
+        "output": summary.output,
+        "rows": summary.rows,
+        "seconds": round(summary.seconds, 3),
+        "documents_per_second": round(summary.docs_per_second, 3),
+        "status_counts": dict(summary.status_counts),
+        "entity_counts": dict(summary.entity_counts),
+        "model_version": summary.model_version,
+        "schema_hash": summary.schema_hash,
+        "mlflow_run_id": summary.mlflow_run_id,
+    }
 
 
-def register(checkpoint: str, name: str, alias: str | None = None, metrics_file: str | None = None,
-             schema: str | None = None) -> dict[str, Any]:
+def register(
+    checkpoint: str, name: str, alias: str | None = None, metrics_file: str | None = None, schema: str | None = None
+) -> dict[str, Any]:
     """Register ``checkpoint`` as a new version of ``name`` (``registry.register_checkpoint``)."""
     from . import registry
 
@@ -105,8 +130,14 @@ def register(checkpoint: str, name: str, alias: str | None = None, metrics_file:
     if not _blank(schema):
         kwargs["schema"] = schema
     reg = registry.register_checkpoint(checkpoint, name, None if _blank(alias) else alias, **kwargs)
-    return {"uri": reg.uri, "name": reg.name, "version": reg.version, "alias": reg.alias,
-            "sha256": reg.sha256, "run_id": reg.run_id}
+    return {
+        "uri": reg.uri,
+        "name": reg.name,
+        "version": reg.version,
+        "alias": reg.alias,
+        "sha256": reg.sha256,
+        "run_id": reg.run_id,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,21 +149,25 @@ class Exploration:
     """Tables (pandas) and figures (matplotlib) describing an extraction output table."""
 
     documents: int
-    status_counts: Any                 # status, documents
-    entity_counts: Any                 # label, mentions, documents
-    top_entities: Any                  # label, text, mentions (the most frequent per label)
-    label_distribution: Any            # task, label, documents
-    structures: Any                    # structure, id, instance, field, text, score (a sample)
+    status_counts: Any  # status, documents
+    entity_counts: Any  # label, mentions, documents
+    top_entities: Any  # label, text, mentions (the most frequent per label)
+    label_distribution: Any  # task, label, documents
+    structures: Any  # structure, id, instance, field, text, score (a sample)
     figures: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Plain values (for ``dbutils.notebook.exit``)."""
-        return {"documents": self.documents,
-                "status": dict(zip(self.status_counts["status"], map(int, self.status_counts["documents"]))),
-                "entities": dict(zip(self.entity_counts["label"], map(int, self.entity_counts["mentions"]))),
-                "labels": {t: dict(zip(g["label"], map(int, g["documents"])))
-                           for t, g in self.label_distribution.groupby("task", sort=False)},
-                "figures": sorted(self.figures)}
+        return {
+            "documents": self.documents,
+            "status": dict(zip(self.status_counts["status"], map(int, self.status_counts["documents"]))),
+            "entities": dict(zip(self.entity_counts["label"], map(int, self.entity_counts["mentions"]))),
+            "labels": {
+                t: dict(zip(g["label"], map(int, g["documents"])))
+                for t, g in self.label_distribution.groupby("task", sort=False)
+            },
+            "figures": sorted(self.figures),
+        }
 
 
 def _read(spark, table: str):
@@ -157,8 +192,16 @@ def _structure_columns(df) -> list[str]:
     return out
 
 
-def explore(spark, output_table: str, *, model_version: str | None = None, schema_hash: str | None = None,
-            id_column: str = "id", top: int = _TOP, sample: int = 5) -> Exploration:
+def explore(
+    spark,
+    output_table: str,
+    *,
+    model_version: str | None = None,
+    schema_hash: str | None = None,
+    id_column: str = "id",
+    top: int = _TOP,
+    sample: int = 5,
+) -> Exploration:
     """Entity counts per type, label distributions, a sample of structures, and their plots.
 
     Works on any table the job wrote (columns are recognised by shape: ``<task>``/``<task>_score``
@@ -178,28 +221,48 @@ def explore(spark, output_table: str, *, model_version: str | None = None, schem
     df = df.cache()
     try:
         documents = df.count()
-        status = (df.groupBy("status").agg(F.count(F.lit(1)).alias("documents"))
-                    .orderBy(F.desc("documents"), "status").toPandas())
+        status = (
+            df.groupBy("status")
+            .agg(F.count(F.lit(1)).alias("documents"))
+            .orderBy(F.desc("documents"), "status")
+            .toPandas()
+        )
         ents = df.select(F.col(f"`{id_column}`").alias("_doc"), F.explode("entities").alias("e"))
-        entity_counts = (ents.groupBy(F.col("e.label").alias("label"))
-                             .agg(F.count(F.lit(1)).alias("mentions"), F.countDistinct("_doc").alias("documents"))
-                             .orderBy(F.desc("mentions"), "label").toPandas())
+        entity_counts = (
+            ents.groupBy(F.col("e.label").alias("label"))
+            .agg(F.count(F.lit(1)).alias("mentions"), F.countDistinct("_doc").alias("documents"))
+            .orderBy(F.desc("mentions"), "label")
+            .toPandas()
+        )
         by_text = ents.groupBy(F.col("e.label").alias("label"), F.col("e.text").alias("text")).agg(
-            F.count(F.lit(1)).alias("mentions"))
+            F.count(F.lit(1)).alias("mentions")
+        )
         rank = F.row_number().over(Window.partitionBy("label").orderBy(F.desc("mentions"), "text"))
-        top_entities = (by_text.withColumn("_rank", rank).where(F.col("_rank") <= top).drop("_rank")
-                               .orderBy("label", F.desc("mentions"), "text").toPandas())
+        top_entities = (
+            by_text.withColumn("_rank", rank)
+            .where(F.col("_rank") <= top)
+            .drop("_rank")
+            .orderBy("label", F.desc("mentions"), "text")
+            .toPandas()
+        )
         parts = []
         for c in _classification_columns(df):
             col = F.col(f"`{c}`")
             if isinstance(df.schema[c].dataType, T.ArrayType):
                 col = F.explode(col)
-            parts.append(df.select(col.alias("label")).where(F.col("label").isNotNull())
-                           .groupBy("label").agg(F.count(F.lit(1)).alias("documents"))
-                           .withColumn("task", F.lit(c)).select("task", "label", "documents")
-                           .orderBy(F.desc("documents"), "label").toPandas())
-        labels = (pd.concat(parts, ignore_index=True) if parts
-                  else pd.DataFrame({"task": [], "label": [], "documents": []}))
+            parts.append(
+                df.select(col.alias("label"))
+                .where(F.col("label").isNotNull())
+                .groupBy("label")
+                .agg(F.count(F.lit(1)).alias("documents"))
+                .withColumn("task", F.lit(c))
+                .select("task", "label", "documents")
+                .orderBy(F.desc("documents"), "label")
+                .toPandas()
+            )
+        labels = (
+            pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"task": [], "label": [], "documents": []})
+        )
         structures = _structure_sample(df, id_column, sample)
     finally:
         df.unpersist()
@@ -215,14 +278,26 @@ def _structure_sample(df, id_column: str, sample: int):
 
     rows = []
     for c in _structure_columns(df):
-        got = (df.select(F.col(f"`{id_column}`").alias("id"), F.posexplode(f"`{c}`").alias("instance", "inst"))
-                 .orderBy("id", "instance").limit(sample).collect())
+        got = (
+            df.select(F.col(f"`{id_column}`").alias("id"), F.posexplode(f"`{c}`").alias("instance", "inst"))
+            .orderBy("id", "instance")
+            .limit(sample)
+            .collect()
+        )
         for r in got:
             for name, value in r["inst"].asDict(recursive=True).items():
-                for span in (value if isinstance(value, list) else [value]):
+                for span in value if isinstance(value, list) else [value]:
                     if span is not None:
-                        rows.append({"structure": c, "id": r["id"], "instance": r["instance"], "field": name,
-                                     "text": span.get("text"), "score": span.get("score")})
+                        rows.append(
+                            {
+                                "structure": c,
+                                "id": r["id"],
+                                "instance": r["instance"],
+                                "field": name,
+                                "text": span.get("text"),
+                                "score": span.get("score"),
+                            }
+                        )
     return pd.DataFrame(rows, columns=["structure", "id", "instance", "field", "text", "score"])
 
 

@@ -5,6 +5,7 @@ into as few passes as fit; structures, relations and classification tasks move w
 fields must be scored together to form instances, a single-label task's labels compete in one softmax).
 A unit that cannot fit on its own is a schema error, raised on the driver before any work.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -31,8 +32,11 @@ def plan_passes(compiled: CompiledSchema, schema_length, max_tokens: int) -> lis
             return
         alone = replace(empty, **{kind: (item,)})
         if schema_length(alone) > budget:
-            raise SchemaError(where, f"needs {schema_length(alone)} encoder tokens on its own; the window is "
-                                     f"{max_tokens} with {MIN_TEXT_TOKENS} kept for the text")
+            raise SchemaError(
+                where,
+                f"needs {schema_length(alone)} encoder tokens on its own; the window is "
+                f"{max_tokens} with {MIN_TEXT_TOKENS} kept for the text",
+            )
         passes.append(current)
         current = alone
 

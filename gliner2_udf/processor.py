@@ -5,6 +5,7 @@ then the choice-prefix words and the lower-cased text words. Every element is to
 nothing else is added (no ``[CLS]``/``[SEP]``). A word is represented by its first sub-token; a task by
 its ``[P]`` token and one marker token per child (entity type, field, label, head/tail).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,18 @@ import numpy as np
 
 from .schema import CompiledSchema
 
-SPECIAL_TOKENS = ["[SEP_STRUCT]", "[SEP_TEXT]", "[P]", "[C]", "[E]", "[R]", "[L]", "[EXAMPLE]", "[OUTPUT]",
-                  "[DESCRIPTION]"]
+SPECIAL_TOKENS = [
+    "[SEP_STRUCT]",
+    "[SEP_TEXT]",
+    "[P]",
+    "[C]",
+    "[E]",
+    "[R]",
+    "[L]",
+    "[EXAMPLE]",
+    "[OUTPUT]",
+    "[DESCRIPTION]",
+]
 
 
 @dataclass(frozen=True)
@@ -41,9 +52,9 @@ class SchemaTokens:
 class Encoded:
     """One text (or window) ready for collation."""
 
-    ids: list[int]            # whole sequence
-    word_pos: list[int]       # first sub-token position of every word (prefix words first)
-    n_prefix: int             # number of choice-prefix words
+    ids: list[int]  # whole sequence
+    word_pos: list[int]  # first sub-token position of every word (prefix words first)
+    n_prefix: int  # number of choice-prefix words
 
 
 @dataclass
@@ -56,14 +67,14 @@ class Tasks:
     labels, task after task, the columns of ``label_pos``. Training pads rows of different lengths.
     """
 
-    prompt_pos: Any    # [B, T] each span task's [P] marker
-    entities: Any      # [B, T] bool: an entity task (queried for one instance at most)
-    field_pos: Any     # [B, N] each field's marker (entity type, field, head/tail)
-    field_task: Any    # [B, N] the span task (column of prompt_pos) each field belongs to
-    label_pos: Any     # [B, C] each classification label's marker
+    prompt_pos: Any  # [B, T] each span task's [P] marker
+    entities: Any  # [B, T] bool: an entity task (queried for one instance at most)
+    field_pos: Any  # [B, N] each field's marker (entity type, field, head/tail)
+    field_task: Any  # [B, N] the span task (column of prompt_pos) each field belongs to
+    label_pos: Any  # [B, C] each classification label's marker
 
     @classmethod
-    def of_slots(cls, slots: tuple[TaskSlots, ...], b: int) -> "Tasks":
+    def of_slots(cls, slots: tuple[TaskSlots, ...], b: int) -> Tasks:
         """The routing of ``b`` sequences that share one schema's ``slots``."""
         span = [t for t in slots if t.kind != "classification"]
         rows = (
@@ -75,28 +86,29 @@ class Tasks:
         )
         return cls(*(np.tile(np.asarray(r, dtype=bool if i == 1 else np.int64), (b, 1)) for i, r in enumerate(rows)))
 
-    def map(self, fn) -> "Tasks":
-        return Tasks(*(fn(x) for x in (self.prompt_pos, self.entities, self.field_pos, self.field_task,
-                                       self.label_pos)))
+    def map(self, fn) -> Tasks:
+        return Tasks(
+            *(fn(x) for x in (self.prompt_pos, self.entities, self.field_pos, self.field_task, self.label_pos))
+        )
 
 
 @dataclass
 class Output:
     """What one forward pass gives for a batch (numpy here, torch tensors inside the torch network)."""
 
-    count_logits: Any          # [B, T, MAX_COUNT] per span task
-    instances: Any             # [B, T] instances queried per span task
-    span_logits: Any           # [B, K, N, L, W], K = most instances queried; None when K = 0
-    class_logits: Any          # [B, C] per classification label
+    count_logits: Any  # [B, T, MAX_COUNT] per span task
+    instances: Any  # [B, T] instances queried per span task
+    span_logits: Any  # [B, K, N, L, W], K = most instances queried; None when K = 0
+    class_logits: Any  # [B, C] per classification label
 
 
 @dataclass
 class Batch:
-    input_ids: np.ndarray         # [B, T] int64
-    attention_mask: np.ndarray    # [B, T] int64
-    word_pos: np.ndarray          # [B, L] int64 (0 where padded)
-    word_mask: np.ndarray         # [B, L] bool
-    n_words: list[int]            # words per sample, prefix included
+    input_ids: np.ndarray  # [B, T] int64
+    attention_mask: np.ndarray  # [B, T] int64
+    word_pos: np.ndarray  # [B, L] int64 (0 where padded)
+    word_mask: np.ndarray  # [B, L] bool
+    n_words: list[int]  # words per sample, prefix included
     n_prefix: list[int]
     tasks: Tasks
 
@@ -140,12 +152,15 @@ class Processor:
                 ids += self.word_ids(["[SEP_STRUCT]"])[0]
             elements = task.elements()
             positions = []
-            for el, el_ids in zip(elements, self.word_ids(elements)):
+            for el_ids in self.word_ids(elements):
                 positions.append(len(ids))
                 ids += el_ids
             # element 1 is [P]; children's markers are elements 4, 6, ..., len-3
-            slots.append(TaskSlots(task.kind, task.name, positions[1],
-                                   tuple(positions[4 + 2 * c] for c in range(len(task.children)))))
+            slots.append(
+                TaskSlots(
+                    task.kind, task.name, positions[1], tuple(positions[4 + 2 * c] for c in range(len(task.children)))
+                )
+            )
         ids += self.word_ids(["[SEP_TEXT]"])[0]
         return SchemaTokens(tuple(ids), tuple(slots), tuple(prefix_words))
 
@@ -186,5 +201,12 @@ class Processor:
                 word_mask[i, : len(x.word_pos)] = True
         if not isinstance(tasks, Tasks):
             tasks = Tasks.of_slots(tasks, b)
-        return Batch(input_ids, attention, word_pos, word_mask, [len(x.word_pos) for x in items],
-                     [x.n_prefix for x in items], tasks)
+        return Batch(
+            input_ids,
+            attention,
+            word_pos,
+            word_mask,
+            [len(x.word_pos) for x in items],
+            [x.n_prefix for x in items],
+            tasks,
+        )

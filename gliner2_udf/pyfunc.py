@@ -10,6 +10,7 @@ Example::
     model.predict(pd.DataFrame({"text": ["Tim Cook runs Apple."]}), params={"threshold": 0.4})
     # -> DataFrame with one column "extraction": the engine result as JSON (spans and confidences)
 """
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,13 @@ def signature():
     return ModelSignature(
         inputs=Schema([ColSpec("string", "text")]),
         outputs=Schema([ColSpec("string", OUTPUT_COLUMN)]),
-        params=ParamSchema([ParamSpec("threshold", "double", DEFAULT_PARAMS["threshold"]),
-                            ParamSpec("batch_size", "long", DEFAULT_PARAMS["batch_size"]),
-                            ParamSpec("schema", "string", DEFAULT_PARAMS["schema"])]),
+        params=ParamSchema(
+            [
+                ParamSpec("threshold", "double", DEFAULT_PARAMS["threshold"]),
+                ParamSpec("batch_size", "long", DEFAULT_PARAMS["batch_size"]),
+                ParamSpec("schema", "string", DEFAULT_PARAMS["schema"]),
+            ]
+        ),
     )
 
 
@@ -50,8 +55,7 @@ class GLiNER2PyFunc(mlflow.pyfunc.PythonModel):
         from .schema import load_schema
 
         config = context.model_config or {}
-        self.model = GLiNER2.from_pretrained(context.artifacts["checkpoint"],
-                                             model_version=config.get("model_version"))
+        self.model = GLiNER2.from_pretrained(context.artifacts["checkpoint"], model_version=config.get("model_version"))
         self.schema = load_schema(context.artifacts["schema"])
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
@@ -64,7 +68,12 @@ class GLiNER2PyFunc(mlflow.pyfunc.PythonModel):
         else:
             texts = pd.Series(model_input)
         texts = [t if isinstance(t, str) else None for t in texts.tolist()]
-        results = self.model.batch_extract(texts, schema, batch_size=int(p["batch_size"]),
-                                           threshold=float(p["threshold"]),
-                                           include_confidence=True, include_spans=True)
+        results = self.model.batch_extract(
+            texts,
+            schema,
+            batch_size=int(p["batch_size"]),
+            threshold=float(p["threshold"]),
+            include_confidence=True,
+            include_spans=True,
+        )
         return pd.DataFrame({OUTPUT_COLUMN: [json.dumps(r, ensure_ascii=False) for r in results]})

@@ -22,6 +22,7 @@ Example::
     reg.uri                                          # 'models:/gliner2-minilm-default/1'
     resolve("models:/gliner2-minilm-default@champion").path   # local checkpoint folder, sha256 checked
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,8 +35,9 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .config import OPTION_KEYS, JobConfig, ModelConfig
 from .errors import ConfigError, RegistryError
@@ -44,7 +46,7 @@ DEFAULT_EXPERIMENT = "gliner2-udf"
 EXPERIMENT_ENV = "GLINER2_UDF_MLFLOW_EXPERIMENT"
 CACHE_ENV = "GLINER2_UDF_MODEL_CACHE"
 SHA_TAG = "checkpoint_sha256"
-MODEL_NAME = "model"                       # the logged model's name inside its run
+MODEL_NAME = "model"  # the logged model's name inside its run
 EVAL_FILES = ("eval.json", "metrics.json")  # looked for inside the checkpoint folder
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>[^/@]+))$")
 
@@ -91,7 +93,7 @@ def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
     """For a sqlite store, artifacts go next to the database file (not the working directory)."""
     if not tracking_uri.startswith("sqlite:///"):
         return None
-    db = tracking_uri[len("sqlite:///"):]
+    db = tracking_uri[len("sqlite:///") :]
     folder = os.path.join(os.path.dirname(os.path.abspath(db)), "mlruns", re.sub(r"[^A-Za-z0-9_.-]+", "_", experiment))
     return "file://" + folder
 
@@ -140,8 +142,9 @@ def find_eval_metrics(checkpoint: str, metrics_file: str | None = None) -> dict[
     """
     path = metrics_file
     if path is None:
-        path = next((os.path.join(checkpoint, f) for f in EVAL_FILES
-                     if os.path.isfile(os.path.join(checkpoint, f))), None)
+        path = next(
+            (os.path.join(checkpoint, f) for f in EVAL_FILES if os.path.isfile(os.path.join(checkpoint, f))), None
+        )
     if path is None:
         return {}
     with open(path, encoding="utf-8") as fh:
@@ -149,8 +152,7 @@ def find_eval_metrics(checkpoint: str, metrics_file: str | None = None) -> dict[
     if not isinstance(data, Mapping):
         raise ConfigError("--metrics", f"{path}: expected a JSON object, got {type(data).__name__}")
     about = data.get("model")
-    if isinstance(about, str) and os.path.isdir(about) and \
-            os.path.realpath(about) != os.path.realpath(checkpoint):
+    if isinstance(about, str) and os.path.isdir(about) and os.path.realpath(about) != os.path.realpath(checkpoint):
         raise ConfigError("--metrics", f"{path} evaluates {about!r}, not the checkpoint {checkpoint!r}")
     found: dict[str, float] = {}
 
@@ -235,9 +237,16 @@ def _schema_file(schema: Any, tmp: str) -> str:
     return path
 
 
-def register_checkpoint(checkpoint: str, name: str, alias: str | None = None, *,
-                        schema: Any = None, metrics_file: str | None = None,
-                        experiment: str | None = None, description: str | None = None) -> Registered:
+def register_checkpoint(
+    checkpoint: str,
+    name: str,
+    alias: str | None = None,
+    *,
+    schema: Any = None,
+    metrics_file: str | None = None,
+    experiment: str | None = None,
+    description: str | None = None,
+) -> Registered:
     """Log ``checkpoint`` as a pyfunc model in a new MLflow run and register it as a new version of
     ``name``; ``alias`` (e.g. ``champion``) then points at that version.
 
@@ -258,23 +267,37 @@ def register_checkpoint(checkpoint: str, name: str, alias: str | None = None, *,
     if not os.path.isfile(os.path.join(checkpoint, "config.json")):
         raise ConfigError("--checkpoint", f"expected a GLiNER2 checkpoint folder, {checkpoint!r} has no config.json")
     if schema is None:
-        raise ConfigError("--schema", "expected the model's default schema (a YAML or JSON file, a mapping or a "
-                                      "Schema), got none; e.g. conf/schemas/default.yaml in the repository")
+        raise ConfigError(
+            "--schema",
+            "expected the model's default schema (a YAML or JSON file, a mapping or a "
+            "Schema), got none; e.g. conf/schemas/default.yaml in the repository",
+        )
     meta = checkpoint_metadata(checkpoint, metrics_file)
     with tempfile.TemporaryDirectory() as tmp, _run(f"register {name}", experiment) as run:
         schema_file = _schema_file(schema, tmp)
         load_schema(schema_file)  # fail here on a bad schema, not when the model is loaded
-        mlflow.log_params({"checkpoint": checkpoint, "encoder": meta["encoder"],
-                           "max_span_width": meta["max_span_width"], SHA_TAG: meta[SHA_TAG]})
+        mlflow.log_params(
+            {
+                "checkpoint": checkpoint,
+                "encoder": meta["encoder"],
+                "max_span_width": meta["max_span_width"],
+                SHA_TAG: meta[SHA_TAG],
+            }
+        )
         if meta.get("eval_metrics"):
             mlflow.log_metrics({f"eval.{k}": v for k, v in meta["eval_metrics"].items()})
         with warnings.catch_warnings():  # a signature is given on purpose: an input_example would pickle
             warnings.filterwarnings("ignore", message=".*input_example.*")  # the loaded model
             info = mlflow.pyfunc.log_model(
-                name=MODEL_NAME, python_model=GLiNER2PyFunc(),
+                name=MODEL_NAME,
+                python_model=GLiNER2PyFunc(),
                 artifacts={"checkpoint": checkpoint, "schema": schema_file},
-                signature=signature(), metadata=meta, pip_requirements=_requirements(),
-                registered_model_name=name, await_registration_for=60)
+                signature=signature(),
+                metadata=meta,
+                pip_requirements=_requirements(),
+                registered_model_name=name,
+                await_registration_for=60,
+            )
         version = str(info.registered_model_version)
     client = _client()
     for key in (SHA_TAG, "encoder", "max_span_width"):
@@ -312,9 +335,9 @@ class ResolvedModel:
 
     name: str
     version: str
-    path: str        # the local checkpoint folder
+    path: str  # the local checkpoint folder
     sha256: str
-    requested: str   # the URI as configured, e.g. models:/name@champion
+    requested: str  # the URI as configured, e.g. models:/name@champion
 
     @property
     def uri(self) -> str:
@@ -335,8 +358,11 @@ def cache_root(cache_dir: str | None = None) -> str:
     With ``model.distribution: path`` every executor reads the folder: on a cluster point
     ``GLINER2_UDF_MODEL_CACHE`` at shared storage (a /dbfs or /Volumes path on Databricks).
     """
-    return os.path.abspath(cache_dir or os.environ.get(CACHE_ENV)
-                           or os.path.join(os.path.expanduser("~"), ".cache", "gliner2_udf", "models"))
+    return os.path.abspath(
+        cache_dir
+        or os.environ.get(CACHE_ENV)
+        or os.path.join(os.path.expanduser("~"), ".cache", "gliner2_udf", "models")
+    )
 
 
 def _checkpoint_in(local_model: str) -> str:
@@ -345,8 +371,10 @@ def _checkpoint_in(local_model: str) -> str:
     flavor = Model.load(local_model).flavors.get("python_function", {})
     rel = (flavor.get("artifacts") or {}).get("checkpoint", {}).get("path")
     if not rel:
-        raise RegistryError(f"{local_model}: the logged model has no 'checkpoint' artifact; "
-                            "register checkpoints with jobs/register_model.py")
+        raise RegistryError(
+            f"{local_model}: the logged model has no 'checkpoint' artifact; "
+            "register checkpoints with jobs/register_model.py"
+        )
     _refuse_escapes(local_model, rel)
     return os.path.join(local_model, rel)
 
@@ -362,8 +390,10 @@ def _refuse_escapes(local_model: str, rel: str) -> None:
         for where, dirs, files in os.walk(folder):
             escapes += [p for p in (os.path.join(where, n) for n in dirs + files) if not inside(p)]
     if escapes:
-        raise RegistryError(f"{local_model}: the 'checkpoint' artifact {rel!r} reaches outside the model folder "
-                            f"({escapes[0]!r}); refused")
+        raise RegistryError(
+            f"{local_model}: the 'checkpoint' artifact {rel!r} reaches outside the model folder "
+            f"({escapes[0]!r}); refused"
+        )
 
 
 def _download(uri: str, dest: str, replace: bool = False) -> str:
@@ -410,20 +440,27 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
     try:
         client.get_registered_model(name)
     except MlflowException:
-        raise RegistryError(f"no registered model {name!r} in {mlflow.get_registry_uri()}; register one with "
-                            f"jobs/register_model.py --checkpoint DIR --name {name}") from None
+        raise RegistryError(
+            f"no registered model {name!r} in {mlflow.get_registry_uri()}; register one with "
+            f"jobs/register_model.py --checkpoint DIR --name {name}"
+        ) from None
     try:
-        mv = (client.get_model_version_by_alias(name, alias) if alias is not None
-              else client.get_model_version(name, version))
+        mv = (
+            client.get_model_version_by_alias(name, alias)
+            if alias is not None
+            else client.get_model_version(name, version)
+        )
     except MlflowException:
         if alias is not None:
-            raise RegistryError(f"model {name!r} has no alias {alias!r}; set one with "
-                                f"jobs/register_model.py or registry.set_alias") from None
+            raise RegistryError(
+                f"model {name!r} has no alias {alias!r}; set one with jobs/register_model.py or registry.set_alias"
+            ) from None
         raise RegistryError(f"model {name!r} has no version {version}") from None
     version = str(mv.version)
     recorded = (mv.tags or {}).get(SHA_TAG)
-    dest = os.path.join(cache_root(cache_dir), re.sub(r"[^A-Za-z0-9_.-]+", "_", name),
-                        f"{version}-{(recorded or 'unrecorded')[:12]}")
+    dest = os.path.join(
+        cache_root(cache_dir), re.sub(r"[^A-Za-z0-9_.-]+", "_", name), f"{version}-{(recorded or 'unrecorded')[:12]}"
+    )
     pinned = f"models:/{name}/{version}"
     fresh = not os.path.isfile(os.path.join(dest, "MLmodel"))
     if fresh:
@@ -433,15 +470,19 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
 
         recorded = (Model.load(dest).metadata or {}).get(SHA_TAG)
         if recorded is None:
-            raise RegistryError(f"{pinned} has no recorded {SHA_TAG} (tag or metadata); register "
-                                "checkpoints with jobs/register_model.py")
+            raise RegistryError(
+                f"{pinned} has no recorded {SHA_TAG} (tag or metadata); register "
+                "checkpoints with jobs/register_model.py"
+            )
     actual = checkpoint_sha256(_checkpoint_in(dest))
     if actual != recorded and not fresh:  # a stale or damaged cache: fetch once more
         _download(pinned, dest, replace=True)
         actual = checkpoint_sha256(_checkpoint_in(dest))
     if actual != recorded:
-        raise RegistryError(f"checkpoint sha256 mismatch for {pinned} ({uri}): registered {recorded}, "
-                            f"downloaded {actual}; refusing to run")
+        raise RegistryError(
+            f"checkpoint sha256 mismatch for {pinned} ({uri}): registered {recorded}, "
+            f"downloaded {actual}; refusing to run"
+        )
     return ResolvedModel(name, version, _checkpoint_in(dest), actual, uri)
 
 
@@ -471,8 +512,10 @@ def resolve_model_version(cfg: ModelConfig) -> tuple[str, str]:
     """
     if cfg.is_mlflow_uri:
         if not cfg.path.startswith("models:/"):
-            raise RegistryError(f"expected models:/NAME@ALIAS or models:/NAME/VERSION, got {cfg.path!r}; "
-                                "register a run's model with jobs/register_model.py first")
+            raise RegistryError(
+                f"expected models:/NAME@ALIAS or models:/NAME/VERSION, got {cfg.path!r}; "
+                "register a run's model with jobs/register_model.py first"
+            )
         m = resolve(cfg.path)
         return m.path, cfg.version or m.uri
     from .identity import default_model_version
@@ -527,8 +570,11 @@ class JobTracker:
 
         from .rows import STATUSES
 
-        metrics = {"documents": summary.rows, "documents_per_second": summary.docs_per_second,
-                   "seconds": summary.seconds}
+        metrics = {
+            "documents": summary.rows,
+            "documents_per_second": summary.docs_per_second,
+            "seconds": summary.seconds,
+        }
         counts = dict(summary.status_counts)
         for status in dict.fromkeys([*STATUSES, *counts]):
             metrics[f"status.{status}"] = counts.get(status, 0)
@@ -548,16 +594,20 @@ def track_job(cfg: JobConfig, model_version: str, experiment: str | None = None)
     try:
         mlflow = _mlflow()
     except ImportError:
-        print("note: mlflow is not installed; this run is not tracked (pip install -e '.[mlflow]')",
-              file=sys.stderr)
+        print("note: mlflow is not installed; this run is not tracked (pip install -e '.[mlflow]')", file=sys.stderr)
         yield JobTracker(None)
         return
     where_in = cfg.input.table or cfg.input.path
     where_out = cfg.output.table or cfg.output.path
     with _run(f"extract -> {where_out}", experiment) as run:
         conf = config_dict(cfg)
-        params = {"input": where_in, "output": where_out, "schema_hash": cfg.compiled_schema.schema_hash,
-                  "model_version": model_version, "model_uri": cfg.model.path}
+        params = {
+            "input": where_in,
+            "output": where_out,
+            "schema_hash": cfg.compiled_schema.schema_hash,
+            "model_version": model_version,
+            "model_uri": cfg.model.path,
+        }
         params.update({f"config.{k}": v for k, v in _flat(conf).items()})
         mlflow.log_params(params)
         mlflow.set_tags({"gliner2.model_version": model_version, "gliner2.job": "extract"})

@@ -18,12 +18,14 @@ Row shapes (see ``columns.py`` for the Spark types):
 * ``status`` is ``ok``, ``empty``, ``truncated`` or ``error``; ``error`` explains any status but ``ok``.
   Rows with status ``error`` have null extraction columns; ``empty`` rows have empty ones.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 STATUSES = ("ok", "empty", "truncated", "error")
 _KEEP_CONTROL = {"\t", "\n", "\r"}
@@ -72,8 +74,8 @@ class ClassificationColumns:
 
 @dataclass(frozen=True)
 class FieldColumn:
-    name: str        # the schema's field name (the key in engine results)
-    column: str      # the struct field name in the output
+    name: str  # the schema's field name (the key in engine results)
+    column: str  # the struct field name in the output
     is_list: bool
 
 
@@ -99,7 +101,7 @@ class Layout:
     RESERVED = ("entities", "relations", "status", "error", "model_version", "schema_hash", "extracted_at")
 
     @classmethod
-    def build(cls, compiled, id_column: str, passthrough: Iterable[str] = ()) -> "Layout":
+    def build(cls, compiled, id_column: str, passthrough: Iterable[str] = ()) -> Layout:
         passthrough = tuple(passthrough)
         names = _Names([id_column, *passthrough, *cls.RESERVED])
         ents = tuple(EntityColumn(e.name, names.claim(sanitize(e.name))) for e in compiled.entities)
@@ -125,8 +127,14 @@ class Layout:
         return cols + ["status", "error"]
 
     def columns(self) -> list[str]:
-        return [self.id_column, *self.passthrough, *self.result_columns(),
-                "model_version", "schema_hash", "extracted_at"]
+        return [
+            self.id_column,
+            *self.passthrough,
+            *self.result_columns(),
+            "model_version",
+            "schema_hash",
+            "extracted_at",
+        ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +143,7 @@ class Layout:
 
 @dataclass(frozen=True)
 class Prepared:
-    text: str | None      # what the model gets; None: skip the model
+    text: str | None  # what the model gets; None: skip the model
     status: str
     message: str | None
 
@@ -172,8 +180,11 @@ def prepare_text(value: Any, max_chars: int) -> Prepared:
         space = max(cut.rfind(" "), cut.rfind("\n"))
         if space > max_chars * 0.9:
             cut = cut[:space]
-        return Prepared(cut, "truncated",
-                        f"text has {len(value)} characters; extracted from the first {len(cut)} (max_chars={max_chars})")
+        return Prepared(
+            cut,
+            "truncated",
+            f"text has {len(value)} characters; extracted from the first {len(cut)} (max_chars={max_chars})",
+        )
     return Prepared(cleaned, "ok", None)
 
 
@@ -200,8 +211,12 @@ def _span(leaf: Any) -> dict | None:
     if isinstance(leaf, str):  # results without include_spans / include_confidence
         return {"text": leaf, "score": None, "start": None, "end": None}
     score = leaf.get("confidence", leaf.get("score"))
-    return {"text": leaf.get("text"), "score": None if score is None else float(score),
-            "start": _int(leaf.get("start")), "end": _int(leaf.get("end"))}
+    return {
+        "text": leaf.get("text"),
+        "score": None if score is None else float(score),
+        "start": _int(leaf.get("start")),
+        "end": _int(leaf.get("end")),
+    }
 
 
 def _int(x: Any) -> int | None:
@@ -256,8 +271,14 @@ def to_row(layout: Layout, result: dict, status: str = "ok", message: str | None
         instances = []
         for inst in _as_list(result.get(s.name)):
             inst = inst or {}
-            instances.append({f.column: ([_span(v) for v in _as_list(inst.get(f.name))] if f.is_list
-                                         else _span(_first(inst.get(f.name)))) for f in s.fields})
+            instances.append(
+                {
+                    f.column: (
+                        [_span(v) for v in _as_list(inst.get(f.name))] if f.is_list else _span(_first(inst.get(f.name)))
+                    )
+                    for f in s.fields
+                }
+            )
         row[s.column] = instances
     if layout.relations:
         rels = []

@@ -14,12 +14,14 @@ Example::
               .structure("deal").field("buyer", dtype="str").field("items"))
     compiled = compile_schema(schema)
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import SchemaError
 
@@ -112,8 +114,9 @@ def _unique(names: Iterable[str], path: str) -> None:
 def _check_keys(d: Mapping, allowed: set[str], path: str) -> None:
     unknown = sorted(set(d) - allowed)
     if unknown:
-        raise SchemaError(f"{path}.{unknown[0]}" if path else unknown[0],
-                          f"unknown key; expected one of {sorted(allowed)}")
+        raise SchemaError(
+            f"{path}.{unknown[0]}" if path else unknown[0], f"unknown key; expected one of {sorted(allowed)}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,8 +133,9 @@ class Schema:
         self._relations: list[RelationSpec] = []
 
     # -- builder API ------------------------------------------------------------------------
-    def entities(self, labels: Iterable[str] | Mapping[str, str | None], threshold: float | None = None,
-                 dtype: str = "list") -> "Schema":
+    def entities(
+        self, labels: Iterable[str] | Mapping[str, str | None], threshold: float | None = None, dtype: str = "list"
+    ) -> Schema:
         """Entity types, as a list of names or a mapping name -> description."""
         path = "entities"
         items = labels.items() if isinstance(labels, Mapping) else ((n, None) for n in _as_list(labels, path))
@@ -144,14 +148,21 @@ class Schema:
         _unique([e.name for e in self._entities], path)
         return self
 
-    def classification(self, task: str, labels: Iterable[str] | Mapping[str, str | None],
-                       multi_label: bool = False, cls_threshold: float = 0.5) -> "Schema":
+    def classification(
+        self,
+        task: str,
+        labels: Iterable[str] | Mapping[str, str | None],
+        multi_label: bool = False,
+        cls_threshold: float = 0.5,
+    ) -> Schema:
         """A classification task over ``labels`` (list, or mapping label -> description)."""
         path = f"classifications[{len(self._classifications)}]"
         name = _name(task, f"{path}.name")
         if isinstance(labels, Mapping):
-            pairs = [(_name(k, f"{path}.labels[{i}]"), _description(v, f"{path}.labels.{k}"))
-                     for i, (k, v) in enumerate(labels.items())]
+            pairs = [
+                (_name(k, f"{path}.labels[{i}]"), _description(v, f"{path}.labels.{k}"))
+                for i, (k, v) in enumerate(labels.items())
+            ]
         else:
             pairs = [(_name(k, f"{path}.labels[{i}]"), None) for i, k in enumerate(_as_list(labels, f"{path}.labels"))]
         if len(pairs) < 2:
@@ -159,13 +170,19 @@ class Schema:
         _unique([p[0] for p in pairs], f"{path}.labels")
         if not isinstance(multi_label, bool):
             raise SchemaError(f"{path}.multi_label", f"expected true or false, got {multi_label!r}")
-        self._classifications.append(ClassificationSpec(
-            name, tuple(p[0] for p in pairs), multi_label, _threshold(cls_threshold, f"{path}.threshold", False),
-            tuple((k, v) for k, v in pairs if v)))
+        self._classifications.append(
+            ClassificationSpec(
+                name,
+                tuple(p[0] for p in pairs),
+                multi_label,
+                _threshold(cls_threshold, f"{path}.threshold", False),
+                tuple((k, v) for k, v in pairs if v),
+            )
+        )
         _unique([c.name for c in self._classifications], "classifications")
         return self
 
-    def structure(self, name: str) -> "StructureBuilder":
+    def structure(self, name: str) -> StructureBuilder:
         """Start a structure; add fields with ``.field(...)`` on the returned builder."""
         path = f"structures[{len(self._structures)}]"
         spec = StructureSpec(_name(name, f"{path}.name"), ())
@@ -174,7 +191,7 @@ class Schema:
         self._structures.append(spec)
         return StructureBuilder(self, len(self._structures) - 1)
 
-    def relations(self, names: Iterable[str] | Mapping[str, str | None], threshold: float | None = None) -> "Schema":
+    def relations(self, names: Iterable[str] | Mapping[str, str | None], threshold: float | None = None) -> Schema:
         """Relation types (head, tail pairs), as names or a mapping name -> description."""
         items = names.items() if isinstance(names, Mapping) else ((n, None) for n in _as_list(names, "relations"))
         thr = _threshold(threshold, "relations.threshold")
@@ -187,7 +204,7 @@ class Schema:
 
     # -- declarative form -------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Schema":
+    def from_dict(cls, d: Mapping[str, Any]) -> Schema:
         """Build from the declarative form used in ``conf/schemas/*.yaml`` (see README)."""
         if not isinstance(d, Mapping):
             raise SchemaError("", f"expected a mapping at the top of the schema, got {type(d).__name__}")
@@ -197,10 +214,14 @@ class Schema:
             p = f"entities[{i}]"
             if isinstance(e, Mapping):
                 _check_keys(e, {"name", "description", "threshold", "dtype"}, p)
-                s._entities.append(EntitySpec(_name(e.get("name"), f"{p}.name"),
-                                              _description(e.get("description"), f"{p}.description"),
-                                              _threshold(e.get("threshold"), f"{p}.threshold"),
-                                              _dtype(e.get("dtype", "list"), f"{p}.dtype")))
+                s._entities.append(
+                    EntitySpec(
+                        _name(e.get("name"), f"{p}.name"),
+                        _description(e.get("description"), f"{p}.description"),
+                        _threshold(e.get("threshold"), f"{p}.threshold"),
+                        _dtype(e.get("dtype", "list"), f"{p}.dtype"),
+                    )
+                )
             else:
                 s._entities.append(EntitySpec(_name(e, p)))
         _unique([e.name for e in s._entities], "entities")
@@ -225,17 +246,27 @@ class Schema:
                 fp = f"{p}.fields[{j}]"
                 if isinstance(f, Mapping):
                     _check_keys(f, {"name", "dtype", "choices", "threshold", "description"}, fp)
-                    b._add(fp, f.get("name"), f.get("dtype", "list"), f.get("choices"), f.get("description"),
-                           f.get("threshold"))
+                    b._add(
+                        fp,
+                        f.get("name"),
+                        f.get("dtype", "list"),
+                        f.get("choices"),
+                        f.get("description"),
+                        f.get("threshold"),
+                    )
                 else:
                     b._add(fp, f, "list", None, None, None)
         for i, r in enumerate(_as_list(d.get("relations") or [], "relations")):
             p = f"relations[{i}]"
             if isinstance(r, Mapping):
                 _check_keys(r, {"name", "description", "threshold"}, p)
-                s._relations.append(RelationSpec(_name(r.get("name"), f"{p}.name"),
-                                                 _description(r.get("description"), f"{p}.description"),
-                                                 _threshold(r.get("threshold"), f"{p}.threshold")))
+                s._relations.append(
+                    RelationSpec(
+                        _name(r.get("name"), f"{p}.name"),
+                        _description(r.get("description"), f"{p}.description"),
+                        _threshold(r.get("threshold"), f"{p}.threshold"),
+                    )
+                )
             else:
                 s._relations.append(RelationSpec(_name(r, p)))
         _unique([r.name for r in s._relations], "relations")
@@ -246,7 +277,7 @@ class Schema:
         return _canonical(self)
 
     # proxies so a structure builder chain can continue with other tasks
-    def build(self) -> "Schema":
+    def build(self) -> Schema:
         return self
 
 
@@ -256,21 +287,35 @@ class StructureBuilder:
     def __init__(self, schema: Schema, index: int):
         self._schema, self._index = schema, index
 
-    def field(self, name: str, dtype: str = "list", choices: Iterable[str] | None = None,
-              description: str | None = None, threshold: float | None = None) -> "StructureBuilder":
+    def field(
+        self,
+        name: str,
+        dtype: str = "list",
+        choices: Iterable[str] | None = None,
+        description: str | None = None,
+        threshold: float | None = None,
+    ) -> StructureBuilder:
         spec = self._schema._structures[self._index]
-        return self._add(f"structures[{self._index}].fields[{len(spec.fields)}]", name, dtype, choices,
-                         description, threshold)
+        return self._add(
+            f"structures[{self._index}].fields[{len(spec.fields)}]", name, dtype, choices, description, threshold
+        )
 
-    def _add(self, path, name, dtype, choices, description, threshold) -> "StructureBuilder":
+    def _add(self, path, name, dtype, choices, description, threshold) -> StructureBuilder:
         spec = self._schema._structures[self._index]
         if choices is not None:
-            choices = tuple(_name(c, f"{path}.choices[{i}]") for i, c in enumerate(_as_list(choices, f"{path}.choices")))
+            choices = tuple(
+                _name(c, f"{path}.choices[{i}]") for i, c in enumerate(_as_list(choices, f"{path}.choices"))
+            )
             if len(choices) < 1:
                 raise SchemaError(f"{path}.choices", "expected at least one choice")
             _unique(choices, f"{path}.choices")
-        f = FieldSpec(_name(name, f"{path}.name"), _dtype(dtype, f"{path}.dtype"), choices,
-                      _threshold(threshold, f"{path}.threshold"), _description(description, f"{path}.description"))
+        f = FieldSpec(
+            _name(name, f"{path}.name"),
+            _dtype(dtype, f"{path}.dtype"),
+            choices,
+            _threshold(threshold, f"{path}.threshold"),
+            _description(description, f"{path}.description"),
+        )
         if any(x.name == f.name for x in spec.fields):
             raise SchemaError(f"{path}.name", f"duplicate field name {f.name!r}")
         self._schema._structures[self._index] = StructureSpec(spec.name, spec.fields + (f,))
@@ -300,7 +345,7 @@ class CompiledSchema:
     relations: tuple[RelationSpec, ...]
     schema_hash: str = field(default="")
 
-    def tasks(self) -> list["Task"]:
+    def tasks(self) -> list[Task]:
         """Tasks in the reference's sequence order: structures, entities, relations, classifications."""
         out: list[Task] = []
         for s in self.structures:
@@ -308,8 +353,11 @@ class CompiledSchema:
             out.append(Task("structure", s.name, s.name + "".join(described), "[C]", tuple(f.name for f in s.fields)))
         if self.entities:
             described = [f" [DESCRIPTION] {e.name}: {e.description}" for e in self.entities if e.description]
-            out.append(Task("entities", "entities", "entities" + "".join(described), "[E]",
-                            tuple(e.name for e in self.entities)))
+            out.append(
+                Task(
+                    "entities", "entities", "entities" + "".join(described), "[E]", tuple(e.name for e in self.entities)
+                )
+            )
         for r in self.relations:
             prompt = f"{r.name}: {r.description}" if r.description else r.name
             out.append(Task("relation", r.name, prompt, "[R]", ("head", "tail")))
@@ -337,7 +385,7 @@ class CompiledSchema:
 
 @dataclass(frozen=True)
 class Task:
-    kind: str            # structure | entities | relation | classification
+    kind: str  # structure | entities | relation | classification
     name: str
     prompt: str
     marker: str
@@ -364,11 +412,22 @@ def _canonical(s) -> dict[str, Any]:
     rels = s._relations if isinstance(s, Schema) else s.relations
     return {
         "entities": [asdict(e) for e in ents],
-        "classifications": [{"name": c.name,
-                             "labels": {k: dict(c.label_descriptions).get(k) for k in c.labels},
-                             "multi_label": c.multi_label, "threshold": c.threshold} for c in clss],
-        "structures": [{"name": st.name, "fields": [{**asdict(f), "choices": list(f.choices) if f.choices else None}
-                                                   for f in st.fields]} for st in structs],
+        "classifications": [
+            {
+                "name": c.name,
+                "labels": {k: dict(c.label_descriptions).get(k) for k in c.labels},
+                "multi_label": c.multi_label,
+                "threshold": c.threshold,
+            }
+            for c in clss
+        ],
+        "structures": [
+            {
+                "name": st.name,
+                "fields": [{**asdict(f), "choices": list(f.choices) if f.choices else None} for f in st.fields],
+            }
+            for st in structs
+        ],
         "relations": [asdict(r) for r in rels],
     }
 
@@ -392,8 +451,13 @@ def compile_schema(schema: Schema | CompiledSchema | Mapping[str, Any]) -> Compi
     # what is returned, so all of them are hashed; formatting and how defaults were written are not.
     canonical = json.dumps(_canonical(schema), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
-    return CompiledSchema(tuple(schema._entities), tuple(schema._classifications), tuple(schema._structures),
-                          tuple(schema._relations), digest)
+    return CompiledSchema(
+        tuple(schema._entities),
+        tuple(schema._classifications),
+        tuple(schema._structures),
+        tuple(schema._relations),
+        digest,
+    )
 
 
 def load_schema(source: str | Mapping[str, Any]) -> CompiledSchema:

@@ -5,6 +5,7 @@ hyphens or underscores (letters, digits, combining marks, zero-width joiners) an
 non-space characters. Words are lower-cased after splitting; offsets are exclusive-end character
 offsets into the text that was split.
 """
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ A model travels as the folder it runs from, in a tar archive: the checkpoint fol
 its stored dtype) or its lite folder (onnx backend), so a Python worker that unpickles a lite model never
 imports torch, and no pickled code objects travel.
 """
+
 from __future__ import annotations
 
 import io
@@ -41,7 +42,8 @@ def from_bytes(blob: bytes, model_version: str, max_tokens: int, precision: str 
         atexit.register(shutil.rmtree, tmp, True)
         return GLiNER2.from_lite(folder, model_version=model_version, max_tokens=max_tokens)
     try:
-        return GLiNER2.from_pretrained(folder, model_version=model_version, max_tokens=max_tokens,
-                                       precision=precision, backend=backend)
+        return GLiNER2.from_pretrained(
+            folder, model_version=model_version, max_tokens=max_tokens, precision=precision, backend=backend
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

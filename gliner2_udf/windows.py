@@ -5,6 +5,7 @@ windows (``text.token_windows``), each decoded on its own and merged back per te
 Windows of all texts are sorted by length and cut into batches (``batch_bounds``), so batches carry
 little padding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ class Window:
     encoded: Encoded
 
 
-def text_windows(processor: Processor, compiled: CompiledSchema, index: int, text, max_tokens: int,
-                 overlap: int) -> list[Window]:
+def text_windows(
+    processor: Processor, compiled: CompiledSchema, index: int, text, max_tokens: int, overlap: int
+) -> list[Window]:
     """The windows of text number ``index`` (none for a blank text), each at most ``max_tokens`` with the
     schema prompt, consecutive windows sharing ``overlap`` words."""
     if is_blank(text):

@@ -1,7 +1,8 @@
 """Build the mixed training set for the default model.
 
-    python jobs/build_training_data.py --out data/train/records.jsonl.gz --n 300000 --seed 0
+python jobs/build_training_data.py --out data/train/records.jsonl.gz --n 300000 --seed 0
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,10 +21,16 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="data/train/records.jsonl.gz")
     ap.add_argument("--n", type=int, default=300_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--share", action="append", default=[], metavar="GROUP=WEIGHT",
-                    help="override a group's share (ner, lexicon, nested, classification, relations, slots)")
-    ap.add_argument("--data-root", default=None,
-                    help="shared/data folder (default: $GLINER2_UDF_DATA or ../shared/data)")
+    ap.add_argument(
+        "--share",
+        action="append",
+        default=[],
+        metavar="GROUP=WEIGHT",
+        help="override a group's share (ner, lexicon, nested, classification, relations, slots)",
+    )
+    ap.add_argument(
+        "--data-root", default=None, help="shared/data folder (default: $GLINER2_UDF_DATA or ../shared/data)"
+    )
     args = ap.parse_args(argv)
     if args.n <= 0:
         ap.error("--n must be positive")

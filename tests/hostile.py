@@ -2,6 +2,7 @@
 
 Used by ``test_hostile_input.py`` (engine and UDF core, no Spark) and ``test_faults.py`` (the Spark job).
 """
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,16 @@ import random
 SCHEMA = {
     "entities": ["person", "company"],
     "classifications": [{"name": "sentiment", "labels": ["positive", "negative", "neutral"]}],
-    "structures": [{"name": "deal", "fields": [{"name": "buyer", "dtype": "str"}, {"name": "items", "dtype": "list"},
-                                               {"name": "currency", "dtype": "str", "choices": ["usd", "eur"]}]}],
+    "structures": [
+        {
+            "name": "deal",
+            "fields": [
+                {"name": "buyer", "dtype": "str"},
+                {"name": "items", "dtype": "list"},
+                {"name": "currency", "dtype": "str", "choices": ["usd", "eur"]},
+            ],
+        }
+    ],
 }
 WORDS = "Tim Cook Apple Acme Berlin Paris invoice total price deal buyer items sold".split()
 MB = 1_000_000
@@ -49,18 +58,29 @@ def corpus(big: bool = True) -> dict[str, str | bytes | None]:
         "zero-width-only": "\u200b\u200c\u200d\ufeff\u2060",
         "zero-width-mixed": "Tim\u200bCook works at Ap\u200dple and \ufeffAcme.",
         "combining": "Te\u0301st Zu\u0308rich Cafe\u0301 " + "Z" + "\u0336\u0321\u034e" * 60 + " Apple",
-        "rtl": "\u202eTim Cook\u202c works at \u05d0\u05e4\u05dc Apple. \u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u0639\u0627\u0644\u0645 Acme",
-        "cjk": "\u6771\u4eac\u3067\u30a2\u30c3\u30d7\u30eb\u306e\u30c6\u30a3\u30e0\u30fb\u30af\u30c3\u30af\u306b\u4f1a\u3063\u305f\u3002"
-               "\u5317\u4eac\u5e02\u671d\u9633\u533a\u3002\uc11c\uc6b8\uc5d0\uc11c \ub9cc\ub0ac\ub2e4. Tim Cook",
-        "emoji": "\U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466 Tim \U0001F3F3\ufe0f\u200d\U0001F308 Cook "
-                 "\U0001F44D\U0001F3FD Apple \U0001F1E9\U0001F1EA " * 20,
+        "rtl": "\u202eTim Cook\u202c works at \u05d0\u05e4\u05dc Apple. "
+        "\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u0639\u0627\u0644\u0645 Acme",
+        "cjk": "\u6771\u4eac\u3067\u30a2\u30c3\u30d7\u30eb\u306e"
+        "\u30c6\u30a3\u30e0\u30fb\u30af\u30c3\u30af\u306b\u4f1a\u3063\u305f\u3002"
+        "\u5317\u4eac\u5e02\u671d\u9633\u533a\u3002\uc11c\uc6b8\uc5d0\uc11c \ub9cc\ub0ac\ub2e4. Tim Cook",
+        "emoji": "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466 Tim \U0001f3f3\ufe0f\u200d\U0001f308 Cook "
+        "\U0001f44d\U0001f3fd Apple \U0001f1e9\U0001f1ea " * 20,
         "html": "<html><head><script>alert('x')</script></head><body><p class=\"a\">Tim Cook &amp; Apple</p>"
-                + "<div><span>" * 300 + "Acme" + "</span></div>" * 300 + "</body></html>",
-        "json": json.dumps({"person": "Tim Cook", "company": ["Apple", "Acme"], "nested": [[[{"k": None}]]] * 50,
-                            "escaped": "\u0000\u001f\"\\"}),
+        + "<div><span>" * 300
+        + "Acme"
+        + "</span></div>" * 300
+        + "</body></html>",
+        "json": json.dumps(
+            {
+                "person": "Tim Cook",
+                "company": ["Apple", "Acme"],
+                "nested": [[[{"k": None}]]] * 50,
+                "escaped": '\u0000\u001f"\\',
+            }
+        ),
         "long-word": "a" * 200_000,
         "punctuation": "!?.,;:()[]{}-\u2013\u2014\u2026'\"/\\|@#$%^&*" * 1000,
-        "private-use": "\ue000\uf8ff\U000F0000\U0010FFFD Tim Cook \uffff\ufffe",
+        "private-use": "\ue000\uf8ff\U000f0000\U0010fffd Tim Cook \uffff\ufffe",
         "many-tiny-words": "a b c " * 10_000,
         "crlf-tabs": "Tim Cook\r\n\tApple\r\n\r\n\t\tAcme\rBerlin",
         "binary-latin1": bytes(range(256)).decode("latin-1") * 40,
@@ -89,7 +109,7 @@ def as_text(value) -> str | None:
 def spans_of(row: dict) -> list[dict]:
     """Every span with offsets in an output row (entities, structure fields, relations)."""
     out = list(row.get("entities") or [])
-    for key, value in row.items():
+    for value in row.values():
         if isinstance(value, list):
             for inst in value:
                 if isinstance(inst, dict) and "label" not in inst:
@@ -112,5 +132,5 @@ def check_row(value, row: dict) -> int:
     for s in spans:
         assert text is not None
         assert 0 <= s["start"] < s["end"] <= len(text), (s, len(text))
-        assert text[s["start"]:s["end"]] == s["text"], (s, text[s["start"]:s["end"]])
+        assert text[s["start"] : s["end"]] == s["text"], (s, text[s["start"] : s["end"]])
     return len(spans)

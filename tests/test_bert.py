@@ -1,4 +1,5 @@
 """Our plain-torch BERT encoder against transformers' BertModel on the same weights."""
+
 import os
 import subprocess
 import sys
@@ -6,8 +7,8 @@ import sys
 import pytest
 import torch
 
-from gliner2_udf.model import bert
 from gliner2_udf.checkpoint import load_checkpoint
+from gliner2_udf.model import bert
 
 
 def hf_twin(encoder):
@@ -52,11 +53,18 @@ def test_other_architectures_still_load_through_transformers(tiny_deberta_checkp
 
 
 def test_loading_a_bert_checkpoint_imports_no_transformers_modeling_code(tiny_checkpoint):
-    code = ("import sys; from gliner2_udf.checkpoint import load_checkpoint; load_checkpoint(sys.argv[1]); "
-            "print(sorted(m for m in sys.modules if m.startswith('transformers.models.') and 'modeling' in m "
-            "and not m.startswith('transformers.models.auto.')))")  # the auto name tables are light
-    out = subprocess.run([sys.executable, "-c", code, str(tiny_checkpoint)], capture_output=True, text=True,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True).stdout
+    code = (
+        "import sys; from gliner2_udf.checkpoint import load_checkpoint; load_checkpoint(sys.argv[1]); "
+        "print(sorted(m for m in sys.modules if m.startswith('transformers.models.') and 'modeling' in m "
+        "and not m.startswith('transformers.models.auto.')))"
+    )  # the auto name tables are light
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_checkpoint)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        check=True,
+    ).stdout
     assert out.strip().splitlines()[-1] == "[]"
 
 

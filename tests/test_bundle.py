@@ -1,6 +1,7 @@
 """The Databricks Asset Bundle, checked structurally offline: includes, variables, the scheduled job's
 cron expression and parameters, task wiring, and that every notebook and file it names exists and
 declares the widgets the job passes."""
+
 import glob
 import os
 import re
@@ -11,8 +12,14 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REF = re.compile(r"\$\{([a-z_]+)\.([A-Za-z0-9_.]+)\}")
 WIDGET = re.compile(r"""dbutils\.widgets\.(?:text|dropdown|combobox|multiselect)\(\s*["']([^"']+)["']""")
-QUARTZ = [("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
-          ("day of week", 1, 7)]
+QUARTZ = [
+    ("second", 0, 59),
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 1, 7),
+]
 NAMES = {4: "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 5: "SUN MON TUE WED THU FRI SAT".split()}
 
 
@@ -63,7 +70,7 @@ def quartz_errors(expr):
             base, _, step = item.partition("/")
             if step and not step.isdigit():
                 errors.append(f"{name}: bad step {item!r}")
-            for v in ([] if base == "*" else base.split("-")):
+            for v in [] if base == "*" else base.split("-"):
                 n = NAMES[i].index(v) + 1 if i in NAMES and v in NAMES[i] else v
                 if not str(n).isdigit() or not lo <= int(n) <= hi:
                     errors.append(f"{name}: {v!r} outside {lo}-{hi}")
@@ -118,16 +125,19 @@ def test_extract_job_schedule_and_parameters(bundle):
     params = {p["name"]: p["default"] for p in job["parameters"]}
     assert len(params) == len(job["parameters"])
     extract_nb = os.path.join(os.path.dirname(f), job["tasks"][0]["notebook_task"]["notebook_path"])
-    assert set(params) == set(widgets(extract_nb))          # every widget settable, no stray parameter
+    assert set(params) == set(widgets(extract_nb))  # every widget settable, no stray parameter
     assert params["mode"] == "merge"
     schema = params["schema"].replace("${workspace.file_path}", ROOT)
     assert os.path.isfile(schema), schema
 
 
-@pytest.mark.parametrize("job_key, notebooks", [
-    ("gliner2_extract", ["01_extract.py", "03_explore_results.py"]),
-    ("gliner2_register_model", ["02_register_model.py"]),
-])
+@pytest.mark.parametrize(
+    "job_key, notebooks",
+    [
+        ("gliner2_extract", ["01_extract.py", "03_explore_results.py"]),
+        ("gliner2_register_model", ["02_register_model.py"]),
+    ],
+)
 def test_tasks_wiring_and_notebooks(bundle, job_key, notebooks):
     root, _ = bundle
     f, job = jobs(bundle)[job_key]
@@ -139,7 +149,7 @@ def test_tasks_wiring_and_notebooks(bundle, job_key, notebooks):
     for t in tasks:
         assert {d["task_key"] for d in t.get("depends_on", [])} <= set(keys) - {t["task_key"]}
         assert t["job_cluster_key"] in clusters
-        assert [lib["whl"] for lib in t["libraries"]] == ["../dist/*.whl"]   # the bundle's wheel artifact
+        assert [lib["whl"] for lib in t["libraries"]] == ["../dist/*.whl"]  # the bundle's wheel artifact
         path = os.path.normpath(os.path.join(os.path.dirname(f), t["notebook_task"]["notebook_path"]))
         with open(path) as fh:
             assert fh.readline() == "# Databricks notebook source\n", path
@@ -155,7 +165,7 @@ def test_tasks_wiring_and_notebooks(bundle, job_key, notebooks):
 
 def test_register_job_points_at_the_bundled_model(bundle):
     _, job = jobs(bundle)["gliner2_register_model"]
-    assert "schedule" not in job     # run by hand or by a training pipeline
+    assert "schedule" not in job  # run by hand or by a training pipeline
     params = {p["name"]: p["default"] for p in job["parameters"]}
     assert set(params) == set(widgets(os.path.join(ROOT, "notebooks", "02_register_model.py")))
     assert os.path.isfile(params["schema"].replace("${workspace.file_path}", ROOT))

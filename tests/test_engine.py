@@ -6,6 +6,7 @@ large bias on one count class fixes the number of instances, and a scaled query 
 span scores away from 0.5. Where a test shows how the reference (``gliner2==2.1.0``, test-only oracle)
 differs, it runs the oracle on the same checkpoint; every other expectation is written by hand.
 """
+
 import json
 import math
 import os
@@ -17,16 +18,15 @@ import numpy as np
 import pytest
 import torch
 
-from gliner2_udf import GLiNER2, Schema, compile_schema
-from gliner2_udf import decoding
+from gliner2_udf import GLiNER2, Schema, compile_schema, decoding
 from gliner2_udf.checkpoint import CheckpointError
 from gliner2_udf.decoding import empty_result
 from gliner2_udf.options import ExtractOptions
-from gliner2_udf.windows import batch_bounds
 from gliner2_udf.text import normalize, split_words, token_windows
+from gliner2_udf.windows import batch_bounds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TEXT = "Apple CEO Tim Cook paid 5 usd to Acme in Berlin"          # no final punctuation on purpose
+TEXT = "Apple CEO Tim Cook paid 5 usd to Acme in Berlin"  # no final punctuation on purpose
 
 
 def shape(net, instances=1, spread=50.0):
@@ -67,7 +67,7 @@ def assert_offsets_point_into(text, result):
     n = 0
     for s in spans_of(result):
         assert 0 <= s["start"] < s["end"] <= len(text), s
-        assert text[s["start"]:s["end"]] == s["text"], (s, text[s["start"]:s["end"]])
+        assert text[s["start"] : s["end"]] == s["text"], (s, text[s["start"] : s["end"]])
         n += 1
     return n
 
@@ -120,8 +120,9 @@ def test_described_relation_keeps_its_key_and_threshold(tiny_checkpoint):
     assert blocked == {"relation_extraction": {"works_for": []}}
     # The reference answers under "works_for: employment" plus an empty "works_for" and ignores the
     # relation's own threshold; the pair it finds (same prompt, same model) is ours.
-    ref_out = ref.extract(TEXT, ref.create_schema().relations({"works_for": "employment"}, threshold=1.0),
-                          threshold=0.0)["relation_extraction"]
+    ref_out = ref.extract(
+        TEXT, ref.create_schema().relations({"works_for": "employment"}, threshold=1.0), threshold=0.0
+    )["relation_extraction"]
     assert ref_out == {"works_for: employment": found["relation_extraction"]["works_for"], "works_for": []}
 
 
@@ -134,22 +135,27 @@ def test_single_label_returns_argmax_whatever_the_threshold(tiny_checkpoint):
     schema = Schema().classification("sentiment", ["positive", "negative", "neutral"], cls_threshold=0.99)
     got = model.extract(TEXT, schema, threshold=0.99, include_confidence=True)["sentiment"]
     assert got["label"] in ("positive", "negative", "neutral") and got["confidence"] < 0.99
-    ref_got = ref.extract(TEXT, ref.create_schema().classification(
-        "sentiment", ["positive", "negative", "neutral"], cls_threshold=0.99), threshold=0.99,
-        include_confidence=True)["sentiment"]
+    ref_got = ref.extract(
+        TEXT,
+        ref.create_schema().classification("sentiment", ["positive", "negative", "neutral"], cls_threshold=0.99),
+        threshold=0.99,
+        include_confidence=True,
+    )["sentiment"]
     assert got["label"] == ref_got["label"] and math.isclose(got["confidence"], ref_got["confidence"], abs_tol=1e-5)
 
 
 def test_multi_label_threshold_and_fallback(tiny_checkpoint):
     model = ours(tiny_checkpoint)
     labels = ["tech", "money", "travel"]
-    everything = model.extract(TEXT, Schema().classification("topics", labels, multi_label=True, cls_threshold=0.0),
-                               include_confidence=True)["topics"]
+    everything = model.extract(
+        TEXT, Schema().classification("topics", labels, multi_label=True, cls_threshold=0.0), include_confidence=True
+    )["topics"]
     assert [x["label"] for x in everything] == labels
     best = max(everything, key=lambda x: x["confidence"])
-    nothing = model.extract(TEXT, Schema().classification("topics", labels, multi_label=True, cls_threshold=1.0),
-                            include_confidence=True)["topics"]
-    assert nothing == [best]          # nothing passes: the argmax label, as upstream
+    nothing = model.extract(
+        TEXT, Schema().classification("topics", labels, multi_label=True, cls_threshold=1.0), include_confidence=True
+    )["topics"]
+    assert nothing == [best]  # nothing passes: the argmax label, as upstream
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,27 +167,48 @@ def _choice_logits(model, schema, text):
     st = model.processor.schema_tokens(compiled)
     enc = model.processor.encode(compiled, split_words(normalize(text)).tokens)
     span_logits, _, _ = model.forward_batch([enc], st)[0]
-    return list(st.prefix_words), span_logits["deal"][0]          # [fields, words, width]
+    return list(st.prefix_words), span_logits["deal"][0]  # [fields, words, width]
 
 
 def test_two_choice_fields_sharing_a_choice_read_their_own_positions(tiny_checkpoint):
     model, ref = ours(tiny_checkpoint), reference(tiny_checkpoint)
-    schema = (Schema().structure("deal").field("currency", choices=["usd", "eur"])
-              .field("paid_in", choices=["eur", "gbp"]))
+    schema = (
+        Schema().structure("deal").field("currency", choices=["usd", "eur"]).field("paid_in", choices=["eur", "gbp"])
+    )
     prefix, logits = _choice_logits(model, schema, TEXT)
-    assert prefix == ["(", "deal:", "currency", "(", "usd", "|", "eur", ")", ",", "paid_in", "(", "eur", "|",
-                      "gbp", ")", ")"]
+    assert prefix == [
+        "(",
+        "deal:",
+        "currency",
+        "(",
+        "usd",
+        "|",
+        "eur",
+        ")",
+        ",",
+        "paid_in",
+        "(",
+        "eur",
+        "|",
+        "gbp",
+        ")",
+        ")",
+    ]
     sig = lambda x: 1.0 / (1.0 + math.exp(-float(x)))  # noqa: E731
     got = model.extract(TEXT, schema, threshold=0.0, include_confidence=True)["deal"][0]
     conf = {f: {c["text"]: c["confidence"] for c in got[f]} for f in ("currency", "paid_in")}
     assert conf["currency"]["usd"] == pytest.approx(sig(logits[0, 4, 0]), abs=1e-6)
     assert conf["currency"]["eur"] == pytest.approx(sig(logits[0, 6, 0]), abs=1e-6)
-    assert conf["paid_in"]["eur"] == pytest.approx(sig(logits[1, 11, 0]), abs=1e-6)    # its own "eur"
+    assert conf["paid_in"]["eur"] == pytest.approx(sig(logits[1, 11, 0]), abs=1e-6)  # its own "eur"
     assert conf["paid_in"]["gbp"] == pytest.approx(sig(logits[1, 13, 0]), abs=1e-6)
     assert abs(sig(logits[1, 11, 0]) - sig(logits[1, 6, 0])) > 1e-3
     # the reference reads paid_in's "eur" at currency's position (word 6)
-    ref_schema = (ref.create_schema().structure("deal").field("currency", choices=["usd", "eur"])
-                  .field("paid_in", choices=["eur", "gbp"]))
+    ref_schema = (
+        ref.create_schema()
+        .structure("deal")
+        .field("currency", choices=["usd", "eur"])
+        .field("paid_in", choices=["eur", "gbp"])
+    )
     ref_got = ref.extract(TEXT, ref_schema, threshold=0.0, include_confidence=True)["deal"][0]
     ref_eur = [c["confidence"] for c in ref_got["paid_in"] if c["text"] == "eur"][0]
     assert ref_eur == pytest.approx(sig(logits[1, 6, 0]), abs=1e-5)
@@ -189,11 +216,42 @@ def test_two_choice_fields_sharing_a_choice_read_their_own_positions(tiny_checkp
 
 def test_field_named_like_an_earlier_choice_reads_its_own_group(tiny_checkpoint):
     model = ours(tiny_checkpoint)
-    schema = (Schema().structure("order").field("size", dtype="str", choices=["small", "large"])
-              .structure("deal").field("kind", choices=["b", "c"]).field("b", choices=["x", "y"]))
+    schema = (
+        Schema()
+        .structure("order")
+        .field("size", dtype="str", choices=["small", "large"])
+        .structure("deal")
+        .field("kind", choices=["b", "c"])
+        .field("b", choices=["x", "y"])
+    )
     prefix, logits = _choice_logits(model, schema, TEXT)
-    assert prefix == ["(", "order:", "size", "(", "small", "|", "large", ")", ")",
-                      "(", "deal:", "kind", "(", "b", "|", "c", ")", ",", "b", "(", "x", "|", "y", ")", ")"]
+    assert prefix == [
+        "(",
+        "order:",
+        "size",
+        "(",
+        "small",
+        "|",
+        "large",
+        ")",
+        ")",
+        "(",
+        "deal:",
+        "kind",
+        "(",
+        "b",
+        "|",
+        "c",
+        ")",
+        ",",
+        "b",
+        "(",
+        "x",
+        "|",
+        "y",
+        ")",
+        ")",
+    ]
     got = model.extract(TEXT, schema, threshold=0.0, include_confidence=True)["deal"][0]
     sig = lambda x: 1.0 / (1.0 + math.exp(-float(x)))  # noqa: E731
     assert [c["text"] for c in got["b"]] == ["x", "y"]
@@ -209,28 +267,40 @@ def test_field_named_like_an_earlier_choice_reads_its_own_group(tiny_checkpoint)
 
 def test_appended_period_never_leaks(tiny_checkpoint):
     model, ref = ours(tiny_checkpoint), reference(tiny_checkpoint)
-    schema = (Schema().entities(["person", "company", "location"]).structure("deal").field("buyer", dtype="str")
-              .field("items").relations(["works_for"]))
+    schema = (
+        Schema()
+        .entities(["person", "company", "location"])
+        .structure("deal")
+        .field("buyer", dtype="str")
+        .field("items")
+        .relations(["works_for"])
+    )
     for text in [TEXT, TEXT + "   ", "  " + TEXT, "Berlin", "Tim Cook!", "Acme, Berlin."]:
         got = model.extract(text, schema, threshold=0.0, include_spans=True, include_confidence=True)
         assert assert_offsets_point_into(text, got) > 0
         if not text.rstrip().endswith((".", "!")):
             assert all("." not in s["text"] for s in spans_of(got))
     # the reference returns spans of its normalized text ("...Berlin." or a bare ".")
-    ref_got = ref.extract(TEXT, ref.create_schema().entities(["person", "company", "location"]), threshold=0.0,
-                          include_spans=True)
+    ref_got = ref.extract(
+        TEXT, ref.create_schema().entities(["person", "company", "location"]), threshold=0.0, include_spans=True
+    )
     assert any(s["end"] > len(TEXT) for s in spans_of(ref_got))
 
 
 def test_find_spans_clips_to_the_callers_text():
     text = "Tim Cook"
-    words = split_words(normalize(text))                      # tim, cook, "."
+    words = split_words(normalize(text))  # tim, cook, "."
     view = decoding.WindowView(text, words.starts, words.ends, 0, [])
     prob = np.zeros((3, 8))
     prob[:, :3] = 0.9
     got = decoding.find_spans(prob, view, 0.5)
-    assert got == [("Tim", 0.9, 0, 3), ("Tim Cook", 0.9, 0, 8), ("Tim Cook", 0.9, 0, 8),
-                   ("Cook", 0.9, 4, 8), ("Cook", 0.9, 4, 8)]
+    assert got == [
+        ("Tim", 0.9, 0, 3),
+        ("Tim Cook", 0.9, 0, 8),
+        ("Tim Cook", 0.9, 0, 8),
+        ("Cook", 0.9, 4, 8),
+        ("Cook", 0.9, 4, 8),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,7 +310,7 @@ def test_find_spans_clips_to_the_callers_text():
 def test_token_windows_cover_every_word_with_overlap():
     assert token_windows([1] * 10, budget=4, overlap=2) == [(0, 4), (2, 6), (4, 8), (6, 10)]
     assert token_windows([3, 3, 3, 3], budget=6, overlap=1) == [(0, 2), (1, 3), (2, 4)]
-    assert token_windows([2, 9, 2], budget=4, overlap=1) == [(0, 1), (1, 2), (2, 3)]   # an oversize word alone
+    assert token_windows([2, 9, 2], budget=4, overlap=1) == [(0, 1), (1, 2), (2, 3)]  # an oversize word alone
     assert token_windows([1, 1], budget=8, overlap=4) == [(0, 2)]
     assert token_windows([], budget=8, overlap=4) == [(0, 0)]
 
@@ -249,21 +319,30 @@ def test_batches_cap_windows_and_attention_cells():
     # 16 short texts per batch, but long windows two at a time: 3 x 512^2 cells exceed 2^19
     assert batch_bounds([150] * 20, 16) == [(0, 16), (16, 20)]
     assert batch_bounds([100, 200, 512, 512, 512, 512, 512], 16) == [(0, 2), (2, 4), (4, 6), (6, 7)]
-    assert batch_bounds([300] * 7, 4, max_cells=300 ** 2 * 3) == [(0, 3), (3, 6), (6, 7)]
+    assert batch_bounds([300] * 7, 4, max_cells=300**2 * 3) == [(0, 3), (3, 6), (6, 7)]
     assert batch_bounds([5000], 8) == [(0, 1)]  # a window over the budget still runs, alone
     assert batch_bounds([], 8) == []
 
 
 def test_merge_averages_labels_and_pools_candidates():
-    a = decoding.RawResult(entities={"company": [("Acme", 0.9, 0, 4)]},
-                           structures={"deal": [{"buyer": ("Acme", 0.9, 0, 4)}]},
-                           relations={"works_for": [(("Tim", 0.8, 10, 13), ("Acme", 0.7, 0, 4))]},
-                           class_probs={"sentiment": np.array([0.2, 0.8])})
-    b = decoding.RawResult(entities=None, structures={"deal": [{"buyer": ("Acme", 0.9, 0, 4)}]},
-                           relations={"works_for": []}, class_probs={"sentiment": np.array([0.6, 0.4])})
-    c = decoding.RawResult(entities={"company": [("Acme", 0.95, 0, 4), ("Beta", 0.6, 50, 54)]},
-                           structures={"deal": []}, relations={"works_for": []},
-                           class_probs={"sentiment": np.array([0.4, 0.6])})
+    a = decoding.RawResult(
+        entities={"company": [("Acme", 0.9, 0, 4)]},
+        structures={"deal": [{"buyer": ("Acme", 0.9, 0, 4)}]},
+        relations={"works_for": [(("Tim", 0.8, 10, 13), ("Acme", 0.7, 0, 4))]},
+        class_probs={"sentiment": np.array([0.2, 0.8])},
+    )
+    b = decoding.RawResult(
+        entities=None,
+        structures={"deal": [{"buyer": ("Acme", 0.9, 0, 4)}]},
+        relations={"works_for": []},
+        class_probs={"sentiment": np.array([0.6, 0.4])},
+    )
+    c = decoding.RawResult(
+        entities={"company": [("Acme", 0.95, 0, 4), ("Beta", 0.6, 50, 54)]},
+        structures={"deal": []},
+        relations={"works_for": []},
+        class_probs={"sentiment": np.array([0.4, 0.6])},
+    )
     m = decoding.merge([a, b, c])
     assert m.n_windows == 3
     np.testing.assert_allclose(m.class_probs["sentiment"], [0.4, 0.6])
@@ -273,7 +352,8 @@ def test_merge_averages_labels_and_pools_candidates():
     schema = compile_schema(Schema().entities(["company"]).classification("sentiment", ["pos", "neg"]))
     assert decoding.format_result(schema, m, include_confidence=True) == {
         "entities": {"company": [{"text": "Acme", "confidence": 0.95}, {"text": "Beta", "confidence": 0.6}]},
-        "sentiment": {"label": "neg", "confidence": pytest.approx(0.6)}}
+        "sentiment": {"label": "neg", "confidence": pytest.approx(0.6)},
+    }
 
 
 def _padding(n_texts, seed):
@@ -285,10 +365,15 @@ def _padding(n_texts, seed):
 
 def test_long_document_with_minilm(minilm_checkpoint):
     model = ours(minilm_checkpoint)
-    schema = compile_schema(Schema().entities(["person", "company", "location"])
-                            .classification("sentiment", ["positive", "negative", "neutral"])
-                            .structure("deal").field("buyer", dtype="str").field("items")
-                            .relations(["works_for"]))
+    schema = compile_schema(
+        Schema()
+        .entities(["person", "company", "location"])
+        .classification("sentiment", ["positive", "negative", "neutral"])
+        .structure("deal")
+        .field("buyer", dtype="str")
+        .field("items")
+        .relations(["works_for"])
+    )
     short = "Apple CEO Tim Cook announced the iPhone 15 in Cupertino on Tuesday for $799."
     pad = _padding(34, seed=11)
     before, after = " ".join(pad[:16]) + "\n\n", "\n\n" + " ".join(pad[16:])
@@ -321,10 +406,12 @@ def test_long_inputs_never_crash_a_512_position_bert(tiny_checkpoint):
     model = ours(tiny_checkpoint)
     assert model.network.encoder.config.max_position_embeddings == 512
     schema = Schema().entities(["person", "company"]).classification("sentiment", ["positive", "negative"])
-    texts = [" ".join(_padding(40, seed=3)),                      # ~3,800 words, >> 512 sub-tokens
-             "x" * 20_000,                                        # one enormous word
-             "a-" * 3000 + "b",                                   # one hyphen compound of 6,001 characters
-             " ".join(["Berlin"] * 2000)]
+    texts = [
+        " ".join(_padding(40, seed=3)),  # ~3,800 words, >> 512 sub-tokens
+        "x" * 20_000,  # one enormous word
+        "a-" * 3000 + "b",  # one hyphen compound of 6,001 characters
+        " ".join(["Berlin"] * 2000),
+    ]
     short = "Tim Cook visited Berlin"
     results = model.batch_extract(texts + [short], schema, batch_size=4, threshold=0.99, include_spans=True)
     for text, got in zip(texts, results):
@@ -344,12 +431,12 @@ def test_relation_takes_the_top_span_per_argument():
     text = "Tim Cook works for Apple in Cupertino"
     words = split_words(normalize(text))
     view = decoding.WindowView(text, words.starts, words.ends, 0, [])
-    logits = np.full((2, 2, len(words), 8), -10.0)      # 2 instances, head/tail
-    logits[0, 0, 0, 1] = 3.0   # head "Tim Cook"
-    logits[0, 0, 4, 0] = 2.0   # head "Apple" (second best)
-    logits[0, 1, 4, 0] = 1.0   # tail "Apple"
-    logits[0, 1, 6, 0] = 0.5   # tail "Cupertino"
-    logits[1, 0, 4, 0] = 1.0   # instance 2: head "Apple", no tail
+    logits = np.full((2, 2, len(words), 8), -10.0)  # 2 instances, head/tail
+    logits[0, 0, 0, 1] = 3.0  # head "Tim Cook"
+    logits[0, 0, 4, 0] = 2.0  # head "Apple" (second best)
+    logits[0, 1, 4, 0] = 1.0  # tail "Apple"
+    logits[0, 1, 6, 0] = 0.5  # tail "Cupertino"
+    logits[1, 0, 4, 0] = 1.0  # instance 2: head "Apple", no tail
     raw = decoding.decode_window(schema, view, {"works_for": logits}, {"works_for": 2}, {}, threshold=0.5)
     assert decoding.format_result(schema, raw) == {"relation_extraction": {"works_for": [("Tim Cook", "Apple")]}}
 
@@ -365,7 +452,7 @@ def test_relations_decode_like_the_reference(tiny_checkpoint):
 def test_greedy_non_overlapping_matches_its_definition():
     import random
 
-    def definition(spans):          # most confident first, keep what overlaps nothing kept
+    def definition(spans):  # most confident first, keep what overlaps nothing kept
         kept = []
         for s in sorted(spans, key=lambda x: -x[1]):
             if all(not (s[2] < k[3] and k[2] < s[3]) for k in kept):
@@ -383,24 +470,41 @@ def test_greedy_non_overlapping_matches_its_definition():
 
 def test_results_without_offsets_are_deduplicated_by_lower_cased_text():
     schema = compile_schema(Schema().entities(["company"]))
-    raw = decoding.RawResult(entities={"company": [("Apple", 0.9, 0, 5), ("apple", 0.8, 10, 15),
-                                                   ("APPLE", 0.7, 20, 25), ("Acme", 0.6, 30, 34)]})
+    raw = decoding.RawResult(
+        entities={
+            "company": [("Apple", 0.9, 0, 5), ("apple", 0.8, 10, 15), ("APPLE", 0.7, 20, 25), ("Acme", 0.6, 30, 34)]
+        }
+    )
     assert decoding.format_result(schema, raw) == {"entities": {"company": ["Apple", "Acme"]}}
     assert decoding.format_result(schema, raw, include_spans=True)["entities"]["company"] == [
-        {"text": "Apple", "start": 0, "end": 5}, {"text": "apple", "start": 10, "end": 15},
-        {"text": "APPLE", "start": 20, "end": 25}, {"text": "Acme", "start": 30, "end": 34}]
+        {"text": "Apple", "start": 0, "end": 5},
+        {"text": "apple", "start": 10, "end": 15},
+        {"text": "APPLE", "start": 20, "end": 25},
+        {"text": "Acme", "start": 30, "end": 34},
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # 9. blank and non-string inputs
 
 
-FULL = (Schema().entities(["person"]).entities(["ceo"], dtype="str")
-        .classification("sentiment", ["positive", "negative"])
-        .classification("topics", ["tech", "money"], multi_label=True)
-        .structure("deal").field("buyer", dtype="str").relations(["works_for"]))
-EMPTY = {"deal": [], "entities": {"person": [], "ceo": None}, "sentiment": None, "topics": [],
-         "relation_extraction": {"works_for": []}}
+FULL = (
+    Schema()
+    .entities(["person"])
+    .entities(["ceo"], dtype="str")
+    .classification("sentiment", ["positive", "negative"])
+    .classification("topics", ["tech", "money"], multi_label=True)
+    .structure("deal")
+    .field("buyer", dtype="str")
+    .relations(["works_for"])
+)
+EMPTY = {
+    "deal": [],
+    "entities": {"person": [], "ceo": None},
+    "sentiment": None,
+    "topics": [],
+    "relation_extraction": {"works_for": []},
+}
 
 
 def test_blank_inputs_give_the_empty_result(tiny_checkpoint):
@@ -420,7 +524,7 @@ def test_blank_inputs_give_the_empty_result(tiny_checkpoint):
 
 
 def test_pickled_model_gives_identical_results_and_is_the_size_of_its_weights(tiny_checkpoint, tmp_path):
-    model = ours(tiny_checkpoint)            # shaped in memory: the pickle must carry the live weights
+    model = ours(tiny_checkpoint)  # shaped in memory: the pickle must carry the live weights
     schema = FULL
     texts = [TEXT, "Tim Cook visited Berlin.", " ".join(_padding(8, seed=5))]
     blob = pickle.dumps(model)
@@ -466,16 +570,28 @@ def _rewrite_config(folder, edit, name="config.json"):
         json.dump(cfg, fh)
 
 
-@pytest.mark.parametrize("case,edit,named", [
-    ("removed head tensor", lambda s: s.pop("count_embed.gru.weight_hh_l0"), ["count_embed.gru.weight_hh_l0"]),
-    ("removed encoder tensor", lambda s: s.pop("encoder.encoder.layer.1.attention.self.query.weight"),
-     ["encoder.encoder.layer.1.attention.self.query.weight"]),
-    ("renamed", lambda s: s.__setitem__("classifier.0.weights", s.pop("classifier.0.weight")),
-     ["classifier.0.weight", "classifier.0.weights"]),
-    ("reshaped", lambda s: s.__setitem__("count_pred.2.bias", s["count_pred.2.bias"][:19].clone()),
-     ["count_pred.2.bias", "(19,)", "(20,)"]),
-    ("extra", lambda s: s.__setitem__("span_rep.extra", torch.zeros(3)), ["span_rep.extra"]),
-])
+@pytest.mark.parametrize(
+    "case,edit,named",
+    [
+        ("removed head tensor", lambda s: s.pop("count_embed.gru.weight_hh_l0"), ["count_embed.gru.weight_hh_l0"]),
+        (
+            "removed encoder tensor",
+            lambda s: s.pop("encoder.encoder.layer.1.attention.self.query.weight"),
+            ["encoder.encoder.layer.1.attention.self.query.weight"],
+        ),
+        (
+            "renamed",
+            lambda s: s.__setitem__("classifier.0.weights", s.pop("classifier.0.weight")),
+            ["classifier.0.weight", "classifier.0.weights"],
+        ),
+        (
+            "reshaped",
+            lambda s: s.__setitem__("count_pred.2.bias", s["count_pred.2.bias"][:19].clone()),
+            ["count_pred.2.bias", "(19,)", "(20,)"],
+        ),
+        ("extra", lambda s: s.__setitem__("span_rep.extra", torch.zeros(3)), ["span_rep.extra"]),
+    ],
+)
 def test_strict_loading_names_the_tensor(tiny_checkpoint, tmp_path, case, edit, named):
     folder = _copy(tiny_checkpoint, tmp_path / "ckpt")
     _rewrite_state(folder, edit)
@@ -499,13 +615,16 @@ def test_pickled_weights_need_allow_pickle(tiny_checkpoint, tmp_path):
     assert allowed.extract(TEXT, FULL, **kw) == original.extract(TEXT, FULL, **kw)
 
 
-@pytest.mark.parametrize("edit,message", [
-    (lambda c: c.update(architecture="boundary"), "architecture 'boundary'"),
-    (lambda c: c.update(auto_map={"AutoModel": "remote.Model"}), "remote code"),
-    (lambda c: c.update(trust_remote_code=True), "remote code"),
-    (lambda c: c.update(counting_layer="count_mlp"), "counting_layer"),
-    (lambda c: c.update(token_pooling="mean"), "token_pooling"),
-])
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda c: c.update(architecture="boundary"), "architecture 'boundary'"),
+        (lambda c: c.update(auto_map={"AutoModel": "remote.Model"}), "remote code"),
+        (lambda c: c.update(trust_remote_code=True), "remote code"),
+        (lambda c: c.update(counting_layer="count_mlp"), "counting_layer"),
+        (lambda c: c.update(token_pooling="mean"), "token_pooling"),
+    ],
+)
 def test_unsupported_configs_are_refused(tiny_checkpoint, tmp_path, edit, message):
     folder = _copy(tiny_checkpoint, tmp_path / "ckpt")
     _rewrite_config(folder, edit)
@@ -515,15 +634,19 @@ def test_unsupported_configs_are_refused(tiny_checkpoint, tmp_path, edit, messag
 
 def test_encoder_config_with_remote_code_is_refused(tiny_checkpoint, tmp_path):
     folder = _copy(tiny_checkpoint, tmp_path / "ckpt")
-    _rewrite_config(folder, lambda c: c.update(auto_map={"AutoModel": "remote.Model"}),
-                    name="encoder_config/config.json")
+    _rewrite_config(
+        folder, lambda c: c.update(auto_map={"AutoModel": "remote.Model"}), name="encoder_config/config.json"
+    )
     with pytest.raises(CheckpointError, match="remote code"):
         GLiNER2.from_pretrained(folder)
 
 
 def test_missing_files_are_named(tiny_checkpoint, tmp_path):
-    for name, fragment in [("config.json", "config.json"), ("encoder_config", "encoder_config"),
-                           ("model.safetensors", "model.safetensors")]:
+    for name, fragment in [
+        ("config.json", "config.json"),
+        ("encoder_config", "encoder_config"),
+        ("model.safetensors", "model.safetensors"),
+    ]:
         folder = _copy(tiny_checkpoint, tmp_path / name)
         target = os.path.join(folder, name)
         shutil.rmtree(target) if os.path.isdir(target) else os.remove(target)
@@ -535,8 +658,16 @@ def test_missing_files_are_named(tiny_checkpoint, tmp_path):
 
 def test_legacy_config_loads(tiny_checkpoint, tmp_path):
     folder = _copy(tiny_checkpoint, tmp_path / "ckpt")
-    _rewrite_config(folder, lambda c: {"counting_layer": "count_lstm", "max_width": 8, "model_name": "x",
-                                       "model_type": "extractor", "token_pooling": "first"})
+    _rewrite_config(
+        folder,
+        lambda c: {
+            "counting_layer": "count_lstm",
+            "max_width": 8,
+            "model_name": "x",
+            "model_type": "extractor",
+            "token_pooling": "first",
+        },
+    )
     legacy, current = ours(folder), ours(tiny_checkpoint)
     assert legacy.network.max_width == 8
     kw = dict(threshold=0.4, include_confidence=True, include_spans=True)
@@ -553,18 +684,25 @@ def test_fp16_checkpoint_loads_as_fp32_and_matches(tiny_checkpoint, tmp_path):
     half = GLiNER2.from_pretrained(str(tmp_path / "half"))
     assert {p.dtype for p in half.network.parameters()} == {torch.float32}
 
-    schema = compile_schema(Schema().entities(["person", "company"]).classification("sentiment", ["a", "b", "c"])
-                            .structure("deal").field("buyer", dtype="str"))
+    schema = compile_schema(
+        Schema()
+        .entities(["person", "company"])
+        .classification("sentiment", ["a", "b", "c"])
+        .structure("deal")
+        .field("buyer", dtype="str")
+    )
     st = full.processor.schema_tokens(compiled := schema)
     texts = [TEXT, "Tim Cook visited Berlin on Tuesday."]
     encoded = [full.processor.encode(compiled, split_words(normalize(t)).tokens) for t in texts]
     sig = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
-    for (a_spans, a_counts, a_cls), (b_spans, b_counts, b_cls) in zip(full.forward_batch(encoded, st),
-                                                                      half.forward_batch(encoded, st)):
+    for (a_spans, a_counts, a_cls), (b_spans, b_counts, b_cls) in zip(
+        full.forward_batch(encoded, st), half.forward_batch(encoded, st)
+    ):
         assert a_counts == b_counts
         for name in a_spans:
             a, b = sig(a_spans[name]), sig(b_spans[name])
             np.testing.assert_allclose(b, a, atol=1e-3, rtol=0)
         for name in a_cls:
-            np.testing.assert_allclose(decoding.label_probs(b_cls[name], False),
-                                       decoding.label_probs(a_cls[name], False), atol=1e-3, rtol=0)
+            np.testing.assert_allclose(
+                decoding.label_probs(b_cls[name], False), decoding.label_probs(a_cls[name], False), atol=1e-3, rtol=0
+            )

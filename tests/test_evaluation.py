@@ -1,4 +1,5 @@
 """Evaluation: metrics against hand-computed values, readers on the real files, an end-to-end run."""
+
 from __future__ import annotations
 
 import itertools
@@ -16,8 +17,9 @@ from gliner2_udf.training import converters as cv  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = cv.data_root()
-needs_data = pytest.mark.skipif(not os.path.isdir(os.path.join(DATA, "ner", "eval")),
-                                reason=f"shared data not found at {DATA}")
+needs_data = pytest.mark.skipif(
+    not os.path.isdir(os.path.join(DATA, "ner", "eval")), reason=f"shared data not found at {DATA}"
+)
 
 
 # ---------------------------------------------------------------- metrics
@@ -32,9 +34,11 @@ def test_prf_hand_computed():
 
 def test_span_prf_micro_over_sentences():
     gold = [[(0, 5, "person"), (10, 15, "location")], [(3, 7, "organization")], []]
-    pred = [[(0, 5, "person"), (10, 15, "person")],         # 1 tp, 1 fp (wrong type), 1 fn
-            [(3, 7, "organization"), (3, 7, "organization")],  # duplicates count once: 1 tp
-            [(1, 2, "person")]]                               # 1 fp
+    pred = [
+        [(0, 5, "person"), (10, 15, "person")],  # 1 tp, 1 fp (wrong type), 1 fn
+        [(3, 7, "organization"), (3, 7, "organization")],  # duplicates count once: 1 tp
+        [(1, 2, "person")],
+    ]  # 1 fp
     m = ev.span_prf(gold, pred)
     assert (m["tp"], m["fp"], m["fn"]) == (2, 2, 1)
     assert m["precision"] == pytest.approx(0.5)
@@ -55,28 +59,40 @@ def test_accuracy():
 
 def test_best_alignment_is_optimal():
     a, b, c, d = ("f", "a"), ("f", "b"), ("g", "c"), ("g", "d")
-    assert ev.best_alignment([[a, c], [b, d]], [[b, d], [a, c]]) == 4   # order of instances does not matter
+    assert ev.best_alignment([[a, c], [b, d]], [[b, d], [a, c]]) == 4  # order of instances does not matter
     # greedy on the first row would pair gold 0 with pred 0 (2 pairs) and lose gold 1 (total 2); optimal is 3
     assert ev.best_alignment([[a, c], [a]], [[a, c, b], [a]]) == 3
-    assert ev.best_alignment([[a, b], [c]], [[a, b, c]]) == 2             # one prediction, two gold instances
+    assert ev.best_alignment([[a, b], [c]], [[a, b, c]]) == 2  # one prediction, two gold instances
     assert ev.best_alignment([], [[a]]) == 0
     assert ev.multiset_overlap([a, a, b], [a, b, b]) == 2
 
 
 def test_flat_spans_greedy_across_labels():
-    ents = {"location": [{"text": "AL-AIN", "confidence": 0.58, "start": 0, "end": 6},
-                         {"text": "Berlin", "confidence": 0.99, "start": 20, "end": 26}],
-            "organization": [{"text": "AL-AIN", "confidence": 0.54, "start": 0, "end": 6},
-                             {"text": "in Berlin", "confidence": 0.7, "start": 17, "end": 26}],
-            "person": []}
+    ents = {
+        "location": [
+            {"text": "AL-AIN", "confidence": 0.58, "start": 0, "end": 6},
+            {"text": "Berlin", "confidence": 0.99, "start": 20, "end": 26},
+        ],
+        "organization": [
+            {"text": "AL-AIN", "confidence": 0.54, "start": 0, "end": 6},
+            {"text": "in Berlin", "confidence": 0.7, "start": 17, "end": 26},
+        ],
+        "person": [],
+    }
     out = ev.flat_spans(ents, ["person", "organization", "location"])
     assert out == [(0, 6, "location", 0.58), (20, 26, "location", 0.99)]
 
 
 def test_intent_names():
     assert [ev.intent_name(i) for i in ev.SNIPS_INTENTS] == [
-        "add to playlist", "book restaurant", "get weather", "play music", "rate book", "search creative work",
-        "search screening event"]
+        "add to playlist",
+        "book restaurant",
+        "get weather",
+        "play music",
+        "rate book",
+        "search creative work",
+        "search screening event",
+    ]
 
 
 def test_targets_table_and_gap():
@@ -85,8 +101,13 @@ def test_targets_table_and_gap():
 
 
 # ---------------------------------------------------------------- readers on the real files
-CROSSNER_COUNTS = {"AI": (431, 1804), "literature": (416, 2263), "music": (465, 3334), "politics": (650, 4200),
-                   "science": (543, 3088)}
+CROSSNER_COUNTS = {
+    "AI": (431, 1804),
+    "literature": (416, 2263),
+    "music": (465, 3334),
+    "politics": (650, 4200),
+    "science": (543, 3088),
+}
 
 
 @needs_data
@@ -226,14 +247,47 @@ def test_eval_structures_with_oracle():
 @needs_data
 def test_evaluate_job_end_to_end(tiny_checkpoint, tmp_path):
     out = tmp_path / "eval.json"
-    p = subprocess.run([sys.executable, "jobs/evaluate.py", "--model", tiny_checkpoint, "--out", str(out),
-                        "--limit", "5", "--threads", "1"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "jobs/evaluate.py",
+            "--model",
+            tiny_checkpoint,
+            "--out",
+            str(out),
+            "--limit",
+            "5",
+            "--threads",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     assert "CrossNER mean" in p.stdout and "wall time" in p.stdout
     rep = json.loads(out.read_text())
-    assert {"model", "model_version", "limits", "protocol", "crossner", "crossner_mean_f1", "crossner_music_mapped",
-            "crossner_mean_f1_music_mapped", "conll2003", "sst2", "snips", "structures", "targets", "wall_seconds",
-            "wall_seconds_with_load", "threshold", "batch_size", "threads"} <= set(rep)
+    assert {
+        "model",
+        "model_version",
+        "limits",
+        "protocol",
+        "crossner",
+        "crossner_mean_f1",
+        "crossner_music_mapped",
+        "crossner_mean_f1_music_mapped",
+        "conll2003",
+        "sst2",
+        "snips",
+        "structures",
+        "targets",
+        "wall_seconds",
+        "wall_seconds_with_load",
+        "threshold",
+        "batch_size",
+        "threads",
+    } <= set(rep)
     assert set(rep["crossner"]) == set(ev.CROSSNER_DOMAINS)
     for d in ev.CROSSNER_DOMAINS:
         m = rep["crossner"][d]
@@ -244,8 +298,9 @@ def test_evaluate_job_end_to_end(tiny_checkpoint, tmp_path):
     assert rep["conll2003"]["alphabetical"]["n"] == 5
     assert rep["sst2"]["n"] == 5 and 0 <= rep["sst2"]["accuracy"] <= 1
     assert rep["snips"]["n"] == 5 and len(rep["snips"]["labels"]) == 7
-    assert rep["structures"]["n"] == 5 and {"f1", "loose_f1", "instance_count_accuracy", "per_field_f1",
-                                            "seed"} <= set(rep["structures"])
+    assert rep["structures"]["n"] == 5 and {"f1", "loose_f1", "instance_count_accuracy", "per_field_f1", "seed"} <= set(
+        rep["structures"]
+    )
     assert set(rep["targets"]) == set(ev.TARGETS)
     assert all({"target", "value", "met"} <= set(v) for v in rep["targets"].values())
 
@@ -255,11 +310,13 @@ def test_error_analysis_kinds():
     #       0   4       12  16      24      32  36   41 44   50  54
     gold = [(0, 12, "writer"), (17, 32, "scientist"), (37, 41, "person"), (45, 51, "city"), (56, 61, "city")]
     assert [text[a:b] for a, b, _ in gold] == ["Ada Lovelace", "Charles Babbage", "Mary", "London", "Paris"]
-    pred = [(0, 12, "person", 0.9),        # wrong type on an exact span
-            (25, 32, "scientist", 0.8),    # boundary
-            (37, 41, "person", 0.9),       # correct
-            (45, 61, "city", 0.7),         # merged list "London and Paris"
-            (13, 16, "person", 0.6)]       # spurious ("met")
+    pred = [
+        (0, 12, "person", 0.9),  # wrong type on an exact span
+        (25, 32, "scientist", 0.8),  # boundary
+        (37, 41, "person", 0.9),  # correct
+        (45, 61, "city", 0.7),  # merged list "London and Paris"
+        (13, 16, "person", 0.6),
+    ]  # spurious ("met")
     a = ev.error_analysis([ev.NerSentence(text, gold)], [pred])
     assert a["false_positives"] == {"wrong_type": 1, "boundary": 1, "merged": 1, "spurious": 1, "spurious_pronoun": 0}
     assert a["false_negatives"] == {"found_wrong_type": 1, "found_wrong_boundary": 3}
@@ -274,8 +331,9 @@ def test_eval_structures_negative_only_fields_are_unscored():
     recs = [r for r in ev.structure_records(200) if any(st["name"] in UNRELATED for st in r["structures"])][:5]
     assert recs
     m = ev.eval_structures(_Oracle(recs), recs)
-    negatives = {f"{st['name']}.{f}" for r in recs for st in r["structures"] if not st["instances"]
-                 for f in st["fields"]}
+    negatives = {
+        f"{st['name']}.{f}" for r in recs for st in r["structures"] if not st["instances"] for f in st["fields"]
+    }
     positives = {f"{st['name']}.{f}" for r in recs for st in r["structures"] if st["instances"] for f in st["fields"]}
     assert negatives - positives
     assert all(m["per_field_f1"][k] is None for k in negatives - positives)

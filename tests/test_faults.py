@@ -13,6 +13,7 @@ After every fault: each input id exactly once in the output, ``DESCRIBE HISTORY`
 readers see are exactly the files the Delta log adds, each a complete Parquet file (files written by killed
 tasks stay on disk, invisible). Each test prints a ``FAULT-TABLE`` line (see README, Guarantees).
 """
+
 from __future__ import annotations
 
 import collections
@@ -33,16 +34,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-
 from hostile import SCHEMA, check_row, corpus
 
 pytestmark = pytest.mark.slow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPARK_SUBMIT = os.path.join(os.path.dirname(sys.executable), "spark-submit")
-BATCH_SLEEP = "0.3"   # seconds a worker waits before each batch: time to find and kill it mid-extraction
-TEXTS = ["Tim Cook of Apple met Acme in Berlin.", "Invoice 7 from Acme to Apple: total $15.",
-         "Jane loves the new Apple watch.", "Paris: Acme cuts 300 jobs, said Tim."]
+BATCH_SLEEP = "0.3"  # seconds a worker waits before each batch: time to find and kill it mid-extraction
+TEXTS = [
+    "Tim Cook of Apple met Acme in Berlin.",
+    "Invoice 7 from Acme to Apple: total $15.",
+    "Jane loves the new Apple watch.",
+    "Paris: Acme cuts 300 jobs, said Tim.",
+]
 
 
 def docs(n: int, prefix: str = "doc") -> dict[str, str]:
@@ -56,11 +60,21 @@ def write_parquet(path: str, items: dict, binary: bool = False) -> str:
 
 
 def job_dict(inp: str, out: str, ckpt: str, fmt: str = "parquet", **extra) -> dict:
-    d = {"input": {"format": fmt, "path": inp}, "schema": SCHEMA, "model": {"path": ckpt},
-         "output": {"format": "delta", "path": out, "mode": "merge"}, "batch_size": 4,
-         "arrow_records_per_batch": 2,
-         "spark": {"conf": {"spark.sql.shuffle.partitions": "2", "spark.databricks.delta.snapshotPartitions": "2",
-                            "spark.ui.showConsoleProgress": "false"}}}
+    d = {
+        "input": {"format": fmt, "path": inp},
+        "schema": SCHEMA,
+        "model": {"path": ckpt},
+        "output": {"format": "delta", "path": out, "mode": "merge"},
+        "batch_size": 4,
+        "arrow_records_per_batch": 2,
+        "spark": {
+            "conf": {
+                "spark.sql.shuffle.partitions": "2",
+                "spark.databricks.delta.snapshotPartitions": "2",
+                "spark.ui.showConsoleProgress": "false",
+            }
+        },
+    }
     for k, v in extra.items():
         if isinstance(v, dict):
             d.setdefault(k, {}).update(v)
@@ -70,8 +84,10 @@ def job_dict(inp: str, out: str, ckpt: str, fmt: str = "parquet", **extra) -> di
 
 
 def report(fault: str, inputs: str, rows_in: int, stats: dict) -> None:
-    print(f"\nFAULT-TABLE | {fault} | {inputs} | {rows_in} | {stats['rows']} | {stats['duplicates']} | "
-          f"{stats['losses']} | history {stats['commits']} commits, {stats['invisible_files']} uncommitted files")
+    print(
+        f"\nFAULT-TABLE | {fault} | {inputs} | {rows_in} | {stats['rows']} | {stats['duplicates']} | "
+        f"{stats['losses']} | history {stats['commits']} commits, {stats['invisible_files']} uncommitted files"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,7 +181,9 @@ class Killer(threading.Thread):
                         continue
                     victim = pid
                     if self.target == "executor":
-                        victim = next((p for p in _ancestors(pid) if "CoarseGrainedExecutorBackend" in _cmdline(p)), None)
+                        victim = next(
+                            (p for p in _ancestors(pid) if "CoarseGrainedExecutorBackend" in _cmdline(p)), None
+                        )
                         if victim is None:
                             continue
                     self.killed = {"pid": victim, "worker": pid, "cmdline": _cmdline(victim)}
@@ -206,23 +224,40 @@ def check_table(spark, path: str, expected_ids) -> dict:
     expected = set(expected_ids)
     if not DeltaTable.isDeltaTable(spark, path):
         on_disk = glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True) if os.path.isdir(path) else []
-        return {"rows": 0, "duplicates": 0, "losses": len(expected), "commits": 0, "ids": collections.Counter(),
-                "invisible_files": len(on_disk), "txns": []}
+        return {
+            "rows": 0,
+            "duplicates": 0,
+            "losses": len(expected),
+            "commits": 0,
+            "ids": collections.Counter(),
+            "invisible_files": len(on_disk),
+            "txns": [],
+        }
     df = spark.read.format("delta").load(path)
     ids = collections.Counter(r["id"] for r in df.select("id").collect())
     history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").collect()
     active, txns = _log_files(path)
     visible = {os.path.relpath(urllib.parse.unquote(urllib.parse.urlparse(f).path), path) for f in df.inputFiles()}
-    assert visible == active, (visible ^ active)
+    assert visible == active, visible ^ active
     rows_in_files = sum(pq.read_metadata(os.path.join(path, f)).num_rows for f in active)  # complete footers
     assert rows_in_files == sum(ids.values())
-    on_disk = {os.path.relpath(f, path) for f in glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True)
-               if "_delta_log" not in f}
+    on_disk = {
+        os.path.relpath(f, path)
+        for f in glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True)
+        if "_delta_log" not in f
+    }
     assert active <= on_disk
     assert set(ids) <= expected, set(ids) - expected
-    return {"rows": sum(ids.values()), "duplicates": sum(c - 1 for c in ids.values()),
-            "losses": len(expected - set(ids)), "commits": len(history), "ids": ids,
-            "invisible_files": len(on_disk - active), "txns": txns, "history": history}
+    return {
+        "rows": sum(ids.values()),
+        "duplicates": sum(c - 1 for c in ids.values()),
+        "losses": len(expected - set(ids)),
+        "commits": len(history),
+        "ids": ids,
+        "invisible_files": len(on_disk - active),
+        "txns": txns,
+        "history": history,
+    }
 
 
 def assert_exactly_once(stats: dict, expected_ids) -> None:
@@ -245,12 +280,18 @@ def cluster(tmp_path_factory, marks):
 
     from gliner2_udf.spark.session import get_session
 
-    session = get_session("gliner2-faults", master="local-cluster[2,1,1024]",
-                          conf={"spark.executorEnv.GLINER2_UDF_FAULT_MARKS": marks,
-                                "spark.executorEnv.GLINER2_UDF_FAULT_BATCH_SLEEP": BATCH_SLEEP,
-                                "spark.sql.shuffle.partitions": "4", "spark.databricks.delta.snapshotPartitions": "2",
-                                "spark.ui.showConsoleProgress": "false",
-                                "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse"))})
+    session = get_session(
+        "gliner2-faults",
+        master="local-cluster[2,1,1024]",
+        conf={
+            "spark.executorEnv.GLINER2_UDF_FAULT_MARKS": marks,
+            "spark.executorEnv.GLINER2_UDF_FAULT_BATCH_SLEEP": BATCH_SLEEP,
+            "spark.sql.shuffle.partitions": "4",
+            "spark.databricks.delta.snapshotPartitions": "2",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse")),
+        },
+    )
     assert session.sparkContext.master == "local-cluster[2,1,1024]"
     session.sparkContext.setLogLevel("ERROR")
     yield session
@@ -262,7 +303,7 @@ def _failed_tasks(sc, group: str) -> int:
     tracker, failed = sc.statusTracker(), 0
     for job_id in tracker.getJobIdsForGroup(group):
         info = tracker.getJobInfo(job_id)
-        for stage_id in (info.stageIds if info else []):
+        for stage_id in info.stageIds if info else []:
             stage = tracker.getStageInfo(stage_id)
             failed += stage.numFailedTasks if stage else 0
     return failed
@@ -291,8 +332,11 @@ def test_killed_worker_or_executor_mid_extraction_costs_nothing(cluster, tiny_ch
     assert not _alive(killer.killed["pid"])
     if target == "executor":
         assert "CoarseGrainedExecutorBackend" in killer.killed["cmdline"]
-        wait_for(lambda: set(sc._jsc.sc().getExecutorIds().mkString(",").split(",")) - executors, 120,
-                 what="a replacement executor")
+        wait_for(
+            lambda: set(sc._jsc.sc().getExecutorIds().mkString(",").split(",")) - executors,
+            120,
+            what="a replacement executor",
+        )
     else:
         assert "pyspark" in killer.killed["cmdline"]
         assert _failed_tasks(sc, group) >= 1  # Spark saw the crashed worker and retried its task
@@ -329,8 +373,14 @@ def test_model_missing_on_one_executor_is_one_clear_error(cluster, tiny_checkpoi
     path = f"/proc/self/cwd/{name}"
     items = docs(8)
     out = str(tmp_path / "out")
-    cfg = from_dict(job_dict(write_parquet(str(tmp_path / "docs.parquet"), items), out, tiny_checkpoint,
-                             model={"path": path, "distribution": "path"}))
+    cfg = from_dict(
+        job_dict(
+            write_parquet(str(tmp_path / "docs.parquet"), items),
+            out,
+            tiny_checkpoint,
+            model={"path": path, "distribution": "path"},
+        )
+    )
     try:
         t0 = time.time()
         with pytest.raises(ExecutorModelError) as info:
@@ -357,8 +407,11 @@ def test_model_unloadable_in_tasks_fails_the_job_with_the_path_and_executor(clus
     t0 = time.time()
     with pytest.raises(Exception) as info:
         extract(df, path, SCHEMA, model_version="v1").collect()
-    with pytest.raises(ExecutorModelError, match=rf"^model.path: cannot load the model from '{re.escape(path)}' on "
-                                                 r"executor \d+ on host \S+ \(pid \d+\): "):
+    with pytest.raises(
+        ExecutorModelError,
+        match=rf"^model.path: cannot load the model from '{re.escape(path)}' on "
+        r"executor \d+ on host \S+ \(pid \d+\): ",
+    ):
         raise_model_error(info.value)
     assert time.time() - t0 < 120
 
@@ -379,9 +432,18 @@ def test_hostile_corpus_through_the_job(cluster, tiny_checkpoint, tmp_path):
     big = F.col("id").isin("doc-1mb", "doc-10mb")
     rows = {r["id"]: r.asDict(recursive=True) for r in out.where(~big).collect()}
     # the big documents' spans: the first and last 300 entities and 50 structure instances (not ~100,000)
-    for r in out.where(big).select("id", "status", "error", F.size("entities").alias("n"),
-                                   F.concat(F.slice("entities", 1, 300), F.slice("entities", -300, 300)).alias("entities"),
-                                   F.slice("deal", 1, 50).alias("deal")).collect():
+    for r in (
+        out.where(big)
+        .select(
+            "id",
+            "status",
+            "error",
+            F.size("entities").alias("n"),
+            F.concat(F.slice("entities", 1, 300), F.slice("entities", -300, 300)).alias("entities"),
+            F.slice("deal", 1, 50).alias("deal"),
+        )
+        .collect()
+    ):
         rows[r["id"]] = r.asDict(recursive=True)
     assert sorted(rows) == sorted(items) and summary.rows == len(items)
     spans = sum(check_row(items[k], rows[k]) for k in items)
@@ -402,15 +464,24 @@ def test_streaming_merge_processes_only_new_documents(cluster, tiny_checkpoint, 
 
     inp, out = str(tmp_path / "in"), str(tmp_path / "out")
     first, second = docs(6, "a"), docs(4, "b")
-    cluster.createDataFrame(list(first.items()), "id string, text string").coalesce(1) \
-        .write.format("delta").mode("append").save(inp)
-    cfg = from_dict(job_dict(inp, out, tiny_checkpoint, fmt="delta",
-                             stream={"checkpoint": str(tmp_path / "ckpt"), "max_files_per_trigger": 1}))
+    cluster.createDataFrame(list(first.items()), "id string, text string").coalesce(1).write.format("delta").mode(
+        "append"
+    ).save(inp)
+    cfg = from_dict(
+        job_dict(
+            inp,
+            out,
+            tiny_checkpoint,
+            fmt="delta",
+            stream={"checkpoint": str(tmp_path / "ckpt"), "max_files_per_trigger": 1},
+        )
+    )
     assert run(cfg, cluster).rows == 6
     again = {**second, "a-000": "a duplicate id, already extracted"}
-    cluster.createDataFrame(list(again.items()), "id string, text string").coalesce(1) \
-        .write.format("delta").mode("append").save(inp)
-    assert run(cfg, cluster).rows == 4   # only the new documents; the duplicate id is skipped
+    cluster.createDataFrame(list(again.items()), "id string, text string").coalesce(1).write.format("delta").mode(
+        "append"
+    ).save(inp)
+    assert run(cfg, cluster).rows == 4  # only the new documents; the duplicate id is skipped
     stats = check_table(cluster, out, {**first, **second})
     assert_exactly_once(stats, {**first, **second})
     assert sorted(f for f in os.listdir(tmp_path / "ckpt" / "commits") if not f.startswith(".")) == ["0", "1"]
@@ -425,12 +496,23 @@ def submit(config: dict, tmp, name: str, env: dict | None = None) -> tuple[subpr
     with open(cfg_file, "w") as fh:
         yaml.safe_dump(config, fh)
     log = os.path.join(tmp, f"{name}.log")
-    full_env = {**os.environ, "SPARK_CONF_DIR": os.path.join(ROOT, "conf", "spark"), "PYSPARK_PYTHON": sys.executable,
-                "HF_HUB_OFFLINE": "1", "SPARK_LOCAL_IP": "127.0.0.1", **(env or {})}
+    full_env = {
+        **os.environ,
+        "SPARK_CONF_DIR": os.path.join(ROOT, "conf", "spark"),
+        "PYSPARK_PYTHON": sys.executable,
+        "HF_HUB_OFFLINE": "1",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        **(env or {}),
+    }
     with open(log, "w") as fh:
-        proc = subprocess.Popen([SPARK_SUBMIT, "--master", "local[1]", os.path.join(ROOT, "jobs", "extract.py"),
-                                 "--config", cfg_file], cwd=ROOT, env=full_env, stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [SPARK_SUBMIT, "--master", "local[1]", os.path.join(ROOT, "jobs", "extract.py"), "--config", cfg_file],
+            cwd=ROOT,
+            env=full_env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return proc, log
 
 
@@ -469,21 +551,24 @@ def test_driver_killed_before_first_write_between_commits_and_after_last_commit(
     right after the last commit, then left to finish. After every kill: no id twice, the log readable."""
     items = docs(24)
     out = str(tmp_path / "out")
-    config = job_dict(write_parquet(str(tmp_path / "docs.parquet"), items), out, tiny_checkpoint,
-                      output={"commit_every": 8})
+    config = job_dict(
+        write_parquet(str(tmp_path / "docs.parquet"), items), out, tiny_checkpoint, output={"commit_every": 8}
+    )
     figures = []
 
     # 1. before the first write
-    kill_at_pause(config, tmp_path, "run1", str(tmp_path / "m1"), "before_first_write",
-                  "the pause before the first write")
+    kill_at_pause(
+        config, tmp_path, "run1", str(tmp_path / "m1"), "before_first_write", "the pause before the first write"
+    )
     s1 = check_table(cluster, out, items)
     assert s1["rows"] == 0 and s1["commits"] == 0
     figures.append(("driver SIGKILLed before the first write", s1))
 
     # 2. between two commits: after commit 0, while a worker extracts the next part
     m2 = str(tmp_path / "m2")
-    proc, log = submit(config, tmp_path, "run2",
-                       {"GLINER2_UDF_FAULT_MARKS": m2, "GLINER2_UDF_FAULT_BATCH_SLEEP": "0.5"})
+    proc, log = submit(
+        config, tmp_path, "run2", {"GLINER2_UDF_FAULT_MARKS": m2, "GLINER2_UDF_FAULT_BATCH_SLEEP": "0.5"}
+    )
     wait_for(lambda: _marked(m2, "commit-0"), 300, proc, "the first commit", log)
     first_commit = os.path.getmtime(os.path.join(m2, "commit-0"))
     wait_for(lambda: worker_markers(m2, first_commit), 120, proc, "a worker extracting the second part", log)
@@ -495,8 +580,9 @@ def test_driver_killed_before_first_write_between_commits_and_after_last_commit(
     figures.append(("driver SIGKILLed between two commits (mid-extraction)", s2))
 
     # 3. right after the last commit
-    kill_at_pause(config, tmp_path, "run3", str(tmp_path / "m3"), "after_last_commit",
-                  "the pause after the last commit")
+    kill_at_pause(
+        config, tmp_path, "run3", str(tmp_path / "m3"), "after_last_commit", "the pause after the last commit"
+    )
     s3 = check_table(cluster, out, items)
     assert_exactly_once(s3, items)
     assert s3["commits"] >= 2  # the killed part was redone once, in the remaining commits
@@ -514,18 +600,26 @@ def test_driver_killed_before_first_write_between_commits_and_after_last_commit(
         report(fault, "24 documents, commit_every 8", len(items), stats)
 
 
-def test_streaming_killed_between_output_and_checkpoint_commit_resumes_without_duplicates(cluster, tiny_checkpoint,
-                                                                                          tmp_path):
+def test_streaming_killed_between_output_and_checkpoint_commit_resumes_without_duplicates(
+    cluster, tiny_checkpoint, tmp_path
+):
     """Append mode (Delta txnAppId/txnVersion): the run is killed after micro-batch 0 is in the table but before
     the checkpoint marks it done; the re-run replays batch 0, which Delta skips, and finishes."""
     inp, out, ckpt = str(tmp_path / "in"), str(tmp_path / "out"), str(tmp_path / "ckpt")
     items = docs(18)
     chunked = list(items.items())
     for i in range(0, 18, 6):
-        cluster.createDataFrame(chunked[i:i + 6], "id string, text string").coalesce(1) \
-            .write.format("delta").mode("append").save(inp)
-    config = job_dict(inp, out, tiny_checkpoint, fmt="delta", output={"mode": "append"},
-                      stream={"checkpoint": ckpt, "max_files_per_trigger": 1})
+        cluster.createDataFrame(chunked[i : i + 6], "id string, text string").coalesce(1).write.format("delta").mode(
+            "append"
+        ).save(inp)
+    config = job_dict(
+        inp,
+        out,
+        tiny_checkpoint,
+        fmt="delta",
+        output={"mode": "append"},
+        stream={"checkpoint": ckpt, "max_files_per_trigger": 1},
+    )
     kill_at_pause(config, tmp_path, "stream1", str(tmp_path / "marks"), "between_commits", "micro-batch 0's commit")
     s1 = check_table(cluster, out, items)
     assert s1["rows"] == 6 and s1["duplicates"] == 0
@@ -537,6 +631,10 @@ def test_streaming_killed_between_output_and_checkpoint_commit_resumes_without_d
     assert s2["commits"] == 3  # the replayed micro-batch 0 was skipped by its txnVersion
     assert sorted(t["version"] for t in s2["txns"]) == [0, 1, 2] and len({t["appId"] for t in s2["txns"]}) == 1
     assert sorted(f for f in os.listdir(os.path.join(ckpt, "commits")) if not f.startswith(".")) == ["0", "1", "2"]
-    report("streaming driver SIGKILLed after a micro-batch commit, before its checkpoint", "18 documents, 3 input files",
-           len(items), s1)
+    report(
+        "streaming driver SIGKILLed after a micro-batch commit, before its checkpoint",
+        "18 documents, 3 input files",
+        len(items),
+        s1,
+    )
     report("(streaming re-run from the checkpoint)", "18 documents, 3 input files", len(items), s2)

@@ -4,6 +4,7 @@ Checkpoint loading itself (safetensors only, remote code, unknown architectures)
 ``test_engine.py``; the sha256 check against the registry in ``test_registry.py``
 (``test_tampered_checkpoint_is_refused_with_both_hashes``).
 """
+
 import io
 import json
 import os
@@ -18,8 +19,10 @@ from gliner2_udf.config import ConfigError, from_dict
 def _mlmodel(folder, rel: str) -> str:
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "MLmodel"), "w") as fh:
-        fh.write("flavors:\n  python_function:\n    loader_module: gliner2_udf.pyfunc\n    artifacts:\n"
-                 f"      checkpoint:\n        path: {rel}\n        uri: /x\n")
+        fh.write(
+            "flavors:\n  python_function:\n    loader_module: gliner2_udf.pyfunc\n    artifacts:\n"
+            f"      checkpoint:\n        path: {rel}\n        uri: /x\n"
+        )
     return str(folder)
 
 
@@ -27,8 +30,11 @@ def _mlmodel(folder, rel: str) -> str:
 def test_registry_artifact_path_cannot_escape_the_model_folder(tmp_path, rel):
     from gliner2_udf.registry import RegistryError, _checkpoint_in
 
-    with pytest.raises(RegistryError, match=r"^model.path: .*: the 'checkpoint' artifact .* reaches outside the "
-                                            r"model folder .*; refused$"):
+    with pytest.raises(
+        RegistryError,
+        match=r"^model.path: .*: the 'checkpoint' artifact .* reaches outside the "
+        r"model folder .*; refused$",
+    ):
         _checkpoint_in(_mlmodel(tmp_path / "m", rel))
 
 
@@ -61,8 +67,14 @@ def test_broadcast_blob_cannot_write_outside_its_temporary_folder(tiny_checkpoin
 
 
 def _cfg(tmp_path, ckpt, schema):
-    return from_dict({"input": {"path": str(tmp_path / "none.parquet")}, "schema": schema,
-                      "model": {"path": ckpt}, "output": {"path": str(tmp_path / "out")}})
+    return from_dict(
+        {
+            "input": {"path": str(tmp_path / "none.parquet")},
+            "schema": schema,
+            "model": {"path": ckpt},
+            "output": {"path": str(tmp_path / "out")},
+        }
+    )
 
 
 def test_schema_part_that_never_fits_the_window_fails_before_spark(tiny_checkpoint, tmp_path):
@@ -73,8 +85,11 @@ def test_schema_part_that_never_fits_the_window_fails_before_spark(tiny_checkpoi
     from gliner2_udf.spark.job import run
 
     huge = {"entities": ["person", {"name": "company", "description": "acme " * 600}]}
-    with pytest.raises(ConfigError, match=r"^schema.entities\[1\]: needs \d+ encoder tokens on its own; the window "
-                                          r"is 512 with 64 kept for the text$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^schema.entities\[1\]: needs \d+ encoder tokens on its own; the window "
+        r"is 512 with 64 kept for the text$",
+    ):
         run(_cfg(tmp_path, tiny_checkpoint, huge), spark=None)
     assert SparkSession.getActiveSession() is None
     from gliner2_udf import GLiNER2, compile_schema
@@ -83,10 +98,13 @@ def test_schema_part_that_never_fits_the_window_fails_before_spark(tiny_checkpoi
     assert len(GLiNER2.from_pretrained(tiny_checkpoint).plan(many)) > 1
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda c: c.update(auto_map={"AutoModel": "remote.Model"}), "asks for remote code"),
-    (lambda c: c.update(architecture="boundary"), "architecture 'boundary' is not supported"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda c: c.update(auto_map={"AutoModel": "remote.Model"}), "asks for remote code"),
+        (lambda c: c.update(architecture="boundary"), "architecture 'boundary' is not supported"),
+    ],
+)
 def test_hostile_checkpoint_fails_the_job_before_spark(tiny_checkpoint, tmp_path, change, message):
     from pyspark.sql import SparkSession
 

@@ -2,16 +2,16 @@
 
 The Spark job over the same corpus (rows in = rows out) is in ``test_faults.py``.
 """
+
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+from hostile import MB, SCHEMA, check_row, corpus, spans_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from hostile import MB, SCHEMA, check_row, corpus, spans_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,8 +28,8 @@ def model(tiny_checkpoint):
 @pytest.fixture(scope="module")
 def rows_for(model):
     from gliner2_udf import compile_schema
-    from gliner2_udf.rows import Layout
     from gliner2_udf.options import ExtractOptions
+    from gliner2_udf.rows import Layout
     from gliner2_udf.spark.udf import extract_rows
 
     compiled = compile_schema(SCHEMA)
@@ -43,7 +43,7 @@ def rows_for(model):
 
 def test_hostile_corpus_gives_one_row_with_a_status_per_document(rows_for):
     docs = corpus(big=False)
-    docs["lone-surrogate"] = "Tim \ud800 Cook"          # not encodable as UTF-8
+    docs["lone-surrogate"] = "Tim \ud800 Cook"  # not encodable as UTF-8
     docs["bytes-surrogate"] = b"Tim \xed\xa0\x80 Cook"  # a UTF-8-encoded surrogate: not valid UTF-8
     values = list(docs.values())
     rows = rows_for(values, max_chars=100_000)
@@ -51,15 +51,31 @@ def test_hostile_corpus_gives_one_row_with_a_status_per_document(rows_for):
     by_id = dict(zip(docs, rows))
     spans = sum(check_row(v, r) for v, r in zip(values, rows))
     assert spans > 0
-    expect = {"null": "empty", "empty": "empty", "whitespace": "empty", "control-only": "empty",
-              "binary-not-utf8": "error", "lone-surrogate": "error", "bytes-surrogate": "error",
-              "long-word": "truncated", "many-tiny-words": "ok", "normal": "ok", "control-mixed": "ok",
-              "emoji": "ok", "cjk": "ok", "rtl": "ok", "html": "ok", "json": "ok", "zero-width-mixed": "ok"}
+    expect = {
+        "null": "empty",
+        "empty": "empty",
+        "whitespace": "empty",
+        "control-only": "empty",
+        "binary-not-utf8": "error",
+        "lone-surrogate": "error",
+        "bytes-surrogate": "error",
+        "long-word": "truncated",
+        "many-tiny-words": "ok",
+        "normal": "ok",
+        "control-mixed": "ok",
+        "emoji": "ok",
+        "cjk": "ok",
+        "rtl": "ok",
+        "html": "ok",
+        "json": "ok",
+        "zero-width-mixed": "ok",
+    }
     assert {k: by_id[k]["status"] for k in expect} == expect
     assert by_id["binary-not-utf8"]["error"].startswith("text is not valid UTF-8")
     assert by_id["lone-surrogate"]["error"].startswith("text is not encodable as UTF-8")
-    assert by_id["long-word"]["error"] == ("text has 200000 characters; extracted from the first 100000 "
-                                           "(max_chars=100000)")
+    assert by_id["long-word"]["error"] == (
+        "text has 200000 characters; extracted from the first 100000 (max_chars=100000)"
+    )
 
 
 def test_control_characters_keep_the_stored_text_under_every_span(rows_for):
@@ -71,11 +87,11 @@ def test_control_characters_keep_the_stored_text_under_every_span(rows_for):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(texts=st.lists(st.text(max_size=400), min_size=1, max_size=4),
-       threshold=st.sampled_from([0.0, 0.3, 0.5]))
+@given(texts=st.lists(st.text(max_size=400), min_size=1, max_size=4), threshold=st.sampled_from([0.0, 0.3, 0.5]))
 def test_engine_offsets_are_valid_for_any_unicode_text(model, texts, threshold):
-    results = model.batch_extract(texts, SCHEMA, batch_size=3, threshold=threshold, include_confidence=True,
-                                  include_spans=True)
+    results = model.batch_extract(
+        texts, SCHEMA, batch_size=3, threshold=threshold, include_confidence=True, include_spans=True
+    )
     assert len(results) == len(texts)
     for text, result in zip(texts, results):
         assert set(result) == {"entities", "sentiment", "deal"}
@@ -87,14 +103,23 @@ def test_engine_offsets_are_valid_for_any_unicode_text(model, texts, threshold):
             if s.get("start") is None:
                 continue
             assert 0 <= s["start"] < s["end"] <= len(text)
-            assert text[s["start"]:s["end"]] == s["text"]
+            assert text[s["start"] : s["end"]] == s["text"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(values=st.lists(st.one_of(st.none(), st.text(max_size=300), st.binary(max_size=300),
-                                 st.text(alphabet=st.characters(codec="utf-8"), max_size=300)),
-                       min_size=1, max_size=6),
-       max_chars=st.sampled_from([5, 50, 1000]))
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=300),
+            st.binary(max_size=300),
+            st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    max_chars=st.sampled_from([5, 50, 1000]),
+)
 def test_udf_rows_for_any_value_have_a_status_and_valid_offsets(rows_for, values, max_chars):
     rows = rows_for(values, max_chars=max_chars, threshold=0.0)
     assert len(rows) == len(values)
@@ -129,7 +154,8 @@ for size in {sizes!r}:
     text = _words(size, seed=size)
     reset_peak()
     base = status("VmRSS")
-    (row,) = extract_rows(model, compiled, layout, [text], ExtractOptions(batch_size=16, max_chars=20_000_000, threshold=0.52))
+    options = ExtractOptions(batch_size=16, max_chars=20_000_000, threshold=0.52)
+    (row,) = extract_rows(model, compiled, layout, [text], options)
     assert row["status"] == "ok", row["error"]
     out[str(size)] = {{"base": base, "peak": status("VmHWM"), "entities": len(row["entities"])}}
     del row
@@ -151,8 +177,10 @@ def test_memory_for_a_10mb_document_grows_linearly(tiny_checkpoint):
     out = json.loads(p.stdout.strip().splitlines()[-1])
     one, ten = out[str(MB)], out[str(10 * MB)]
     grow1, grow10 = one["peak"] - one["base"], ten["peak"] - ten["base"]
-    print(f"\nmemory: RSS {one['base'] / 2**20:.0f} MiB before; peak +{grow1 / 2**20:.0f} MiB for the 1 MB document, "
-          f"+{grow10 / 2**20:.0f} MiB for the 10 MB document; entities {one['entities']} / {ten['entities']}")
+    print(
+        f"\nmemory: RSS {one['base'] / 2**20:.0f} MiB before; peak +{grow1 / 2**20:.0f} MiB for the 1 MB document, "
+        f"+{grow10 / 2**20:.0f} MiB for the 10 MB document; entities {one['entities']} / {ten['entities']}"
+    )
     assert grow1 > 0
     assert out[str(10 * MB)]["entities"] > 5 * out[str(MB)]["entities"]  # the whole document was read
     assert grow10 < 12 * grow1

@@ -4,6 +4,7 @@
 catalog table (twice: merge mode adds only the new ones), 03 explores that table. Each notebook is
 checked through what it produced: its exit value, the table, and what it displayed (tables, figures).
 """
+
 import hashlib
 import json
 import os
@@ -66,14 +67,14 @@ def run_notebook(name, spark, **params):
     shown = []
     dbutils = DBUtils(params)
     try:
-        runpy.run_path(path, init_globals={"spark": spark, "dbutils": dbutils, "display": shown.append},
-                       run_name="__main__")
+        runpy.run_path(
+            path, init_globals={"spark": spark, "dbutils": dbutils, "display": shown.append}, run_name="__main__"
+        )
     except NotebookExit as done:
         unknown = set(params) - set(dbutils.widgets.declared)
         assert not unknown, f"{name} has no widgets {unknown}"
         return json.loads(done.value), shown, dbutils
     raise AssertionError(f"{name} did not call dbutils.notebook.exit")
-
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +97,9 @@ def test_notebooks_are_databricks_source_files(name):
 
 @pytest.fixture(scope="module")
 def registered(spark, tiny_checkpoint):
-    return run_notebook("02_register_model", spark, checkpoint=tiny_checkpoint, model_name="nb-tiny",
-                        alias="champion", schema=SCHEMA)
+    return run_notebook(
+        "02_register_model", spark, checkpoint=tiny_checkpoint, model_name="nb-tiny", alias="champion", schema=SCHEMA
+    )
 
 
 def test_02_registers_the_checkpoint_under_the_alias(registered, tiny_checkpoint):
@@ -109,23 +111,46 @@ def test_02_registers_the_checkpoint_under_the_alias(registered, tiny_checkpoint
     assert (value["uri"], value["alias"], value["sha256"]) == ("models:/nb-tiny/1", "champion", sha)
     assert str(MlflowClient().get_model_version_by_alias("nb-tiny", "champion").version) == "1"
     assert set(dbutils.widgets.declared) == {"checkpoint", "model_name", "alias", "metrics_file", "schema"}
-    assert dbutils.widgets.declared["schema"] == SCHEMA     # the default: the repository's, from the notebook's folder
+    assert dbutils.widgets.declared["schema"] == SCHEMA  # the default: the repository's, from the notebook's folder
 
 
 @pytest.fixture(scope="module")
 def extracted(spark, registered, sample_ids):
-    first = run_notebook("01_extract", spark, input_table=SAMPLE, schema=SCHEMA, model_name="nb-tiny",
-                         model_alias="champion", output_table="nb_extractions", limit="30")
-    grown = run_notebook("01_extract", spark, input_table=SAMPLE, schema=SCHEMA, model_name="nb-tiny",
-                         model_alias="1", output_table="nb_extractions", limit="36")
+    first = run_notebook(
+        "01_extract",
+        spark,
+        input_table=SAMPLE,
+        schema=SCHEMA,
+        model_name="nb-tiny",
+        model_alias="champion",
+        output_table="nb_extractions",
+        limit="30",
+    )
+    grown = run_notebook(
+        "01_extract",
+        spark,
+        input_table=SAMPLE,
+        schema=SCHEMA,
+        model_name="nb-tiny",
+        model_alias="1",
+        output_table="nb_extractions",
+        limit="36",
+    )
     return first, grown
 
 
 def test_01_extracts_the_first_documents_by_alias_then_merges_only_new_ones(spark, extracted, sample_ids):
     (first, _, dbutils), (grown, _, _) = extracted
-    assert set(dbutils.widgets.declared) == {"input_table", "schema", "model_name", "model_alias", "output_table",
-                                             "mode", "limit"}
-    assert first["rows"] == 30 and grown["rows"] == 6      # merge: the 6 new documents only
+    assert set(dbutils.widgets.declared) == {
+        "input_table",
+        "schema",
+        "model_name",
+        "model_alias",
+        "output_table",
+        "mode",
+        "limit",
+    }
+    assert first["rows"] == 30 and grown["rows"] == 6  # merge: the 6 new documents only
     assert first["model_version"] == grown["model_version"] == "models:/nb-tiny/1"
     assert first["output"] == "nb_extractions" and sum(first["status_counts"].values()) == 30
     rows = spark.table("nb_extractions").collect()
@@ -154,8 +179,12 @@ def test_03_explores_entities_labels_and_structures(spark, extracted):
     tables = [x for x in shown if hasattr(x, "columns")]
     figures = [x for x in shown if isinstance(x, Figure)]
     assert [list(t.columns) for t in tables] == [
-        ["label", "mentions", "documents"], ["label", "text", "mentions"], ["task", "label", "documents"],
-        ["structure", "id", "instance", "field", "text", "score"], ["status", "documents"]]
+        ["label", "mentions", "documents"],
+        ["label", "text", "mentions"],
+        ["task", "label", "documents"],
+        ["structure", "id", "instance", "field", "text", "score"],
+        ["status", "documents"],
+    ]
     counts, top, labels, structures, status = tables
     docs_with = Counter(label for r in rows for label in {e["label"] for e in r["entities"]})
     assert dict(zip(counts["label"], counts["documents"])) == dict(docs_with)
@@ -164,12 +193,22 @@ def test_03_explores_entities_labels_and_structures(spark, extracted):
         assert texts[(t["label"], t["text"])] == t["mentions"]
     for _, s in structures.iterrows():
         assert s["structure"] in ("invoice_line", "purchase") and s["field"] in (
-            "item", "quantity", "unit_price", "buyer", "seller", "products", "total")
+            "item",
+            "quantity",
+            "unit_price",
+            "buyer",
+            "seller",
+            "products",
+            "total",
+        )
     # the bar charts show the same numbers as the tables
     assert len(figures) == 3
-    bars = {t.get_text(): p.get_width()
-            for t, p in zip(figures[0].axes[0].get_yticklabels(), figures[0].axes[0].patches)}
+    bars = {
+        t.get_text(): p.get_width() for t, p in zip(figures[0].axes[0].get_yticklabels(), figures[0].axes[0].patches)
+    }
     assert bars == {k: float(v) for k, v in mentions.items()}
-    assert [ax.get_title() for ax in figures[1].axes] == ["category: documents per label",
-                                                          "sentiment: documents per label"]
+    assert [ax.get_title() for ax in figures[1].axes] == [
+        "category: documents per label",
+        "sentiment: documents per label",
+    ]
     assert sum(p.get_width() for p in figures[2].axes[0].patches) == 36

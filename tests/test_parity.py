@@ -4,6 +4,7 @@ Random heads give scores near 0.5 and arbitrary counts, so each test shapes the 
 (spec section 10): a large bias on class 1 or 2 makes every task predict one or two instances.
 Raw tensors are compared at 1e-5; decoded outputs with thresholds chosen inside the score mass.
 """
+
 import math
 
 import numpy as np
@@ -21,11 +22,16 @@ TEXTS = [
 
 
 def build(schema):
-    return (schema.entities(["person", "company", "location"])
-            .classification("sentiment", ["positive", "negative", "neutral"])
-            .classification("topics", ["tech", "money", "travel"], multi_label=True, cls_threshold=0.3)
-            .structure("deal").field("buyer", dtype="str").field("price", dtype="str").field("items", dtype="list")
-            .field("currency", dtype="str", choices=["usd", "eur"]))
+    return (
+        schema.entities(["person", "company", "location"])
+        .classification("sentiment", ["positive", "negative", "neutral"])
+        .classification("topics", ["tech", "money", "travel"], multi_label=True, cls_threshold=0.3)
+        .structure("deal")
+        .field("buyer", dtype="str")
+        .field("price", dtype="str")
+        .field("items", dtype="list")
+        .field("currency", dtype="str", choices=["usd", "eur"])
+    )
 
 
 def load_pair(path, instances=1, spread=1.0):
@@ -51,9 +57,14 @@ def reference_raw(ref, texts, schema_dict):
         tokens = ref.encode_tokens(batch)
         word_embs, schema_embs = ref.processor.extract_embeddings_from_batch(tokens, batch.input_ids, batch)
         logits, counts = ref._compute_direct_span_logits_batched(batch, word_embs, schema_embs)
-        cls = [[ref.classifier(torch.stack(schema_embs[i][t][1:])).squeeze(-1)
-                for t, kind in enumerate(batch.task_types[i]) if kind == "classifications"]
-               for i in range(len(texts))]
+        cls = [
+            [
+                ref.classifier(torch.stack(schema_embs[i][t][1:])).squeeze(-1)
+                for t, kind in enumerate(batch.task_types[i])
+                if kind == "classifications"
+            ]
+            for i in range(len(texts))
+        ]
     return batch, logits, counts, cls
 
 
@@ -110,15 +121,19 @@ def test_decoded_results_match_reference(request, which):
     ref, ours = load_pair(request.getfixturevalue(which), spread=50.0)
     ref_schema, our_schema = build(ref.create_schema()), build(Schema())
     # thresholds around the random model's score mass, so some spans pass and some do not
-    scores = [e["confidence"] for e in ref.extract(TEXTS[0], ref_schema, threshold=0.0, include_confidence=True)
-              ["entities"]["person"]]
+    scores = [
+        e["confidence"]
+        for e in ref.extract(TEXTS[0], ref_schema, threshold=0.0, include_confidence=True)["entities"]["person"]
+    ]
     for threshold in np.quantile(scores, [0.3, 0.7, 0.95]):
         for flags in [(False, False), (True, False), (False, True), (True, True)]:
             for text in TEXTS:
-                expected = ref.extract(text, ref_schema, threshold=float(threshold), include_confidence=flags[0],
-                                       include_spans=flags[1])
-                got = ours.extract(text, our_schema, threshold=float(threshold), include_confidence=flags[0],
-                                   include_spans=flags[1])
+                expected = ref.extract(
+                    text, ref_schema, threshold=float(threshold), include_confidence=flags[0], include_spans=flags[1]
+                )
+                got = ours.extract(
+                    text, our_schema, threshold=float(threshold), include_confidence=flags[0], include_spans=flags[1]
+                )
                 if not flags[0]:  # labels without confidences cannot show a float tie: drop them
                     for key in ("sentiment", "topics"):
                         got.pop(key), expected.pop(key)
@@ -128,8 +143,9 @@ def test_decoded_results_match_reference(request, which):
 def test_batch_equals_single(minilm_checkpoint):
     _, ours = load_pair(minilm_checkpoint)
     schema = build(Schema())
-    batched = ours.batch_extract(TEXTS * 3, schema, batch_size=5, threshold=0.5, include_confidence=True,
-                                 include_spans=True)
+    batched = ours.batch_extract(
+        TEXTS * 3, schema, batch_size=5, threshold=0.5, include_confidence=True, include_spans=True
+    )
     for text, got in zip(TEXTS * 3, batched):
         _close(got, ours.extract(text, schema, threshold=0.5, include_confidence=True, include_spans=True))
 
@@ -146,5 +162,6 @@ def test_checkpoint_saved_by_us_loads_in_reference(tmp_path, tiny_deberta_checkp
     for k in a:
         assert torch.equal(a[k], b[k]), k
     again = GLiNER2.from_pretrained(str(tmp_path / "ours"))
-    assert again.batch_extract(TEXTS, build(Schema()), include_confidence=True) == \
-        ours.batch_extract(TEXTS, build(Schema()), include_confidence=True)
+    assert again.batch_extract(TEXTS, build(Schema()), include_confidence=True) == ours.batch_extract(
+        TEXTS, build(Schema()), include_confidence=True
+    )

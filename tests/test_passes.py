@@ -1,4 +1,5 @@
 """Schemas larger than the encoder window run as several passes whose answers are merged."""
+
 import pytest
 
 from gliner2_udf import GLiNER2, Schema, SchemaError
@@ -14,9 +15,14 @@ def model():
 
 
 def schema():
-    return (Schema().entities(["person", "organization", "location", "date", "money"])
-            .classification("sentiment", ["positive", "negative", "neutral"])
-            .structure("meeting").field("participant").field("place", dtype="str"))
+    return (
+        Schema()
+        .entities(["person", "organization", "location", "date", "money"])
+        .classification("sentiment", ["positive", "negative", "neutral"])
+        .structure("meeting")
+        .field("participant")
+        .field("place", dtype="str")
+    )
 
 
 def test_a_schema_that_fits_is_one_pass(model):
@@ -25,8 +31,11 @@ def test_a_schema_that_fits_is_one_pass(model):
 
 def test_split_passes_give_the_one_pass_answers(model):
     one = model.extract(TEXT, schema(), include_spans=True)
-    narrow = GLiNER2(model.network, model.tokenizer, max_tokens=model.processor.schema_length(
-        model.compile(schema())) + MIN_TEXT_TOKENS - 1)
+    narrow = GLiNER2(
+        model.network,
+        model.tokenizer,
+        max_tokens=model.processor.schema_length(model.compile(schema())) + MIN_TEXT_TOKENS - 1,
+    )
     passes = narrow.plan(schema())
     assert len(passes) >= 2
     asked = [e.name for p in passes for e in p.entities]

@@ -1,4 +1,5 @@
 """Inference settings: fp32 ONNX gives the torch scores, int8 stays close, settings survive pickling."""
+
 import pickle
 
 import numpy as np
@@ -7,8 +8,10 @@ import pytest
 from gliner2_udf import GLiNER2, Schema
 from gliner2_udf.text import normalize, split_words
 
-TEXTS = ["Apple CEO Tim Cook announced the iPhone 15 in Cupertino on Tuesday for $799.",
-         "Acme paid 5 usd to tim cook in Berlin, then the deal closed."]
+TEXTS = [
+    "Apple CEO Tim Cook announced the iPhone 15 in Cupertino on Tuesday for $799.",
+    "Acme paid 5 usd to tim cook in Berlin, then the deal closed.",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -17,9 +20,14 @@ def onnx_cache(tmp_path, monkeypatch):
 
 
 def schema():
-    return (Schema().entities(["person", "company", "location"])
-            .classification("sentiment", ["positive", "negative", "neutral"])
-            .structure("deal").field("buyer", dtype="str").field("items"))
+    return (
+        Schema()
+        .entities(["person", "company", "location"])
+        .classification("sentiment", ["positive", "negative", "neutral"])
+        .structure("deal")
+        .field("buyer", dtype="str")
+        .field("items")
+    )
 
 
 def raw(model):
@@ -28,12 +36,14 @@ def raw(model):
     return model.forward_batch([model.processor.encode(compiled, split_words(normalize(t)).tokens) for t in TEXTS], st)
 
 
-@pytest.mark.parametrize("precision,backend,tol", [("fp32", "onnx", 1e-4), ("int8", "onnx", 0.5),
-                                                   ("int8", "torch", 0.5), ("bf16", "torch", 0.5)])
+@pytest.mark.parametrize(
+    "precision,backend,tol",
+    [("fp32", "onnx", 1e-4), ("int8", "onnx", 0.5), ("int8", "torch", 0.5), ("bf16", "torch", 0.5)],
+)
 def test_settings_against_fp32(tiny_checkpoint, precision, backend, tol):
     exact = raw(GLiNER2.from_pretrained(tiny_checkpoint))
     fast = raw(GLiNER2.from_pretrained(tiny_checkpoint, precision=precision, backend=backend))
-    for (s0, c0, k0), (s1, c1, k1) in zip(exact, fast):
+    for (s0, _, k0), (s1, _, k1) in zip(exact, fast):
         for name in k0:
             np.testing.assert_allclose(k1[name], k0[name], atol=tol)
         for name in s0.keys() & s1.keys():
@@ -45,8 +55,9 @@ def test_settings_survive_pickling(tiny_checkpoint):
     model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
     again = pickle.loads(pickle.dumps(model))
     assert (again.precision, again.backend) == ("int8", "onnx")
-    assert again.batch_extract(TEXTS, schema(), include_confidence=True) == \
-        model.batch_extract(TEXTS, schema(), include_confidence=True)
+    assert again.batch_extract(TEXTS, schema(), include_confidence=True) == model.batch_extract(
+        TEXTS, schema(), include_confidence=True
+    )
 
 
 def test_unknown_settings_are_refused(tiny_checkpoint):
@@ -72,8 +83,9 @@ def test_int8_runtime_shares_the_fp32_tensors_and_leaves_them_unchanged(tiny_che
     assert runtime.encoder is not network.encoder
 
 
-@pytest.mark.parametrize("precision,attention,gelu", [("fp32", "Attention", "BiasGelu"),
-                                                      ("int8", "QAttention", "FastGelu")])
+@pytest.mark.parametrize(
+    "precision,attention,gelu", [("fp32", "Attention", "BiasGelu"), ("int8", "QAttention", "FastGelu")]
+)
 def test_exported_bert_encoder_has_fused_attention(tiny_checkpoint, tmp_path, precision, attention, gelu):
     import onnx
 
@@ -97,8 +109,12 @@ def test_exported_span_words_are_int8_like_the_encoder(tiny_checkpoint, tmp_path
     from gliner2_udf.runtime.onnx_export import export_span_words
 
     net, _ = load_checkpoint(tiny_checkpoint)
-    ops = [node.op_type for node in onnx.load(export_span_words(
-        net.span_rep.span_rep_layer, str(tmp_path / "span_words.onnx"), "int8")).graph.node]
+    ops = [
+        node.op_type
+        for node in onnx.load(
+            export_span_words(net.span_rep.span_rep_layer, str(tmp_path / "span_words.onnx"), "int8")
+        ).graph.node
+    ]
     # project_start and project_end (two layers each) and the two halves of out_project's first layer
     assert ops.count("MatMulInteger") == 6 and "MatMul" not in ops
 
@@ -110,8 +126,16 @@ def test_exported_span_queries_are_int8_like_the_encoder(tiny_checkpoint, tmp_pa
     from gliner2_udf.runtime.onnx_export import export_span_queries
 
     net, _ = load_checkpoint(tiny_checkpoint)
-    ops = [node.op_type for node in onnx.load(export_span_queries(
-        net.count_embed.projector, net.span_rep.span_rep_layer.out_project[-1],
-        str(tmp_path / "span_queries.onnx"), "int8")).graph.node]
+    ops = [
+        node.op_type
+        for node in onnx.load(
+            export_span_queries(
+                net.count_embed.projector,
+                net.span_rep.span_rep_layer.out_project[-1],
+                str(tmp_path / "span_queries.onnx"),
+                "int8",
+            )
+        ).graph.node
+    ]
     # the projector's two layers and out_project's last layer folded into the query
     assert ops.count("MatMulInteger") == 3 and "MatMul" not in ops

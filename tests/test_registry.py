@@ -5,6 +5,7 @@ by alias (rows and the tracked run), and ``mlflow.pyfunc.spark_udf`` on the logg
 Expected values come from the checkpoint's own files (hashlib, json) and from counting output rows in
 Python, never from the code under test.
 """
+
 import contextlib
 import hashlib
 import importlib.util
@@ -19,14 +20,18 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = "tiny-registry"
-SCHEMA = {"entities": ["person", "company"],
-          "classifications": [{"name": "sentiment", "labels": ["positive", "negative", "neutral"]}]}
-DOCS = {"d1": "Tim Cook of Apple announced a deal with Acme in Berlin.",
-        "d2": "Invoice 77 from Acme to Apple: total $15.00.",
-        "d3": "The new Acme laptop is great.",
-        "d4": "Paris, May 3 - Acme cuts 300 jobs, said Tim.",
-        "d5": "Jane loves the Apple watch.",
-        "d6": "   "}
+SCHEMA = {
+    "entities": ["person", "company"],
+    "classifications": [{"name": "sentiment", "labels": ["positive", "negative", "neutral"]}],
+}
+DOCS = {
+    "d1": "Tim Cook of Apple announced a deal with Acme in Berlin.",
+    "d2": "Invoice 77 from Acme to Apple: total $15.00.",
+    "d3": "The new Acme laptop is great.",
+    "d4": "Paris, May 3 - Acme cuts 300 jobs, said Tim.",
+    "d5": "Jane loves the Apple watch.",
+    "d6": "   ",
+}
 
 
 def sha256(path):
@@ -67,8 +72,15 @@ def registered(tiny_checkpoint, tmp_path_factory, client):
     copy = str(tmp_path_factory.mktemp("evaluated") / "ckpt")
     shutil.copytree(tiny_checkpoint, copy)
     with open(os.path.join(copy, "eval.json"), "w") as fh:
-        json.dump({"model": copy, "seconds": 12.5, "conll2003": {"alphabetical": {"f1": 0.25, "n": 400}},
-                   "sst2": {"accuracy": 0.75}}, fh)
+        json.dump(
+            {
+                "model": copy,
+                "seconds": 12.5,
+                "conll2003": {"alphabetical": {"f1": 0.25, "n": 400}},
+                "sst2": {"accuracy": 0.75},
+            },
+            fh,
+        )
     v2 = registry.register_checkpoint(copy, NAME, alias="champion", schema=SCHEMA)
     return v1, v2
 
@@ -93,7 +105,7 @@ def test_logged_model_is_the_folder_with_signature_and_metadata(registered, tiny
     from mlflow.models import Model
 
     local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{NAME}/2", dst_path=str(tmp_path))
-    assert os.path.getsize(os.path.join(local, "python_model.pkl")) < 2000   # a class reference, no weights
+    assert os.path.getsize(os.path.join(local, "python_model.pkl")) < 2000  # a class reference, no weights
     m = Model.load(local)
     folder = os.path.join(local, m.flavors["python_function"]["artifacts"]["checkpoint"]["path"])
     for f in ("config.json", "model.safetensors", "tokenizer.json"):
@@ -112,8 +124,12 @@ def test_logged_model_is_the_folder_with_signature_and_metadata(registered, tiny
     assert meta["checkpoint_sha256"] == sha256(os.path.join(tiny_checkpoint, "model.safetensors"))
     # only quality numbers from the eval report; version 1 had no report
     assert meta["eval_metrics"] == {"conll2003.alphabetical.f1": 0.25, "sst2.accuracy": 0.75}
-    assert "eval_metrics" not in Model.load(
-        mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{NAME}/1", dst_path=str(tmp_path / "v1"))).metadata
+    assert (
+        "eval_metrics"
+        not in Model.load(
+            mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{NAME}/1", dst_path=str(tmp_path / "v1"))
+        ).metadata
+    )
 
 
 def test_registration_run_records_params_and_eval_metrics(registered, client):
@@ -130,7 +146,7 @@ def test_eval_report_for_another_model_is_refused(tiny_checkpoint, tmp_path):
     report.write_text(json.dumps({"model": str(tmp_path), "f1": 0.5}))
     with pytest.raises(ConfigError, match=r"^--metrics: .*eval.json evaluates"):
         find_eval_metrics(tiny_checkpoint, str(report))
-    report.write_text(json.dumps({"loss": 1.5, "steps": 10}))     # no quality keys: every number is kept
+    report.write_text(json.dumps({"loss": 1.5, "steps": 10}))  # no quality keys: every number is kept
     assert find_eval_metrics(tiny_checkpoint, str(report)) == {"loss": 1.5, "steps": 10.0}
 
 
@@ -148,14 +164,14 @@ def test_default_store_is_a_sqlite_file_in_the_working_directory(monkeypatch, tm
 
     from gliner2_udf import registry
 
-    monkeypatch.chdir(tmp_path)   # not the package's folder (site-packages once installed)
+    monkeypatch.chdir(tmp_path)  # not the package's folder (site-packages once installed)
     assert registry.default_tracking_uri() == f"sqlite:///{tmp_path}/mlflow.db"
-    assert registry.configure() == os.environ["MLFLOW_TRACKING_URI"]          # the environment wins
+    assert registry.configure() == os.environ["MLFLOW_TRACKING_URI"]  # the environment wins
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     try:
         assert registry.configure() == f"sqlite:///{tmp_path}/mlflow.db"
     finally:
-        mlflow.set_tracking_uri(None)   # forget it again; monkeypatch restores the environment
+        mlflow.set_tracking_uri(None)  # forget it again; monkeypatch restores the environment
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,13 +194,16 @@ def test_resolve_alias_and_version(registered, tiny_checkpoint, client):
         set_alias(NAME, "champion", 2)
 
 
-@pytest.mark.parametrize("uri, message", [
-    (f"models:/{NAME}@nope", f"model.path: model '{NAME}' has no alias 'nope'"),
-    (f"models:/{NAME}/9", f"model.path: model '{NAME}' has no version 9"),
-    ("models:/no-such-model@champion", "model.path: no registered model 'no-such-model' in sqlite:///"),
-    (f"models:/{NAME}", "model.path: expected models:/NAME@ALIAS or models:/NAME/VERSION (a number)"),
-    (f"models:/{NAME}/latest", "model.path: expected models:/NAME@ALIAS or models:/NAME/VERSION (a number)"),
-])
+@pytest.mark.parametrize(
+    "uri, message",
+    [
+        (f"models:/{NAME}@nope", f"model.path: model '{NAME}' has no alias 'nope'"),
+        (f"models:/{NAME}/9", f"model.path: model '{NAME}' has no version 9"),
+        ("models:/no-such-model@champion", "model.path: no registered model 'no-such-model' in sqlite:///"),
+        (f"models:/{NAME}", "model.path: expected models:/NAME@ALIAS or models:/NAME/VERSION (a number)"),
+        (f"models:/{NAME}/latest", "model.path: expected models:/NAME@ALIAS or models:/NAME/VERSION (a number)"),
+    ],
+)
 def test_unresolvable_uris_name_the_problem(registered, uri, message):
     from gliner2_udf.registry import RegistryError, resolve
 
@@ -211,8 +230,11 @@ def test_tampered_checkpoint_is_refused_with_both_hashes(tiny_checkpoint, tmp_pa
     # weights changed in the artifact store itself: refused, naming both hashes
     source = mlflow.MlflowClient().get_model_version("tiny-tampered", reg.version).source
     location = mlflow.get_logged_model(source.split("/")[-1]).artifact_location
-    stored = [os.path.join(d, "model.safetensors") for d, _, files in os.walk(location.replace("file://", ""))
-              if "model.safetensors" in files]
+    stored = [
+        os.path.join(d, "model.safetensors")
+        for d, _, files in os.walk(location.replace("file://", ""))
+        if "model.safetensors" in files
+    ]
     assert len(stored) == 1
     with open(stored[0], "r+b") as fh:
         fh.seek(-4, os.SEEK_END)
@@ -220,13 +242,22 @@ def test_tampered_checkpoint_is_refused_with_both_hashes(tiny_checkpoint, tmp_pa
     bad = sha256(stored[0])
     with pytest.raises(registry.RegistryError) as err:
         registry.resolve("models:/tiny-tampered/1", cache_dir=str(tmp_path / "fresh"))
-    assert str(err.value) == (f"model.path: checkpoint sha256 mismatch for models:/tiny-tampered/1 "
-                              f"(models:/tiny-tampered/1): registered {good}, downloaded {bad}; refusing to run")
+    assert str(err.value) == (
+        f"model.path: checkpoint sha256 mismatch for models:/tiny-tampered/1 "
+        f"(models:/tiny-tampered/1): registered {good}, downloaded {bad}; refusing to run"
+    )
     # the extract job refuses it too, before Spark starts, with exit status 2
     conf = tmp_path / "job.yaml"
-    conf.write_text(json.dumps({"input": {"path": str(tmp_path / "none.parquet")}, "schema": SCHEMA,
-                                "model": "models:/tiny-tampered@champion",
-                                "output": {"path": str(tmp_path / "out")}}))
+    conf.write_text(
+        json.dumps(
+            {
+                "input": {"path": str(tmp_path / "none.parquet")},
+                "schema": SCHEMA,
+                "model": "models:/tiny-tampered@champion",
+                "output": {"path": str(tmp_path / "out")},
+            }
+        )
+    )
     os.environ["GLINER2_UDF_MODEL_CACHE"], saved = str(tmp_path / "fresh2"), os.environ["GLINER2_UDF_MODEL_CACHE"]
     try:
         code, out, errtext = call(load_job("extract").main, ["--config", str(conf)])
@@ -241,10 +272,10 @@ def test_register_model_job(tiny_checkpoint, client, tmp_path):
     args = ["--checkpoint", tiny_checkpoint, "--name", "tiny-cli", "--alias", "champion", "--if-absent"]
     code, out, _ = call(main, args)
     assert code == 0 and out.startswith("registered models:/tiny-cli/1 (alias champion) sha256=")
-    code, out, _ = call(main, args)       # second time: nothing new
+    code, out, _ = call(main, args)  # second time: nothing new
     assert code == 0 and out.strip() == "models:/tiny-cli@champion -> models:/tiny-cli/1 (already registered)"
     assert [str(v.version) for v in client.search_model_versions("name='tiny-cli'")] == ["1"]
-    code, out, _ = call(main, args[:4])   # without --if-absent: a new version
+    code, out, _ = call(main, args[:4])  # without --if-absent: a new version
     assert code == 0 and out.startswith("registered models:/tiny-cli/2 sha256=")
     code, _, err = call(main, ["--checkpoint", str(tmp_path / "none"), "--name", "x"])
     assert code == 2 and err.strip() == f"error: --checkpoint: '{tmp_path / 'none'}' does not exist"
@@ -252,7 +283,6 @@ def test_register_model_job(tiny_checkpoint, client, tmp_path):
 
 # --------------------------------------------------------------------------------------------
 # Spark: the job by alias, and mlflow's spark_udf
-
 
 
 def test_job_by_alias_writes_the_version_and_is_an_mlflow_run(spark, registered, client, tmp_path):
@@ -263,8 +293,15 @@ def test_job_by_alias_writes_the_version_and_is_an_mlflow_run(spark, registered,
     inp = str(tmp_path / "docs.parquet")
     pq.write_table(pa.table({"id": list(DOCS), "text": list(DOCS.values())}), inp)
     out = str(tmp_path / "out")
-    cfg = from_dict({"input": {"path": inp}, "schema": SCHEMA, "model": f"models:/{NAME}@champion",
-                     "output": {"path": out}, "batch_size": 4})
+    cfg = from_dict(
+        {
+            "input": {"path": inp},
+            "schema": SCHEMA,
+            "model": f"models:/{NAME}@champion",
+            "output": {"path": out},
+            "batch_size": 4,
+        }
+    )
     summary = run(cfg, spark)
     rows = spark.read.format("delta").load(out).collect()
     assert sorted(r["id"] for r in rows) == sorted(DOCS)
@@ -274,9 +311,17 @@ def test_job_by_alias_writes_the_version_and_is_an_mlflow_run(spark, registered,
     assert r.info.status == "FINISHED"
     p = r.data.params
     assert (p["input"], p["output"], p["model_version"], p["model_uri"]) == (
-        inp, out, f"models:/{NAME}/2", f"models:/{NAME}@champion")
+        inp,
+        out,
+        f"models:/{NAME}/2",
+        f"models:/{NAME}@champion",
+    )
     assert p["schema_hash"] == compile_schema(SCHEMA).schema_hash
-    assert (p["config.batch_size"], p["config.output.mode"], p["config.model.distribution"]) == ("4", "merge", "broadcast")
+    assert (p["config.batch_size"], p["config.output.mode"], p["config.model.distribution"]) == (
+        "4",
+        "merge",
+        "broadcast",
+    )
     mentions = {}
     for row in rows:
         for e in row["entities"]:
@@ -284,20 +329,29 @@ def test_job_by_alias_writes_the_version_and_is_an_mlflow_run(spark, registered,
     m = r.data.metrics
     assert m["documents"] == 6 and m["status.ok"] == 5 and m["status.empty"] == 1
     assert m["status.error"] == 0 and m["status.truncated"] == 0 and m["documents_per_second"] > 0
-    assert {k[len("entities."):]: v for k, v in m.items() if k.startswith("entities.")} == mentions
+    assert {k[len("entities.") :]: v for k, v in m.items() if k.startswith("entities.")} == mentions
     assert sum(mentions.values()) > 0
     import mlflow
     import yaml
 
-    with open(mlflow.artifacts.download_artifacts(f"runs:/{summary.mlflow_run_id}/config/job.yaml",
-                                                  dst_path=str(tmp_path / "logged"))) as fh:
+    with open(
+        mlflow.artifacts.download_artifacts(
+            f"runs:/{summary.mlflow_run_id}/config/job.yaml", dst_path=str(tmp_path / "logged")
+        )
+    ) as fh:
         logged = yaml.safe_load(fh)
     assert logged["model"]["path"] == f"models:/{NAME}@champion" and logged["batch_size"] == 4
     assert logged["schema"] == SCHEMA
 
     # a pinned version, each worker loading the downloaded folder itself
-    cfg1 = from_dict({"input": {"path": inp}, "schema": SCHEMA, "output": {"path": out, "mode": "overwrite"},
-                      "model": {"path": f"models:/{NAME}/1", "distribution": "path"}})
+    cfg1 = from_dict(
+        {
+            "input": {"path": inp},
+            "schema": SCHEMA,
+            "output": {"path": out, "mode": "overwrite"},
+            "model": {"path": f"models:/{NAME}/1", "distribution": "path"},
+        }
+    )
     assert run(cfg1, spark).rows == 6
     assert {r["model_version"] for r in spark.read.format("delta").load(out).collect()} == {f"models:/{NAME}/1"}
 
@@ -314,8 +368,13 @@ def test_mlflow_spark_udf_on_the_logged_model(spark, registered, tiny_checkpoint
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{NAME}@champion", result_type="string", env_manager="local")
     got = {r["i"]: json.loads(r["x"]) for r in df.select("i", udf("text").alias("x")).collect()}
     other = {"entities": ["company"]}
-    udf2 = mlflow.pyfunc.spark_udf(spark, f"models:/{NAME}/1", result_type="string", env_manager="local",
-                                   params={"schema": json.dumps(other), "threshold": 0.3})
+    udf2 = mlflow.pyfunc.spark_udf(
+        spark,
+        f"models:/{NAME}/1",
+        result_type="string",
+        env_manager="local",
+        params={"schema": json.dumps(other), "threshold": 0.3},
+    )
     got2 = {r["i"]: json.loads(r["x"]) for r in df.select("i", udf2(F.col("text")).alias("x")).collect()}
     engine = GLiNER2.from_pretrained(tiny_checkpoint)
     want = engine.batch_extract(texts, SCHEMA, include_confidence=True, include_spans=True)

@@ -3,6 +3,7 @@
 Every expected value here is written by hand: the paths an error must name, the equalities a hash must
 keep and the edits it must notice.
 """
+
 import json
 import os
 import subprocess
@@ -49,16 +50,21 @@ relations:
 
 
 def built():
-    return (Schema()
-            .entities({"person": "names of people"}, threshold=0.4)
-            .entities(["company"])
-            .classification("sentiment", ["positive", "negative", "neutral"])
-            .classification("topics", {"tech": "technology and gadgets", "money": None}, multi_label=True,
-                            cls_threshold=0.3)
-            .structure("deal").field("buyer", dtype="str", description="who buys").field("items")
-            .field("currency", dtype="str", choices=["usd", "eur"], threshold=0.6)
-            .relations({"works_for": "employment"}, threshold=0.7)
-            .relations(["founded"]))
+    return (
+        Schema()
+        .entities({"person": "names of people"}, threshold=0.4)
+        .entities(["company"])
+        .classification("sentiment", ["positive", "negative", "neutral"])
+        .classification(
+            "topics", {"tech": "technology and gadgets", "money": None}, multi_label=True, cls_threshold=0.3
+        )
+        .structure("deal")
+        .field("buyer", dtype="str", description="who buys")
+        .field("items")
+        .field("currency", dtype="str", choices=["usd", "eur"], threshold=0.6)
+        .relations({"works_for": "employment"}, threshold=0.7)
+        .relations(["founded"])
+    )
 
 
 def as_dict():
@@ -91,33 +97,67 @@ def test_builder_dict_and_yaml_compile_to_the_same_schema(tmp_path):
 def test_compiled_schema_holds_what_was_asked():
     c = compile_schema(built())
     assert [(e.name, e.description, e.threshold, e.dtype) for e in c.entities] == [
-        ("person", "names of people", 0.4, "list"), ("company", None, None, "list")]
+        ("person", "names of people", 0.4, "list"),
+        ("company", None, None, "list"),
+    ]
     sentiment, topics = c.classifications
     assert (sentiment.labels, sentiment.multi_label, sentiment.threshold) == (
-        ("positive", "negative", "neutral"), False, 0.5)
+        ("positive", "negative", "neutral"),
+        False,
+        0.5,
+    )
     assert (topics.labels, topics.multi_label, topics.threshold, topics.label_descriptions) == (
-        ("tech", "money"), True, 0.3, (("tech", "technology and gadgets"),))
+        ("tech", "money"),
+        True,
+        0.3,
+        (("tech", "technology and gadgets"),),
+    )
     (deal,) = c.structures
     assert [(f.name, f.dtype, f.choices, f.threshold, f.description) for f in deal.fields] == [
-        ("buyer", "str", None, None, "who buys"), ("items", "list", None, None, None),
-        ("currency", "str", ("usd", "eur"), 0.6, None)]
+        ("buyer", "str", None, None, "who buys"),
+        ("items", "list", None, None, None),
+        ("currency", "str", ("usd", "eur"), 0.6, None),
+    ]
     assert [(r.name, r.description, r.threshold) for r in c.relations] == [
-        ("works_for", "employment", 0.7), ("founded", None, None)]
+        ("works_for", "employment", 0.7),
+        ("founded", None, None),
+    ]
 
 
 def test_serialization_follows_the_reference_order_and_prompts():
     c = compile_schema(built())
     # structures, entities, relations, classifications (spec section 3.3)
     assert [t.elements() for t in c.tasks()] == [
-        ["(", "[P]", "deal [DESCRIPTION] buyer: who buys", "(", "[C]", "buyer", "[C]", "items", "[C]", "currency",
-         ")", ")"],
-        ["(", "[P]", "entities [DESCRIPTION] person: names of people", "(", "[E]", "person", "[E]", "company",
-         ")", ")"],
+        [
+            "(",
+            "[P]",
+            "deal [DESCRIPTION] buyer: who buys",
+            "(",
+            "[C]",
+            "buyer",
+            "[C]",
+            "items",
+            "[C]",
+            "currency",
+            ")",
+            ")",
+        ],
+        [
+            "(",
+            "[P]",
+            "entities [DESCRIPTION] person: names of people",
+            "(",
+            "[E]",
+            "person",
+            "[E]",
+            "company",
+            ")",
+            ")",
+        ],
         ["(", "[P]", "works_for: employment", "(", "[R]", "head", "[R]", "tail", ")", ")"],
         ["(", "[P]", "founded", "(", "[R]", "head", "[R]", "tail", ")", ")"],
         ["(", "[P]", "sentiment", "(", "[L]", "positive", "[L]", "negative", "[L]", "neutral", ")", ")"],
-        ["(", "[P]", "topics [DESCRIPTION] tech: technology and gadgets", "(", "[L]", "tech", "[L]", "money",
-         ")", ")"],
+        ["(", "[P]", "topics [DESCRIPTION] tech: technology and gadgets", "(", "[L]", "tech", "[L]", "money", ")", ")"],
     ]
     assert c.choice_prefix() == ["(", "deal:", "currency", "(", "usd", "|", "eur", ")", ")"]
 
@@ -154,10 +194,16 @@ BAD = [
     ({"relations": [""]}, "relations[0]", "non-empty"),
     # duplicate names
     ({"entities": ["person", "company", "person"]}, "entities[2]", "duplicate"),
-    ({"structures": [{"name": "deal", "fields": ["buyer", {"name": "buyer"}]}]}, "structures[0].fields[1].name",
-     "duplicate"),
-    ({"structures": [{"name": "d", "fields": ["a"]}, {"name": "d", "fields": ["b"]}]}, "structures[1].name",
-     "duplicate"),
+    (
+        {"structures": [{"name": "deal", "fields": ["buyer", {"name": "buyer"}]}]},
+        "structures[0].fields[1].name",
+        "duplicate",
+    ),
+    (
+        {"structures": [{"name": "d", "fields": ["a"]}, {"name": "d", "fields": ["b"]}]},
+        "structures[1].name",
+        "duplicate",
+    ),
     ({"classifications": [{"name": "s", "labels": ["a", "b", "a"]}]}, "classifications[0].labels[2]", "duplicate"),
     ({"relations": ["works_for", "works_for"]}, "relations[1]", "duplicate"),
     # unknown dtype
@@ -166,24 +212,29 @@ BAD = [
     # thresholds outside [0, 1] (or not numbers)
     ({"entities": [{"name": "person", "threshold": 1.5}]}, "entities[0].threshold", "[0, 1]"),
     (_field(threshold=-0.1), "structures[0].fields[1].threshold", "[0, 1]"),
-    ({"classifications": [{"name": "s", "labels": ["a", "b"], "threshold": 2}]}, "classifications[0].threshold",
-     "[0, 1]"),
+    (
+        {"classifications": [{"name": "s", "labels": ["a", "b"], "threshold": 2}]},
+        "classifications[0].threshold",
+        "[0, 1]",
+    ),
     ({"relations": [{"name": "r", "threshold": 1.01}]}, "relations[0].threshold", "[0, 1]"),
     ({"relations": [{"name": "r", "threshold": True}]}, "relations[0].threshold", "[0, 1]"),
     (_field(threshold="0.5"), "structures[0].fields[1].threshold", "[0, 1]"),
     # choices on a bad field: only structure fields take choices, and they must be a non-empty list of names
     ({"entities": [{"name": "person", "choices": ["a"]}]}, "entities[0].choices", "unknown key"),
     ({"relations": [{"name": "r", "choices": ["a"]}]}, "relations[0].choices", "unknown key"),
-    ({"classifications": [{"name": "s", "labels": ["a", "b"], "choices": ["a"]}]}, "classifications[0].choices",
-     "unknown key"),
+    (
+        {"classifications": [{"name": "s", "labels": ["a", "b"], "choices": ["a"]}]},
+        "classifications[0].choices",
+        "unknown key",
+    ),
     (_field(choices=[]), "structures[0].fields[1].choices", "at least one"),
     (_field(choices="usd"), "structures[0].fields[1].choices", "expected a list"),
     (_field(choices=["usd", 3]), "structures[0].fields[1].choices[1]", "string"),
     (_field(choices=["usd", "usd"]), "structures[0].fields[1].choices[1]", "duplicate"),
     # non-string labels and names
     ({"classifications": [{"name": "s", "labels": [1, 2]}]}, "classifications[0].labels[0]", "string"),
-    ({"classifications": [{"name": "s", "labels": {"a": None, 7: None}}]}, "classifications[0].labels[1]",
-     "string"),
+    ({"classifications": [{"name": "s", "labels": {"a": None, 7: None}}]}, "classifications[0].labels[1]", "string"),
     ({"classifications": [{"name": 5, "labels": ["a", "b"]}]}, "classifications[0].name", "string"),
     ({"entities": ["person", 3]}, "entities[1]", "string"),
     (_field(name=None), "structures[0].fields[1].name", "string"),
@@ -212,11 +263,12 @@ def test_declarative_errors_name_the_field(spec, path, message):
 
 
 BUILDER_BAD = [
-    (lambda: Schema().structure("deal").field("buyer").field("price", dtype="int"),
-     "structures[0].fields[1].dtype"),
+    (lambda: Schema().structure("deal").field("buyer").field("price", dtype="int"), "structures[0].fields[1].dtype"),
     (lambda: Schema().structure("deal").field("buyer").field("buyer"), "structures[0].fields[1].name"),
-    (lambda: Schema().structure("deal").field("a").structure("x").field("b", threshold=3),
-     "structures[1].fields[0].threshold"),
+    (
+        lambda: Schema().structure("deal").field("a").structure("x").field("b", threshold=3),
+        "structures[1].fields[0].threshold",
+    ),
     (lambda: Schema().structure("deal").field("a", choices=[]), "structures[0].fields[0].choices"),
     (lambda: Schema().entities(["person", ""]), "entities[1]"),
     (lambda: Schema().entities(["person"]).entities(["person"]), "entities[1]"),
@@ -262,7 +314,8 @@ def test_hash_is_stable_across_formatting_key_order_and_explicit_defaults(tmp_pa
     base = _hash(as_dict())
     # formatting: flow style, other indentation, comments, JSON
     flow = tmp_path / "flow.yaml"
-    flow.write_text(textwrap.dedent("""\
+    flow.write_text(
+        textwrap.dedent("""\
         relations: [{threshold: 0.70, description: employment, name: works_for}, founded]   # keys reordered
         structures:
         -   fields: [{description: who buys, name: buyer, dtype: str}, items,
@@ -272,15 +325,21 @@ def test_hash_is_stable_across_formatting_key_order_and_explicit_defaults(tmp_pa
         - {labels: [positive, negative, neutral], name: sentiment}
         - {name: topics, multi_label: true, threshold: 0.3, labels: {tech: technology and gadgets, money: null}}
         entities: [{threshold: 0.4, name: person, description: names of people}, company]
-        """))
+        """)
+    )
     assert load_schema(str(flow)).schema_hash == base
     assert _hash(json.loads(json.dumps(as_dict(), sort_keys=True))) == base
     # every default written out
     explicit = as_dict()
     explicit["entities"][1] = {"name": "company", "description": None, "threshold": None, "dtype": "list"}
     explicit["classifications"][0].update(multi_label=False, threshold=0.5)
-    explicit["structures"][0]["fields"][1] = {"name": "items", "dtype": "list", "choices": None, "threshold": None,
-                                              "description": None}
+    explicit["structures"][0]["fields"][1] = {
+        "name": "items",
+        "dtype": "list",
+        "choices": None,
+        "threshold": None,
+        "description": None,
+    }
     explicit["relations"][1] = {"name": "founded", "description": None, "threshold": None}
     assert _hash(explicit) == base
     # integer vs float spelling of the same number, surrounding whitespace in names, empty description
@@ -332,10 +391,17 @@ def test_hash_changes_with_every_meaningful_edit():
 
 
 def test_importing_the_schema_module_does_not_import_torch():
-    code = ("import sys, gliner2_udf.schema as s; "
-            "s.compile_schema({'entities': ['person']}); "
-            "print(sorted(m for m in ('torch', 'transformers', 'pyspark') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = (
+        "import sys, gliner2_udf.schema as s; "
+        "s.compile_schema({'entities': ['person']}); "
+        "print(sorted(m for m in ('torch', 'transformers', 'pyspark') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

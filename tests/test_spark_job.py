@@ -3,6 +3,7 @@
 The slow test at the bottom starts a 2-executor ``local-cluster`` and must stay the last test here:
 it stops this module's local session.
 """
+
 import datetime as dt
 import hashlib
 import os
@@ -21,10 +22,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SCHEMA = {
     "entities": ["person", "company"],
-    "classifications": [{"name": "sentiment", "labels": ["positive", "negative", "neutral"]},
-                        {"name": "topics", "labels": ["tech", "finance", "sport"], "multi_label": True}],
-    "structures": [{"name": "deal", "fields": [{"name": "buyer", "dtype": "str"}, {"name": "items", "dtype": "list"},
-                                               {"name": "currency", "dtype": "str", "choices": ["usd", "eur"]}]}],
+    "classifications": [
+        {"name": "sentiment", "labels": ["positive", "negative", "neutral"]},
+        {"name": "topics", "labels": ["tech", "finance", "sport"], "multi_label": True},
+    ],
+    "structures": [
+        {
+            "name": "deal",
+            "fields": [
+                {"name": "buyer", "dtype": "str"},
+                {"name": "items", "dtype": "list"},
+                {"name": "currency", "dtype": "str", "choices": ["usd", "eur"]},
+            ],
+        }
+    ],
 }
 GOOD = {
     "doc-01": "Tim Cook of Apple announced a deal with Acme in Berlin.",
@@ -37,26 +48,44 @@ GOOD = {
     "doc-08": "Total due: $99.00 by June 1. Contact: Jane Doe.",
 }
 BAD = {"bad-null": None, "bad-empty": "", "bad-space": "   \n ", "bad-ctrl": "\x00\x01", "bad-long": "word " * 40000}
-EXPECTED_STATUS = {"bad-null": ("empty", "text is null"), "bad-empty": ("empty", "text is empty"),
-                   "bad-space": ("empty", "text has only whitespace (5 characters)"),
-                   "bad-ctrl": ("empty", "text has only control characters (2 characters)"),
-                   "bad-long": ("truncated", "text has 200000 characters; extracted from the first 1999 (max_chars=2000)")}
+EXPECTED_STATUS = {
+    "bad-null": ("empty", "text is null"),
+    "bad-empty": ("empty", "text is empty"),
+    "bad-space": ("empty", "text has only whitespace (5 characters)"),
+    "bad-ctrl": ("empty", "text has only control characters (2 characters)"),
+    "bad-long": ("truncated", "text has 200000 characters; extracted from the first 1999 (max_chars=2000)"),
+}
 SPAN = "struct<text:string,score:double,start:int,end:int>"
 
 
 def write_docs(path, docs):
     ids = list(docs)
-    pq.write_table(pa.table({"id": ids, "source": ["bad" if i and i.startswith("bad") else "news" for i in ids],
-                             "text": [docs[i] for i in ids]}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "id": ids,
+                "source": ["bad" if i and i.startswith("bad") else "news" for i in ids],
+                "text": [docs[i] for i in ids],
+            }
+        ),
+        path,
+    )
     return path
 
 
 def job(inp, out, ckpt, fmt="parquet", mode="merge", out_fmt="delta", **extra):
-    return from_dict({"input": {"format": fmt, "path": inp, "passthrough": ["source"]},
-                      "schema": SCHEMA, "model": {"path": ckpt},
-                      "output": {"format": out_fmt, "path": out, "mode": mode},
-                      "batch_size": 4, "arrow_records_per_batch": 8, "max_chars": 2000, **extra})
-
+    return from_dict(
+        {
+            "input": {"format": fmt, "path": inp, "passthrough": ["source"]},
+            "schema": SCHEMA,
+            "model": {"path": ckpt},
+            "output": {"format": out_fmt, "path": out, "mode": mode},
+            "batch_size": 4,
+            "arrow_records_per_batch": 8,
+            "max_chars": 2000,
+            **extra,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +103,22 @@ def first_run(spark, tiny_checkpoint, tmp_path_factory):
 def test_parquet_to_delta_types_and_one_row_per_id(first_run, tiny_checkpoint):
     cfg, summary, out = first_run
     assert [(f.name, f.dataType.simpleString()) for f in out.schema.fields] == [
-        ("id", "string"), ("source", "string"),
+        ("id", "string"),
+        ("source", "string"),
         ("entities", "array<struct<label:string,text:string,start:int,end:int,score:double>>"),
-        ("person", "array<string>"), ("company", "array<string>"),
-        ("sentiment", "string"), ("sentiment_score", "double"),
-        ("topics", "array<string>"), ("topics_score", "array<double>"),
+        ("person", "array<string>"),
+        ("company", "array<string>"),
+        ("sentiment", "string"),
+        ("sentiment_score", "double"),
+        ("topics", "array<string>"),
+        ("topics_score", "array<double>"),
         ("deal", f"array<struct<buyer:{SPAN},items:array<{SPAN}>,currency:{SPAN}>>"),
-        ("status", "string"), ("error", "string"), ("model_version", "string"), ("schema_hash", "string"),
-        ("extracted_at", "timestamp")]
+        ("status", "string"),
+        ("error", "string"),
+        ("model_version", "string"),
+        ("schema_hash", "string"),
+        ("extracted_at", "timestamp"),
+    ]
     rows = out.collect()
     assert sorted(r["id"] for r in rows) == sorted({**GOOD, **BAD})
     with open(os.path.join(tiny_checkpoint, "model.safetensors"), "rb") as fh:
@@ -112,14 +149,14 @@ def test_offsets_point_into_the_document(first_run):
     checked = 0
     for r in out.collect():
         for e in r["entities"]:
-            assert texts[r["id"]][e["start"]:e["end"]] == e["text"]
+            assert texts[r["id"]][e["start"] : e["end"]] == e["text"]
             assert e["label"] in ("person", "company") and e["score"] >= 0.5
             checked += 1
         assert r["person"] == [e["text"] for e in r["entities"] if e["label"] == "person"]
         for inst in r["deal"]:
             for s in [inst["buyer"], *inst["items"]]:
                 if s is not None:
-                    assert texts[r["id"]][s["start"]:s["end"]] == s["text"]
+                    assert texts[r["id"]][s["start"] : s["end"]] == s["text"]
             if inst["currency"] is not None:
                 assert inst["currency"]["text"] in ("usd", "eur") and inst["currency"]["start"] is None
     assert checked > 0  # the random tiny model finds something at threshold 0.5
@@ -134,8 +171,11 @@ def test_merge_rerun_adds_nothing_and_grown_input_adds_only_new_ids(spark, first
     assert again.rows == 0
     after = spark.read.format("delta").load(cfg.output.path)
     assert after.count() == len(before)
-    new = {"doc-09": "Acme hires Tim as chief executive.", "doc-10": "Jane loves the Apple watch.",
-           "doc-11": "Refund for order 12 is late."}
+    new = {
+        "doc-09": "Acme hires Tim as chief executive.",
+        "doc-10": "Jane loves the Apple watch.",
+        "doc-11": "Refund for order 12 is late.",
+    }
     # a row without an id cannot be keyed: merge mode leaves it out
     grown = write_docs(str(tmp_path / "grown.parquet"), {**GOOD, **BAD, **new, None: "No id here."})
     summary = run(job(grown, cfg.output.path, tiny_checkpoint), spark)
@@ -152,9 +192,15 @@ def test_delta_table_to_delta_table_matches_the_parquet_run(spark, first_run, ti
 
     cfg, _, first = first_run
     spark.read.parquet(cfg.input.path).write.format("delta").saveAsTable("docs_delta")
-    cfg2 = from_dict({"input": {"format": "delta", "table": "default.docs_delta", "passthrough": ["source"]},
-                      "schema": SCHEMA, "model": {"path": tiny_checkpoint}, "max_chars": 2000,
-                      "output": {"format": "delta", "table": "extractions", "mode": "append"}})
+    cfg2 = from_dict(
+        {
+            "input": {"format": "delta", "table": "default.docs_delta", "passthrough": ["source"]},
+            "schema": SCHEMA,
+            "model": {"path": tiny_checkpoint},
+            "max_chars": 2000,
+            "output": {"format": "delta", "table": "extractions", "mode": "append"},
+        }
+    )
     summary = run(cfg2, spark)
     assert summary.rows == len(GOOD) + len(BAD) and summary.output == "extractions"
     cols = ["id", "source", "entities", "sentiment", "topics", "deal", "status", "error", "schema_hash"]
@@ -172,8 +218,9 @@ def test_path_distribution_matches_broadcast(spark, tiny_checkpoint):
     df = spark.createDataFrame([(k, v) for k, v in GOOD.items()], "id string, text string").repartition(2)
     at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
     by_path = extract(df, tiny_checkpoint, SCHEMA, options=ExtractOptions(batch_size=4), extracted_at=at).collect()
-    by_bc = extract(df, GLiNER2.from_pretrained(tiny_checkpoint), SCHEMA, options=ExtractOptions(batch_size=4),
-                    extracted_at=at).collect()
+    by_bc = extract(
+        df, GLiNER2.from_pretrained(tiny_checkpoint), SCHEMA, options=ExtractOptions(batch_size=4), extracted_at=at
+    ).collect()
     a = {r["id"]: r.asDict(recursive=True) for r in by_path}
     b = {r["id"]: r.asDict(recursive=True) for r in by_bc}
     assert set(a) == set(GOOD) and {r["model_version"] for r in by_path} == {r["model_version"] for r in by_bc}
@@ -199,49 +246,69 @@ def assert_rows_close(a, b, tol=1e-5):
 
 
 def test_malformed_config_fails_before_spark_starts(tmp_path):
-    cmd = [sys.executable, os.path.join(ROOT, "jobs", "extract.py"), "--config", os.path.join(ROOT, "conf", "local.yaml")]
-    for extra, message in [(["--set", "batch_size=0"], "batch_size: expected an integer in [1, 1024], got 0"),
-                           (["--set", "output.modes=merge"], "output.modes: unknown key"),
-                           (["--set", f"model.path={tmp_path}/none"], f"model.path: expected a checkpoint folder"),
-                           (["--set", "input.passthrough=[status]"], "input.passthrough[0]: 'status' is an output"),
-                           (["--set", "model.precision=bf16"], "model.precision: bf16 is a torch-backend setting"),
-                           (["--set", "schema.entities=[]"], "schema: --set 'schema.entities=[]': this key is not a section")]:
+    cmd = [
+        sys.executable,
+        os.path.join(ROOT, "jobs", "extract.py"),
+        "--config",
+        os.path.join(ROOT, "conf", "local.yaml"),
+    ]
+    for extra, message in [
+        (["--set", "batch_size=0"], "batch_size: expected an integer in [1, 1024], got 0"),
+        (["--set", "output.modes=merge"], "output.modes: unknown key"),
+        (["--set", f"model.path={tmp_path}/none"], "model.path: expected a checkpoint folder"),
+        (["--set", "input.passthrough=[status]"], "input.passthrough[0]: 'status' is an output"),
+        (["--set", "model.precision=bf16"], "model.precision: bf16 is a torch-backend setting"),
+        (["--set", "schema.entities=[]"], "schema: --set 'schema.entities=[]': this key is not a section"),
+    ]:
         p = subprocess.run(cmd + extra, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert p.returncode == 2, p.stderr
         assert p.stderr.startswith("configuration error: ") and message in p.stderr
         assert "Spark" not in p.stderr + p.stdout and "ivy" not in (p.stderr + p.stdout).lower()
 
 
-@pytest.mark.parametrize("field,value", [("text_column", "body"), ("id_column", "doc_id"),
-                                         ("passthrough", ["source", "lang"])])
+@pytest.mark.parametrize(
+    "field,value", [("text_column", "body"), ("id_column", "doc_id"), ("passthrough", ["source", "lang"])]
+)
 def test_input_column_missing_from_the_table_is_one_line_exit_2_and_writes_nothing(
-        spark, tiny_checkpoint, tmp_path, capsys, field, value):
+    spark, tiny_checkpoint, tmp_path, capsys, field, value
+):
     import importlib.util
     import json
 
     spec = importlib.util.spec_from_file_location("job_extract", os.path.join(ROOT, "jobs", "extract.py"))
     extract_job = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(extract_job)
-    inp = write_docs(str(tmp_path / "docs.parquet"), GOOD)     # columns: id, source, text
+    inp = write_docs(str(tmp_path / "docs.parquet"), GOOD)  # columns: id, source, text
     out = tmp_path / "out"
     conf = tmp_path / "job.yaml"
-    conf.write_text(json.dumps({"input": {"path": inp, field: value}, "schema": SCHEMA,
-                                "model": {"path": tiny_checkpoint}, "output": {"path": str(out)}}))
+    conf.write_text(
+        json.dumps(
+            {
+                "input": {"path": inp, field: value},
+                "schema": SCHEMA,
+                "model": {"path": tiny_checkpoint},
+                "output": {"path": str(out)},
+            }
+        )
+    )
     assert extract_job.main(["--config", str(conf)]) == 2
     err = capsys.readouterr().err
     key, name = (f"input.{field}", value) if field != "passthrough" else ("input.passthrough[1]", "lang")
-    assert err == (f"configuration error: {key}: column {name!r} is not in the input table "
-                   "(columns: id, source, text)\n")
+    assert err == (
+        f"configuration error: {key}: column {name!r} is not in the input table (columns: id, source, text)\n"
+    )
     assert not out.exists()
 
 
-@pytest.mark.parametrize("condition,reason", [("lang = 'en'", "UNRESOLVED_COLUMN"), ("source = ", "PARSE_SYNTAX_ERROR")])
+@pytest.mark.parametrize(
+    "condition,reason", [("lang = 'en'", "UNRESOLVED_COLUMN"), ("source = ", "PARSE_SYNTAX_ERROR")]
+)
 def test_input_filter_that_spark_cannot_analyse_is_a_config_error(spark, tmp_path, condition, reason):
     from gliner2_udf.config import InputConfig
     from gliner2_udf.errors import ConfigError
     from gliner2_udf.spark import io
 
-    inp = write_docs(str(tmp_path / "docs.parquet"), {**GOOD, "bad-1": "x"})   # source: news, ..., bad
+    inp = write_docs(str(tmp_path / "docs.parquet"), {**GOOD, "bad-1": "x"})  # source: news, ..., bad
     with pytest.raises(ConfigError, match=rf"^input\.filter: expected a Spark SQL condition .*{reason}"):
         io.read_input(spark, InputConfig(path=inp, filter=condition))
     assert io.read_input(spark, InputConfig(path=inp, filter="source = 'bad'")).count() == 1
@@ -274,16 +341,28 @@ def test_local_cluster_loads_model_once_per_worker_and_matches_local(spark, tiny
 
     def run_on(session):
         df = session.createDataFrame(docs, "id string, text string").repartition(4, "id")
-        out = extract(df, model, SCHEMA, options=ExtractOptions(batch_size=4, threads=1), arrow_records_per_batch=2,
-                      extracted_at=at)
+        out = extract(
+            df,
+            model,
+            SCHEMA,
+            options=ExtractOptions(batch_size=4, threads=1),
+            arrow_records_per_batch=2,
+            extracted_at=at,
+        )
         return {r["id"]: r.asDict(recursive=True) for r in out.collect()}
 
     local = run_on(spark)
     spark.stop()
     log = tmp_path / "loads.log"
-    cluster = get_session("gliner2-cluster-test", master="local-cluster[2,1,1024]",
-                          conf={"spark.executorEnv.GLINER2_UDF_LOAD_LOG": str(log),
-                                "spark.ui.showConsoleProgress": "false", "spark.sql.shuffle.partitions": "4"})
+    cluster = get_session(
+        "gliner2-cluster-test",
+        master="local-cluster[2,1,1024]",
+        conf={
+            "spark.executorEnv.GLINER2_UDF_LOAD_LOG": str(log),
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.shuffle.partitions": "4",
+        },
+    )
     try:
         assert cluster.sparkContext.master == "local-cluster[2,1,1024]"
         remote = run_on(cluster)
@@ -314,12 +393,16 @@ def test_fast_path_python_workers_never_import_torch(tiny_checkpoint, tmp_path):
     docs = list(GOOD.items())
     log = tmp_path / "loads.log"
     SparkSession.getActiveSession() and SparkSession.getActiveSession().stop()
-    cluster = get_session("gliner2-lite-test", master="local-cluster[1,1,1024]",
-                          conf={"spark.executorEnv.GLINER2_UDF_LOAD_LOG": str(log),
-                                "spark.ui.showConsoleProgress": "false"})
+    cluster = get_session(
+        "gliner2-lite-test",
+        master="local-cluster[1,1,1024]",
+        conf={"spark.executorEnv.GLINER2_UDF_LOAD_LOG": str(log), "spark.ui.showConsoleProgress": "false"},
+    )
     try:
         df = cluster.createDataFrame(docs, "id string, text string")
-        rows = {r["id"]: r for r in extract(df, model, SCHEMA, options=ExtractOptions(batch_size=4, threads=1)).collect()}
+        rows = {
+            r["id"]: r for r in extract(df, model, SCHEMA, options=ExtractOptions(batch_size=4, threads=1)).collect()
+        }
     finally:
         cluster.stop()
         SparkSession._instantiatedSession = None

@@ -1,4 +1,5 @@
 """The trainer on a real (tiny) checkpoint: examples, objective, optimisation, checkpoint and resume."""
+
 import json
 import random
 
@@ -18,15 +19,23 @@ def records(n=120, seed=0):
         p, o = rng.choice(PEOPLE), rng.choice(ORGS)
         text = f"{p} joined {o} in paris."
         ps, os_ = 0, text.index(o)
-        out.append({
-            "text": text,
-            "entities": {"person": [[ps, ps + len(p)]], "company": [[os_, os_ + len(o)]], "date": []},
-            "classifications": [{"task": "topic", "labels": ["business", "sports"], "true": ["business"]}],
-            "structures": [{"name": "hire", "fields": ["employee", "employer", "status"],
-                            "choices": {"status": ["hired", "fired"]},
-                            "instances": [{"employee": [[ps, ps + len(p)]], "employer": [[os_, os_ + len(o)]],
-                                           "status": "hired"}]}],
-        })
+        out.append(
+            {
+                "text": text,
+                "entities": {"person": [[ps, ps + len(p)]], "company": [[os_, os_ + len(o)]], "date": []},
+                "classifications": [{"task": "topic", "labels": ["business", "sports"], "true": ["business"]}],
+                "structures": [
+                    {
+                        "name": "hire",
+                        "fields": ["employee", "employer", "status"],
+                        "choices": {"status": ["hired", "fired"]},
+                        "instances": [
+                            {"employee": [[ps, ps + len(p)]], "employer": [[os_, os_ + len(o)]], "status": "hired"}
+                        ],
+                    }
+                ],
+            }
+        )
     return out
 
 
@@ -57,16 +66,31 @@ def test_training_learns_and_resumes(tmp_path, tiny_checkpoint):
     data = tmp_path / "records.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in records()))
     out = tmp_path / "run"
-    cfg = dict(records=[str(data)], out=str(out), init=tiny_checkpoint, batch_size=8, lr_encoder=1e-3,
-               lr_heads=3e-3, warmup=0.1, save_every=1000, log_every=1000, seed=0)
+    cfg = dict(
+        records=[str(data)],
+        out=str(out),
+        init=tiny_checkpoint,
+        batch_size=8,
+        lr_encoder=1e-3,
+        lr_heads=3e-3,
+        warmup=0.1,
+        save_every=1000,
+        log_every=1000,
+        seed=0,
+    )
     lines = []
     train(TrainConfig(steps=150, **cfg), log=lines.append)
     state = json.loads((out / "train_config.json").read_text())
     assert state["step"] == 150
     model = GLiNER2.from_pretrained(str(out / "checkpoint"))
-    schema = (Schema().entities(["person", "company", "date"])
-              .structure("hire").field("employee", dtype="str").field("employer", dtype="str")
-              .field("status", dtype="str", choices=["hired", "fired"]))
+    schema = (
+        Schema()
+        .entities(["person", "company", "date"])
+        .structure("hire")
+        .field("employee", dtype="str")
+        .field("employer", dtype="str")
+        .field("status", dtype="str", choices=["hired", "fired"])
+    )
     got = model.extract("grace hopper joined initech in paris.", schema)
     assert got["hire"] and got["hire"][0]["status"] == "hired"
     assert "grace hopper" in got["entities"]["person"]

@@ -1,4 +1,5 @@
 """Training-data pipeline: record format, converters on the real shared data, WordNet, generators, mix."""
+
 from __future__ import annotations
 
 import builtins
@@ -11,8 +12,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from gliner2_udf.training import converters as cv  # noqa: E402
-from gliner2_udf.training.records import (join_tokens, read_records, validate_record,  # noqa: E402
-                                          write_records)
+from gliner2_udf.training.records import join_tokens, read_records, validate_record, write_records  # noqa: E402
 
 DATA = cv.data_root()
 needs_data = pytest.mark.skipif(not os.path.isdir(DATA), reason=f"shared data not found at {DATA}")
@@ -26,31 +26,50 @@ def test_join_tokens_offsets():
 
 
 def test_validate_record_accepts_full_record():
-    rec = {"text": "Invoice 17 from Acme: 2 pens. Paid by card.",
-           "entities": {"company": [[16, 20]], "person": []},
-           "entity_descriptions": {"company": "a business"},
-           "classifications": [{"task": "topic", "labels": ["billing", "sports"], "true": ["billing"],
-                                "multi_label": False}],
-           "structures": [{"name": "invoice", "fields": ["number", "item", "payment"],
-                           "choices": {"payment": ["card", "cash"]},
-                           "instances": [{"number": [[8, 10]], "item": [[24, 28]], "payment": "card"}]}],
-           "relations": [{"name": "sold by", "pairs": [[[24, 28], [16, 20]]]}],
-           "source": "unit"}
+    rec = {
+        "text": "Invoice 17 from Acme: 2 pens. Paid by card.",
+        "entities": {"company": [[16, 20]], "person": []},
+        "entity_descriptions": {"company": "a business"},
+        "classifications": [
+            {"task": "topic", "labels": ["billing", "sports"], "true": ["billing"], "multi_label": False}
+        ],
+        "structures": [
+            {
+                "name": "invoice",
+                "fields": ["number", "item", "payment"],
+                "choices": {"payment": ["card", "cash"]},
+                "instances": [{"number": [[8, 10]], "item": [[24, 28]], "payment": "card"}],
+            }
+        ],
+        "relations": [{"name": "sold by", "pairs": [[[24, 28], [16, 20]]]}],
+        "source": "unit",
+    }
     assert validate_record(rec) == []
 
 
-@pytest.mark.parametrize("rec, fragment", [
-    ({"text": "Ann Lee", "entities": {"person": [[0, 8]]}}, "out of range"),
-    ({"text": "Ann Lee", "entities": {"person": [[0, 4]]}}, "whitespace"),
-    ({"text": "Ann Lee", "entities": {"person": [[3, 3]]}}, "out of range"),
-    ({"text": "Ann", "classifications": [{"task": "t", "labels": ["a", "b"], "true": ["c"]}]}, "not among"),
-    ({"text": "Ann", "classifications": [{"task": "t", "labels": ["a", "b"], "true": ["a", "b"]}]}, "exactly one"),
-    ({"text": "Ann", "structures": [{"name": "s", "fields": ["x"], "choices": {"x": ["p", "q"]},
-                                     "instances": [{"x": "r"}]}]}, "not one of"),
-    ({"text": "Ann", "structures": [{"name": "s", "fields": ["x"], "instances": [{"y": [[0, 3]]}]}]}, "not a declared"),
-    ({"text": "  "}, "text"),
-    ({"text": "Ann", "colour": 1}, "unknown key"),
-])
+@pytest.mark.parametrize(
+    "rec, fragment",
+    [
+        ({"text": "Ann Lee", "entities": {"person": [[0, 8]]}}, "out of range"),
+        ({"text": "Ann Lee", "entities": {"person": [[0, 4]]}}, "whitespace"),
+        ({"text": "Ann Lee", "entities": {"person": [[3, 3]]}}, "out of range"),
+        ({"text": "Ann", "classifications": [{"task": "t", "labels": ["a", "b"], "true": ["c"]}]}, "not among"),
+        ({"text": "Ann", "classifications": [{"task": "t", "labels": ["a", "b"], "true": ["a", "b"]}]}, "exactly one"),
+        (
+            {
+                "text": "Ann",
+                "structures": [{"name": "s", "fields": ["x"], "choices": {"x": ["p", "q"]}, "instances": [{"x": "r"}]}],
+            },
+            "not one of",
+        ),
+        (
+            {"text": "Ann", "structures": [{"name": "s", "fields": ["x"], "instances": [{"y": [[0, 3]]}]}]},
+            "not a declared",
+        ),
+        ({"text": "  "}, "text"),
+        ({"text": "Ann", "colour": 1}, "unknown key"),
+    ],
+)
 def test_validate_record_reports_problems(rec, fragment):
     problems = validate_record(rec)
     assert any(fragment in p for p in problems), problems
@@ -72,8 +91,12 @@ def test_tag_spans_bio_and_io():
 
 
 def test_pronoun_mentions_are_dropped_and_absent_types_are_negatives():
-    rec = cv.tagged_record(["She", "met", "Ann", "Lee", "there"], ["B-person", "O", "B-person", "I-person", "B-place"],
-                           {"person": "person", "place": "place", "object": "object"}, "unit")
+    rec = cv.tagged_record(
+        ["She", "met", "Ann", "Lee", "there"],
+        ["B-person", "O", "B-person", "I-person", "B-place"],
+        {"person": "person", "place": "place", "object": "object"},
+        "unit",
+    )
     assert rec["text"] == "She met Ann Lee there"
     assert rec["entities"] == {"person": [[8, 15]], "place": [], "object": []}
 
@@ -117,6 +140,7 @@ def test_converter_yields_valid_records(name, monkeypatch):
     def spy(path, *a, **k):
         opened.append(os.path.abspath(str(path)))
         return real_open(path, *a, **k)
+
     monkeypatch.setattr(builtins, "open", spy)
     recs = list(itertools.islice(cv.iter_all_sources()[name](), 1500))
     monkeypatch.setattr(builtins, "open", real_open)
@@ -136,8 +160,11 @@ def test_converter_yields_valid_records(name, monkeypatch):
                 assert not any(cv.is_pronoun(rec["text"][s:e]) for s, e in spans)
         for c in rec.get("classifications", []):
             assert all("_" not in lab for lab in c["labels"])
-        annotated += any(rec.get("entities", {}).values()) or bool(rec.get("classifications")) or any(
-            st["instances"] for st in rec.get("structures", []))
+        annotated += (
+            any(rec.get("entities", {}).values())
+            or bool(rec.get("classifications"))
+            or any(st["instances"] for st in rec.get("structures", []))
+        )
     assert annotated >= len(recs) // 5
 
 
@@ -148,8 +175,11 @@ def test_known_sentences_convert_exactly():
     assert first["entities"]["organization"] == [[0, 2]]
     assert first["entities"]["miscellaneous"] == [[11, 17], [34, 41]]
     assert first["entities"]["person"] == []
-    rel = next(r for r in cv.conll04()
-               if r["text"] == "John Wilkes Booth , who assassinated President Lincoln , was an actor .")
+    rel = next(
+        r
+        for r in cv.conll04()
+        if r["text"] == "John Wilkes Booth , who assassinated President Lincoln , was an actor ."
+    )
     killed = next(r for r in rel["relations"] if r["name"] == "killed")
     pairs = [[rel["text"][s:e] for s, e in pair] for pair in killed["pairs"]]
     assert pairs == [["John Wilkes Booth", "President Lincoln"]]
@@ -162,6 +192,7 @@ def test_known_sentences_convert_exactly():
 @pytest.fixture(scope="module")
 def lexicon():
     from gliner2_udf.training.mix import _lexicon
+
     return _lexicon(None)  # the cached instance the mix uses too
 
 
@@ -180,7 +211,7 @@ def test_wordnet_einstein_is_physicist_scientist_person(lexicon):
 @needs_data
 def test_lexicon_matches_named_instances(lexicon):
     text = "Albert Einstein and Niels Bohr met in Copenhagen; the French delegation was late."
-    found = {text[m.start:m.end]: m for m in lexicon.match(text)}
+    found = {text[m.start : m.end]: m for m in lexicon.match(text)}
     assert set(found) == {"Albert Einstein", "Niels Bohr", "Copenhagen"}
     assert {"physicist", "scientist"} <= lexicon.pos_names(found["Albert Einstein"])
     assert "city" in lexicon.pos_names(found["Copenhagen"])
@@ -189,6 +220,7 @@ def test_lexicon_matches_named_instances(lexicon):
 @needs_data
 def test_gloss_records_are_valid_and_typed(lexicon):
     import random
+
     recs = list(itertools.islice(lexicon.gloss_records(random.Random(0)), 300))
     assert all(validate_record(r) == [] for r in recs)
     assert all(any(r["entities"].values()) for r in recs)
@@ -198,6 +230,7 @@ def test_gloss_records_are_valid_and_typed(lexicon):
 @needs_data
 def test_typed_records_label_each_mention_with_its_most_specific_asked_type(lexicon):
     import random
+
     text = "Albert Einstein met Niels Bohr and the poet Walt Whitman in Copenhagen."
     mentions = lexicon.match(text)
     checked = 0
@@ -211,7 +244,7 @@ def test_typed_records_label_each_mention_with_its_most_specific_asked_type(lexi
             assert spans["Albert Einstein"] == "physicist"
             assert spans["Niels Bohr"] in ("physicist", "nuclear physicist")  # never the coarser person
             checked += 1
-        whitman = next(m for m in mentions if text[m.start:m.end] == "Walt Whitman")
+        whitman = next(m for m in mentions if text[m.start : m.end] == "Walt Whitman")
         if "person" in asked and not (asked - {"person"}) & lexicon.pos_names(whitman):
             assert spans["Walt Whitman"] == "person"
         if "poet" in asked:
@@ -222,8 +255,12 @@ def test_typed_records_label_each_mention_with_its_most_specific_asked_type(lexi
 @needs_data
 def test_sentence_records_move_a_span_from_its_coarse_label_to_the_finer_asked_type(lexicon):
     import random
-    base = {"text": "Germany beat France in Munich .", "source": "conll2003",
-            "entities": {"location": [[0, 7], [13, 19], [23, 29]], "person": []}}
+
+    base = {
+        "text": "Germany beat France in Munich .",
+        "source": "conll2003",
+        "entities": {"location": [[0, 7], [13, 19], [23, 29]], "person": []},
+    }
     seen = 0
     for rec in itertools.islice(lexicon.sentence_records(itertools.repeat(base, 300), random.Random(0)), 300):
         if "country" in rec["entities"] and [0, 7] in rec["entities"]["country"]:
@@ -236,6 +273,7 @@ def test_sentence_records_move_a_span_from_its_coarse_label_to_the_finer_asked_t
 
 def test_emotions_read_as_sentiment_skip_the_neutral_ones():
     from gliner2_udf.training.converters import SENTIMENT_OF_EMOTION
+
     assert SENTIMENT_OF_EMOTION["joy"] == "positive" and SENTIMENT_OF_EMOTION["fear"] == "negative"
     assert "surprise" not in SENTIMENT_OF_EMOTION and "no emotion" not in SENTIMENT_OF_EMOTION
 
@@ -244,6 +282,7 @@ def test_emotions_read_as_sentiment_skip_the_neutral_ones():
 @pytest.fixture(scope="module")
 def synthetic(lexicon):
     from gliner2_udf.training.synthetic import Synthetic, ValuePools
+
     return lambda seed: Synthetic(seed, lexicon, ValuePools(seed, per_locale=8))
 
 
@@ -254,8 +293,14 @@ def test_nested_records_have_several_and_zero_instances(synthetic):
     counts = [len(st["instances"]) for r in recs for st in r["structures"]]
     assert sum(c >= 2 for c in counts) >= 80
     assert any(c == 0 for c in counts) and max(counts) >= 4
-    chosen = [inst[f] for r in recs for st in r["structures"] for inst in st["instances"] for f in st.get("choices", {})
-              if f in inst]
+    chosen = [
+        inst[f]
+        for r in recs
+        for st in r["structures"]
+        for inst in st["instances"]
+        for f in st.get("choices", {})
+        if f in inst
+    ]
     assert {"card", "cash", "transfer"} <= set(chosen)
     inv = next(r for r in recs if r["structures"][0]["name"] == "invoice" and len(r["structures"]) == 1)
     pay = inv["structures"][0]["instances"][0]["payment method"]
@@ -286,6 +331,7 @@ def test_coordinated_lists_are_separate_mentions(synthetic):
 @needs_data
 def test_mix_is_valid_shuffled_and_deterministic():
     from gliner2_udf.training.mix import MixConfig, MixStats, mix_records
+
     stats = MixStats()
     a = list(mix_records(MixConfig(n=600, seed=5), stats))
     b = list(mix_records(MixConfig(n=600, seed=5)))
@@ -294,8 +340,9 @@ def test_mix_is_valid_shuffled_and_deterministic():
     assert all(len(r["text"].split()) <= 200 for r in a)
     assert 0.25 < stats.by_group["ner"] / 600 < 0.45
     ner = [r for r in a if r["source"] == "conll2003"]
-    orders = {tuple(t for t in r["entities"] if t in ("person", "organization", "location", "miscellaneous"))
-              for r in ner}
+    orders = {
+        tuple(t for t in r["entities"] if t in ("person", "organization", "location", "miscellaneous")) for r in ner
+    }
     assert len(orders) > 5  # types are not stored in one fixed order
     assert "distinct entity type names" in stats.summary()
 
@@ -304,23 +351,38 @@ def test_mix_is_valid_shuffled_and_deterministic():
 def test_class_sorted_sources_are_drawn_across_all_classes():
     """The emotion file lists its texts class by class: early draws must already see every class."""
     import random
+
     from gliner2_udf.training import converters as cv
     from gliner2_udf.training.mix import shuffled
+
     first = list(itertools.islice(shuffled(cv.yin_sentiment, random.Random(0)), 1000))
     positive = sum(r["classifications"][0]["true"] == ["positive"] for r in first)
     assert 350 < positive < 650
-    emotions = {r["classifications"][0]["true"][0] for r in itertools.islice(shuffled(cv.yin_emotion,
-                                                                                      random.Random(0)), 300)}
+    emotions = {
+        r["classifications"][0]["true"][0] for r in itertools.islice(shuffled(cv.yin_emotion, random.Random(0)), 300)
+    }
     assert len(emotions) >= 8
 
 
 def test_value_pools_do_not_depend_on_hash_seed():
     import subprocess
-    code = ("import hashlib, json; from gliner2_udf.training.synthetic import ValuePools; "
-            "print(hashlib.md5(json.dumps(ValuePools(3, per_locale=4).pools, sort_keys=True).encode()).hexdigest())")
+
+    code = (
+        "import hashlib, json; from gliner2_udf.training.synthetic import ValuePools; "
+        "print(hashlib.md5(json.dumps(ValuePools(3, per_locale=4).pools, sort_keys=True).encode()).hexdigest())"
+    )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
-                          env={**os.environ, "PYTHONHASHSEED": h}).stdout for h in ("1", "2")}
+    out = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": h},
+        ).stdout
+        for h in ("1", "2")
+    }
     assert len(out) == 1
 
 
@@ -335,6 +397,7 @@ def test_table_files_load_alike_with_either_yaml_loader_and_are_all_used(name):
     import yaml
 
     from gliner2_udf.training import tables
+
     text = tables.read(name)
     data = yaml.safe_load(text)
     assert yaml.load(text, Loader=tables.SAFE_LOADER) == data  # libyaml, where present, reads them the same
@@ -353,6 +416,7 @@ def test_table_files_are_package_data():
 def test_tables_keep_the_types_the_generators_rely_on():
     from gliner2_udf.training import lexicon, mix
     from gliner2_udf.training import synthetic as sy
+
     assert isinstance(sy.BINARY_SENTIMENT[:4] + (("positive", "negative"),), tuple)
     assert set(sy.CRITIC_ADJ) == {1, -1} and set(sy.POLAR) == {2, 1, 0, -1, -2}
     assert all(isinstance(t, str) and isinstance(a, list) for t, a in sy.REVIEW_DOMAINS)

@@ -1,4 +1,5 @@
 """set_workers: forked single-threaded workers give the in-process results, in the caller's order."""
+
 import os
 import time
 
@@ -6,15 +7,22 @@ import pytest
 
 from gliner2_udf import GLiNER2, Schema
 
-WORDS = ("Apple CEO Tim Cook announced the iPhone in Cupertino on Tuesday for $799 and Acme paid "
-         "five dollars to Maria Lopez in Berlin before the deal closed").split()
+WORDS = (
+    "Apple CEO Tim Cook announced the iPhone in Cupertino on Tuesday for $799 and Acme paid "
+    "five dollars to Maria Lopez in Berlin before the deal closed"
+).split()
 TEXTS = [" ".join(WORDS[: 3 + (7 * i) % len(WORDS)]) for i in range(23)] + ["", None, "   "]
 
 
 def schema():
-    return (Schema().entities(["person", "company", "location"])
-            .classification("sentiment", ["positive", "negative", "neutral"])
-            .structure("deal").field("buyer", dtype="str").field("items"))
+    return (
+        Schema()
+        .entities(["person", "company", "location"])
+        .classification("sentiment", ["positive", "negative", "neutral"])
+        .structure("deal")
+        .field("buyer", dtype="str")
+        .field("items")
+    )
 
 
 def flatten(value, path=""):

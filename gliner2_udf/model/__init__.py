@@ -1,5 +1,6 @@
 """The GLiNER2 network: an encoder (``bert`` or a transformers model) and the heads of ``heads``, put
 together by an architecture (``span``: the GLiNER2 span model). Imports torch."""
+
 from .heads import MAX_COUNT, MAX_INSTANCES, CountEmbedding, SpanMarker, mlp
 from .span import Config, GLiNER2Network, Output
 

@@ -11,6 +11,7 @@ load through transformers.
 Each layer: ``x = LN(x + Attention(x))``, ``x = LN(x + W2 gelu(W1 x))``; outputs match ``BertModel``
 to float rounding (``tests/test_bert.py``).
 """
+
 from __future__ import annotations
 
 import math
@@ -23,9 +24,12 @@ from torch.nn import functional as F
 
 def supports(config) -> bool:
     """Whether ``config`` (a transformers config) describes an encoder this module implements."""
-    return (getattr(config, "model_type", None) == "bert" and not getattr(config, "is_decoder", False)
-            and getattr(config, "position_embedding_type", "absolute") == "absolute"
-            and getattr(config, "hidden_act", None) == "gelu")
+    return (
+        getattr(config, "model_type", None) == "bert"
+        and not getattr(config, "is_decoder", False)
+        and getattr(config, "position_embedding_type", "absolute") == "absolute"
+        and getattr(config, "hidden_act", None) == "gelu"
+    )
 
 
 class Embeddings(nn.Module):
@@ -63,8 +67,9 @@ class SelfAttention(nn.Module):
             scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(h // self.heads) + mask
             out = torch.matmul(torch.softmax(scores, dim=-1), v)
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                                 dropout_p=self.dropout if self.training else 0.0)
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+            )
         return out.transpose(1, 2).reshape(b, t, h)
 
 

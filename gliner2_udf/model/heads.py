@@ -10,14 +10,13 @@
 Module and parameter names match the upstream state dict (``span_rep.span_rep_layer.project_start.0``...).
 ``span.GLiNER2Network`` puts them together in one forward pass.
 """
-from __future__ import annotations
 
-from dataclasses import dataclass
+from __future__ import annotations
 
 import torch
 from torch import nn
 
-MAX_COUNT = 20                 # the count head's classes: 0 .. 19 instances
+MAX_COUNT = 20  # the count head's classes: 0 .. 19 instances
 MAX_INSTANCES = MAX_COUNT - 1  # the most instances a task is queried for, in inference and in training
 
 
@@ -63,18 +62,22 @@ class SpanMarker(nn.Module):
         (under ``no_grad`` each width's scores are written into one preallocated block).
         """
         last = self.out_project[-1]
-        start, end = self.project_words(words)                                     # [B, L, 4H]
-        end = nn.functional.pad(end, (0, 0, 0, self.max_width))                     # [B, L + W, 4H]
-        q = queries @ last.weight                                                  # [B, Q, 4H]
+        start, end = self.project_words(words)  # [B, L, 4H]
+        end = nn.functional.pad(end, (0, 0, 0, self.max_width))  # [B, L + W, 4H]
+        q = queries @ last.weight  # [B, Q, 4H]
         b, length = start.shape[:2]
         if torch.is_grad_enabled():  # training: every width's hidden layer is kept for backward anyway
-            out = torch.stack([torch.bmm(q, torch.relu(start + end[:, w: w + length]).transpose(1, 2))
-                               for w in range(self.max_width)])
+            out = torch.stack(
+                [
+                    torch.bmm(q, torch.relu(start + end[:, w : w + length]).transpose(1, 2))
+                    for w in range(self.max_width)
+                ]
+            )
         else:
             out = q.new_empty(self.max_width, b, q.shape[1], length)  # one contiguous block per width
             hidden = torch.empty_like(start)
             for w in range(self.max_width):
-                torch.add(start, end[:, w: w + length], out=hidden).relu_()
+                torch.add(start, end[:, w : w + length], out=hidden).relu_()
                 torch.bmm(q, hidden.transpose(1, 2), out=out[w])
         return out.permute(1, 2, 3, 0) + (queries @ last.bias)[..., None, None]
 
@@ -101,7 +104,7 @@ class CountEmbedding(nn.Module):
         if count <= 0:
             return fields.new_zeros(0, *fields.shape)
         m = fields.shape[0]
-        states = torch.stack(self._gru(fields, count))                        # [count, M, H]
+        states = torch.stack(self._gru(fields, count))  # [count, M, H]
         return self.projector(torch.cat([states, fields.unsqueeze(0).expand(count, m, -1)], dim=-1))
 
     def _gru(self, fields: torch.Tensor, count: int) -> list[torch.Tensor]:
@@ -111,12 +114,10 @@ class CountEmbedding(nn.Module):
         gx = torch.nn.functional.linear(self.pos_embedding.weight[:count], gru.weight_ih_l0, gru.bias_ih_l0)
         h, out = fields, []
         for k in range(count):
-            gh = torch.nn.functional.linear(h, gru.weight_hh_l0, gru.bias_hh_l0)     # [M, 3H]
+            gh = torch.nn.functional.linear(h, gru.weight_hh_l0, gru.bias_hh_l0)  # [M, 3H]
             xr, xz, xn = gx[k].chunk(3)
             hr, hz, hn = gh.chunk(3, dim=-1)
             r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
             h = (1 - z) * torch.tanh(xn + r * hn) + z * h
             out.append(h)
         return out
-
-

@@ -12,6 +12,7 @@ sub-token, schema slots by their marker tokens. One forward pass, in the paper's
 ``forward`` is the computation inference (``runtime.torch_runner``) and training (``training.objective``)
 both run; the lite runtime (``runtime.lite``) mirrors it in numpy and ONNX, pinned to it by a parity test.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,24 +66,30 @@ class GLiNER2Network(nn.Module):
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_pos: torch.Tensor, tasks: Tasks,
-                instances: torch.Tensor | None = None) -> Output:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        word_pos: torch.Tensor,
+        tasks: Tasks,
+        instances: torch.Tensor | None = None,
+    ) -> Output:
         """One pass over a batch. ``word_pos`` ``[B, L]``: each word's first sub-token; ``tasks``: where the
         schema's slots sit (``processor.Tasks``, as tensors). ``instances`` ``[B, T]``: how many instances of
         each span task to query (training: from the gold counts); ``None`` (inference): as many as the
         count head predicts."""
-        states = self.encode(input_ids, attention_mask)                                 # [B, S, H]
-        count_logits = self.count_pred(gather(states, tasks.prompt_pos))               # [B, T, MAX_COUNT]
+        states = self.encode(input_ids, attention_mask)  # [B, S, H]
+        count_logits = self.count_pred(gather(states, tasks.prompt_pos))  # [B, T, MAX_COUNT]
         if instances is None:
             instances = instances_from_counts(count_logits, tasks.entities)
         k = min(int(instances.max()), MAX_INSTANCES) if instances.numel() else 0
         span_logits = None
         if k > 0 and tasks.field_pos.shape[1]:
-            fields = gather(states, tasks.field_pos)                                    # [B, N, H]
+            fields = gather(states, tasks.field_pos)  # [B, N, H]
             b, n, h = fields.shape
-            queries = self.count_embed(fields.reshape(b * n, h), k)                     # [K, B*N, H]
-            queries = queries.view(k, b, n, h).transpose(0, 1).reshape(b, k * n, h)   # [B, K*N, H]
-            logits = self.span_rep.span_rep_layer(gather(states, word_pos), queries)   # [B, K*N, L, W]
+            queries = self.count_embed(fields.reshape(b * n, h), k)  # [K, B*N, H]
+            queries = queries.view(k, b, n, h).transpose(0, 1).reshape(b, k * n, h)  # [B, K*N, H]
+            logits = self.span_rep.span_rep_layer(gather(states, word_pos), queries)  # [B, K*N, L, W]
             span_logits = logits.view(b, k, n, *logits.shape[-2:])
-        class_logits = self.classifier(gather(states, tasks.label_pos)).squeeze(-1)    # [B, C]
+        class_logits = self.classifier(gather(states, tasks.label_pos)).squeeze(-1)  # [B, C]
         return Output(count_logits, instances, span_logits, class_logits)

@@ -7,12 +7,13 @@
 
 This module imports nothing heavy: the configuration checks settings with it on a driver without torch.
 """
+
 from __future__ import annotations
 
 from ..errors import FieldError
 
-PRECISIONS = ("fp32", "int8", "bf16")   # fp32: exact; int8: dynamic quantization; bf16: CPU autocast (torch)
-BACKENDS = ("torch", "onnx")            # onnx: the lite runtime (fp32 or int8)
+PRECISIONS = ("fp32", "int8", "bf16")  # fp32: exact; int8: dynamic quantization; bf16: CPU autocast (torch)
+BACKENDS = ("torch", "onnx")  # onnx: the lite runtime (fp32 or int8)
 
 
 def check_setting(precision: str, backend: str, where: str = "") -> None:
@@ -23,7 +24,9 @@ def check_setting(precision: str, backend: str, where: str = "") -> None:
     if backend not in BACKENDS:
         raise FieldError(f"{where}backend", f"expected one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
     if backend == "onnx" and precision == "bf16":
-        raise FieldError(f"{where}precision", "bf16 is a torch-backend setting; use 'fp32' or 'int8' with backend 'onnx'")
+        raise FieldError(
+            f"{where}precision", "bf16 is a torch-backend setting; use 'fp32' or 'int8' with backend 'onnx'"
+        )
 
 
 def load_runner(network, tokenizer, precision: str, backend: str, model_version: str, storage_dtype=None):

@@ -10,6 +10,7 @@ transformers (about 600 MiB less resident memory than a torch worker). ``LiteRun
 ``model.GLiNER2Network.forward`` step by step, so fp32 results equal the torch runtime's to float rounding
 (``tests/test_lite.py`` pins the two together).
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,7 @@ class WordPieceTokenizer:
         from tokenizers import Tokenizer
 
         self._tok = Tokenizer.from_file(path)
-        self._tok.no_padding()       # each element is tokenized alone, as it is
+        self._tok.no_padding()  # each element is tokenized alone, as it is
         self._tok.no_truncation()
 
     def tokenize(self, text: str) -> list[str]:
@@ -74,8 +75,11 @@ class Heads:
     def __init__(self, tensors: dict[str, np.ndarray], max_width: int):
         self.t = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
         # Linear weights transposed once, so every product is a plain (non-transposed) GEMM
-        self.wt = {k.rsplit(".weight", 1)[0] + k.rsplit(".weight", 1)[1]: np.ascontiguousarray(v.T)
-                   for k, v in self.t.items() if ".weight" in k and v.ndim == 2 and "embedding" not in k}
+        self.wt = {
+            k.rsplit(".weight", 1)[0] + k.rsplit(".weight", 1)[1]: np.ascontiguousarray(v.T)
+            for k, v in self.t.items()
+            if ".weight" in k and v.ndim == 2 and "embedding" not in k
+        }
         self.max_width = max_width
 
     def linear(self, prefix: str, x: np.ndarray) -> np.ndarray:
@@ -122,8 +126,8 @@ class Heads:
             for a in range(0, length, SPAN_ROWS):
                 rows = hidden[: min(SPAN_ROWS, length - a)]
                 for w in range(self.max_width):
-                    _relu(np.add(start[i, a: a + len(rows)], end[i, a + w: a + w + len(rows)], out=rows))
-                    np.matmul(q[i], rows.T, out=out[w, i, :, a: a + len(rows)])
+                    _relu(np.add(start[i, a : a + len(rows)], end[i, a + w : a + w + len(rows)], out=rows))
+                    np.matmul(q[i], rows.T, out=out[w, i, :, a : a + len(rows)])
         return out.transpose(1, 2, 3, 0) + bias[..., None, None]
 
 
@@ -168,8 +172,12 @@ class LiteRunner:
         # pool threads that spin between runs take the core from the numpy heads and Python: with two threads
         # and spinning, lite int8 ran 40 docs/s at batch size 8, without it 52
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return self._ort.InferenceSession(os.path.join(self.path, name), opts, providers=["CPUExecutionProvider"],
-                                          disabled_optimizers=SESSION_DISABLED)
+        return self._ort.InferenceSession(
+            os.path.join(self.path, name),
+            opts,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=SESSION_DISABLED,
+        )
 
     def set_threads(self, n: int) -> None:
         if n != self.threads:
@@ -185,6 +193,7 @@ class LiteRunner:
                 from threadpoolctl import ThreadpoolController
             except ImportError:  # numpy's BLAS then uses its own default
                 import contextlib
+
                 return contextlib.nullcontext()
             # found once: finding the loaded libraries reads /proc/self/maps (1.1 ms, over 1 % of a batch of 4)
             self._blas = ThreadpoolController()
@@ -197,18 +206,18 @@ class LiteRunner:
     def forward(self, batch) -> Output:
         """``model.GLiNER2Network.forward`` in numpy and ONNX Runtime, the count head choosing the instances."""
         tasks = batch.tasks
-        states = self.encode(batch)                                                             # [B, S, H]
-        count_logits = self.heads.count_logits(_gather(states, tasks.prompt_pos))               # [B, T, MAX_COUNT]
+        states = self.encode(batch)  # [B, S, H]
+        count_logits = self.heads.count_logits(_gather(states, tasks.prompt_pos))  # [B, T, MAX_COUNT]
         counts = count_logits.argmax(-1)
         instances = np.where(tasks.entities, np.minimum(counts, 1), counts)
         k = int(instances.max()) if instances.size else 0
         span_logits = None
         if k > 0 and tasks.field_pos.shape[1]:
-            fields = _gather(states, tasks.field_pos)                                           # [B, N, H]
+            fields = _gather(states, tasks.field_pos)  # [B, N, H]
             b, n, h = fields.shape
             q, bias = self._queries.run(None, {"states": self.heads.count_states(fields.reshape(b * n, h), k)})
-            q = q.reshape(k, b, n, -1).transpose(1, 0, 2, 3).reshape(b, k * n, -1)              # [B, K*N, 4H]
-            bias = bias.reshape(k, b, n).transpose(1, 0, 2).reshape(b, k * n)                    # [B, K*N]
+            q = q.reshape(k, b, n, -1).transpose(1, 0, 2, 3).reshape(b, k * n, -1)  # [B, K*N, 4H]
+            bias = bias.reshape(k, b, n).transpose(1, 0, 2).reshape(b, k * n)  # [B, K*N]
             start, end = self._span.run(None, {"words": _gather(states, batch.word_pos)})
             logits = self.heads.span_logits(start, end, q, bias)
             span_logits = logits.reshape(b, k, n, *logits.shape[-2:])

@@ -1,4 +1,5 @@
 """Write a lite folder (see ``lite``) from a loaded torch model: the ONNX encoder, the heads, the tokenizer."""
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,9 @@ def cached_lite(network, tokenizer, precision: str, model_version: str, dtype: t
     return folder
 
 
-def export_lite(network, tokenizer, folder: str, precision: str, model_version: str,
-                dtype: torch.dtype | None = None) -> str:
+def export_lite(
+    network, tokenizer, folder: str, precision: str, model_version: str, dtype: torch.dtype | None = None
+) -> str:
     """``folder`` gets ``encoder.onnx``, ``span_words.onnx`` and ``span_queries.onnx`` (``precision`` fp32 or
     int8), ``heads.npz`` (stored as ``dtype``, fp32 by default), ``tokenizer.json`` and ``lite.json``; returns
     ``folder``."""
@@ -50,15 +52,24 @@ def export_lite(network, tokenizer, folder: str, precision: str, model_version: 
     export(network.encoder, os.path.join(folder, "encoder.onnx"), precision)
     span = network.span_rep.span_rep_layer
     export_span_words(span, os.path.join(folder, "span_words.onnx"), precision)
-    export_span_queries(network.count_embed.projector, span.out_project[-1],
-                        os.path.join(folder, "span_queries.onnx"), precision)
-    heads = {k: v.detach().to(dtype or torch.float32).numpy() for k, v in network.state_dict().items()
-             if not k.startswith(("encoder.", *IN_GRAPHS))}
+    export_span_queries(
+        network.count_embed.projector, span.out_project[-1], os.path.join(folder, "span_queries.onnx"), precision
+    )
+    heads = {
+        k: v.detach().to(dtype or torch.float32).numpy()
+        for k, v in network.state_dict().items()
+        if not k.startswith(("encoder.", *IN_GRAPHS))
+    }
     np.savez(os.path.join(folder, "heads.npz"), **heads)
     tokenizer.backend_tokenizer.save(os.path.join(folder, "tokenizer.json"))
     limit = getattr(network.encoder.config, "max_position_embeddings", None)
-    meta = {"format": FORMAT, "precision": precision, "max_width": network.max_width, "max_positions": limit,
-            "model_version": model_version}
+    meta = {
+        "format": FORMAT,
+        "precision": precision,
+        "max_width": network.max_width,
+        "max_positions": limit,
+        "model_version": model_version,
+    }
     with open(os.path.join(folder, LITE_FILE), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=2)
     return folder

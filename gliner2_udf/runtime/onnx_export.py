@@ -5,6 +5,7 @@ Exports are cached per (weights, precision) in a cache folder (``GLINER2_UDF_CAC
 ``~/.cache/gliner2_udf``, see ``lite_export.cached_lite``); int8 uses ONNX Runtime's dynamic
 quantization (int8 weights, per-batch activation scales). Requires the ``onnx`` extra.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,15 @@ def export(encoder: nn.Module, path: str, precision: str) -> str:
     if bert:
         encoder.onnx_form = True
     try:
-        return _export(_LastHidden(encoder), (ids, torch.ones_like(ids)), ["input_ids", "attention_mask"],
-                       ["last_hidden_state"], path, precision, encoder.config if bert else None)
+        return _export(
+            _LastHidden(encoder),
+            (ids, torch.ones_like(ids)),
+            ["input_ids", "attention_mask"],
+            ["last_hidden_state"],
+            path,
+            precision,
+            encoder.config if bert else None,
+        )
     finally:
         if bert:
             encoder.onnx_form = False
@@ -53,8 +61,9 @@ def export_span_queries(projector: nn.Module, last: nn.Linear, path: str, precis
     return _export(_SpanQueries(projector, last), (states,), ["states"], ["q", "bias"], path, precision, None)
 
 
-def _export(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str], path: str, precision: str,
-            bert_config) -> str:
+def _export(
+    module: nn.Module, args: tuple, inputs: list[str], outputs: list[str], path: str, precision: str, bert_config
+) -> str:
     """Trace ``module`` (batch and length axes dynamic) to ``path``, fuse it when it is our BERT
     (``bert_config``), quantize it for int8."""
     import logging
@@ -69,9 +78,16 @@ def _export(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str
             warnings.simplefilter("ignore")
             fp32 = os.path.join(tmp, "fp32.onnx")
             with torch.no_grad():
-                torch.onnx.export(module.eval(), args, fp32, input_names=inputs, output_names=outputs,
-                                  opset_version=17, dynamo=False,
-                                  dynamic_axes={name: {0: "batch", 1: "seq"} for name in inputs + outputs})
+                torch.onnx.export(
+                    module.eval(),
+                    args,
+                    fp32,
+                    input_names=inputs,
+                    output_names=outputs,
+                    opset_version=17,
+                    dynamo=False,
+                    dynamic_axes={name: {0: "batch", 1: "seq"} for name in inputs + outputs},
+                )
             if bert_config is not None:
                 _fuse(fp32, bert_config, approximate_gelu=precision == "int8")
             out = fp32
@@ -80,8 +96,13 @@ def _export(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
                 out = os.path.join(tmp, "int8.onnx")
-                quantize_dynamic(fp32, out, weight_type=QuantType.QInt8, per_channel=True,  # fused ops: no types
-                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                quantize_dynamic(
+                    fp32,
+                    out,
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,  # fused ops: no types
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+                )
             os.replace(out, path)
     finally:
         root.setLevel(level)
@@ -109,8 +130,14 @@ def _fuse(path: str, config, approximate_gelu: bool) -> None:
     options.enable_skip_layer_norm = False
     options.enable_bias_skip_layer_norm = False
     options.enable_gelu_approximation = approximate_gelu
-    fused = optimize_model(path, model_type="bert", num_heads=config.num_attention_heads,
-                           hidden_size=config.hidden_size, opt_level=0, optimization_options=options)
+    fused = optimize_model(
+        path,
+        model_type="bert",
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+        opt_level=0,
+        optimization_options=options,
+    )
     fused.save_model_to_file(path)
 
 

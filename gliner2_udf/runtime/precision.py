@@ -3,13 +3,14 @@
 * ``int8`` on torch quantizes the weights of the encoder's Linear layers, of the span start/end
   projections and of the two halves of the span MLP's first layer to int8 with dynamic (per-batch)
   activation scales: fbgemm's VNNI kernels on x86. On onnx the encoder and the span graphs are int8
-  (ONNX Runtime's dynamic quantization, see ``lite``); the other heads stay fp32. Both use one weight scale per output channel: with one
-  scale per matrix the default model lost 1.8 (onnx) and 2.8 (torch) CrossNER points, with one per
-  channel about 0.0-0.1. The span MLP's last layer stays fp32 because span scoring folds it into the
-  queries (factorised).
+  (ONNX Runtime's dynamic quantization, see ``lite``); the other heads stay fp32. Both use one weight scale
+  per output channel: with one scale per matrix the default model lost 1.8 (onnx) and 2.8 (torch) CrossNER
+  points, with one per channel about 0.0-0.1. The span MLP's last layer stays fp32 because span scoring
+  folds it into the queries (factorised).
 * ``bf16`` runs the encoder and heads under CPU autocast in bfloat16 (useful where the CPU has
   AVX512-BF16 or AMX); decoding always sees fp32 scores.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -3,6 +3,7 @@
 ``engine.GLiNER2`` runs a batch through ``forward`` inside ``context()``; ``lite.LiteRunner`` answers the
 same calls without torch. Arrays go in and come out as numpy.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,7 +39,8 @@ class TorchRunner:
     def forward(self, batch: Batch) -> Output:
         """``GLiNER2Network.forward`` on ``batch``, the count head choosing the instances."""
         tensor = torch.from_numpy
-        out = self.runtime(tensor(batch.input_ids), tensor(batch.attention_mask), tensor(batch.word_pos),
-                           batch.tasks.map(tensor))
+        out = self.runtime(
+            tensor(batch.input_ids), tensor(batch.attention_mask), tensor(batch.word_pos), batch.tasks.map(tensor)
+        )
         spans = None if out.span_logits is None else out.span_logits.float().numpy()
         return Output(out.count_logits.float().numpy(), out.instances.numpy(), spans, out.class_logits.float().numpy())

@@ -13,6 +13,7 @@ text's result is what the model gives in one process: batches only group texts. 
 quantizes activations with one scale per batch, so there a borderline score can move with its batch-mates,
 in one process as much as in workers.)
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -57,7 +58,7 @@ def chunk_order(texts: list, batch_size: int, n: int) -> list[list[int]]:
     small enough that the workers finish together, large enough for full batches."""
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]) if isinstance(texts[i], str) else 0)
     size = max(batch_size, min(4 * batch_size, -(-len(texts) // (4 * n))))
-    return [order[a: a + size] for a in range(0, len(order), size)]
+    return [order[a : a + size] for a in range(0, len(order), size)]
 
 
 def in_order(chunks: list[list[int]], chunk_results, n: int) -> list:

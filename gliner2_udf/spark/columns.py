@@ -17,19 +17,33 @@ offsets into the stored text, ``end`` exclusive)::
 A ``str`` structure field is a ``span`` struct rather than a bare string so that it keeps its score and
 offsets (``order.customer.text`` in SQL); a ``list`` field is an array of them.
 """
+
 from __future__ import annotations
 
 from pyspark.sql import types as T
 
 from ..rows import Layout
 
-SPAN = T.StructType([T.StructField("text", T.StringType()), T.StructField("score", T.DoubleType()),
-                     T.StructField("start", T.IntegerType()), T.StructField("end", T.IntegerType())])
-ENTITY = T.StructType([T.StructField("label", T.StringType()), T.StructField("text", T.StringType()),
-                       T.StructField("start", T.IntegerType()), T.StructField("end", T.IntegerType()),
-                       T.StructField("score", T.DoubleType())])
-RELATION = T.StructType([T.StructField("relation", T.StringType()), T.StructField("head", SPAN),
-                         T.StructField("tail", SPAN)])
+SPAN = T.StructType(
+    [
+        T.StructField("text", T.StringType()),
+        T.StructField("score", T.DoubleType()),
+        T.StructField("start", T.IntegerType()),
+        T.StructField("end", T.IntegerType()),
+    ]
+)
+ENTITY = T.StructType(
+    [
+        T.StructField("label", T.StringType()),
+        T.StructField("text", T.StringType()),
+        T.StructField("start", T.IntegerType()),
+        T.StructField("end", T.IntegerType()),
+        T.StructField("score", T.DoubleType()),
+    ]
+)
+RELATION = T.StructType(
+    [T.StructField("relation", T.StringType()), T.StructField("head", SPAN), T.StructField("tail", SPAN)]
+)
 
 
 def result_type(layout: Layout) -> T.StructType:
@@ -38,8 +52,10 @@ def result_type(layout: Layout) -> T.StructType:
     fields += [T.StructField(e.column, T.ArrayType(T.StringType())) for e in layout.entities]
     for c in layout.classifications:
         if c.multi_label:
-            fields += [T.StructField(c.column, T.ArrayType(T.StringType())),
-                       T.StructField(c.score_column, T.ArrayType(T.DoubleType()))]
+            fields += [
+                T.StructField(c.column, T.ArrayType(T.StringType())),
+                T.StructField(c.score_column, T.ArrayType(T.DoubleType())),
+            ]
         else:
             fields += [T.StructField(c.column, T.StringType()), T.StructField(c.score_column, T.DoubleType())]
     for s in layout.structures:
@@ -52,8 +68,11 @@ def result_type(layout: Layout) -> T.StructType:
     return T.StructType(fields)
 
 
-RUN_COLUMNS = [T.StructField("model_version", T.StringType()), T.StructField("schema_hash", T.StringType()),
-               T.StructField("extracted_at", T.TimestampType())]
+RUN_COLUMNS = [
+    T.StructField("model_version", T.StringType()),
+    T.StructField("schema_hash", T.StringType()),
+    T.StructField("extracted_at", T.TimestampType()),
+]
 
 
 def output_type(layout: Layout, input_schema: T.StructType) -> T.StructType:

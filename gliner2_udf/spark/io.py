@@ -11,6 +11,7 @@ Example::
     todo = pending(spark, docs, cfg.output, cfg.input.id_column, compiled.schema_hash)
     write(spark, extract(todo, ...), cfg.output, cfg.input.id_column)
 """
+
 from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
@@ -43,8 +44,11 @@ def read_input_stream(spark: SparkSession, cfg: InputConfig, max_files_per_trigg
 
 def _checked(df: DataFrame, cfg: InputConfig) -> DataFrame:
     types = {f.name.lower(): f.dataType for f in df.schema.fields}
-    for key, name in [("input.id_column", cfg.id_column), ("input.text_column", cfg.text_column),
-                      *((f"input.passthrough[{i}]", c) for i, c in enumerate(cfg.passthrough))]:
+    for key, name in [
+        ("input.id_column", cfg.id_column),
+        ("input.text_column", cfg.text_column),
+        *((f"input.passthrough[{i}]", c) for i, c in enumerate(cfg.passthrough)),
+    ]:
         if name.lower() not in types:
             raise ConfigError(key, f"column {name!r} is not in the input table (columns: {', '.join(df.columns)})")
     if not isinstance(types[cfg.text_column.lower()], (T.StringType, T.BinaryType)):
@@ -57,7 +61,9 @@ def _checked(df: DataFrame, cfg: InputConfig) -> DataFrame:
             df = df.where(F.expr(cfg.filter))
         except AnalysisException as err:  # a parse error too: analysed here, on the driver, before any work
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ConfigError("input.filter", f"expected a Spark SQL condition on the input's columns: {first}") from None
+            raise ConfigError(
+                "input.filter", f"expected a Spark SQL condition on the input's columns: {first}"
+            ) from None
     return df
 
 
@@ -69,7 +75,7 @@ def output_exists(spark: SparkSession, cfg: OutputConfig) -> bool:
 
         return DeltaTable.isDeltaTable(spark, cfg.path)
     try:
-        spark.read.parquet(cfg.path).schema
+        spark.read.parquet(cfg.path).schema  # noqa: B018 (reading the schema lists the files)
         return True
     except Exception:  # AnalysisException: path does not exist / no files
         return False
@@ -79,8 +85,7 @@ def read_output(spark: SparkSession, cfg: OutputConfig) -> DataFrame:
     return _reader(spark, cfg.format, cfg.path, cfg.table)
 
 
-def pending(spark: SparkSession, docs: DataFrame, cfg: OutputConfig, id_column: str,
-            schema_hash: str) -> DataFrame:
+def pending(spark: SparkSession, docs: DataFrame, cfg: OutputConfig, id_column: str, schema_hash: str) -> DataFrame:
     """In merge mode: one row per id, without the ids already extracted with this schema.
 
     Rows with a null id cannot be keyed, so merge mode leaves them out (append/overwrite keep them).
@@ -112,8 +117,9 @@ def chunks(todo: DataFrame, id_column: str, commit_every: int | None) -> list[Da
     return [todo.where(bucket == F.lit(b)) for b in sorted(sizes)]
 
 
-def write(spark: SparkSession, df: DataFrame, cfg: OutputConfig, id_column: str,
-          txn: tuple[str, int] | None = None) -> None:
+def write(
+    spark: SparkSession, df: DataFrame, cfg: OutputConfig, id_column: str, txn: tuple[str, int] | None = None
+) -> None:
     """Write ``df`` in the configured mode (the first merge creates the table).
 
     ``txn = (app_id, version)`` makes an append idempotent (Delta ``txnAppId``/``txnVersion``: a version

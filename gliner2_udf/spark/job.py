@@ -6,25 +6,27 @@ Example::
     summary = run(load_config("conf/local.yaml"))      # read -> pending -> extract -> write -> summary
     print(summary.format())
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import os
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from .. import fault_injection
 from ..config import JobConfig
 from ..errors import CheckpointError, ConfigError, SchemaError
 from ..identity import default_model_version
-from ..options import ExtractOptions
-from ..schema import CompiledSchema, compile_schema, load_schema
-from .. import fault_injection
-from . import io
+from ..options import DEFAULTS, ExtractOptions
 from ..rows import Layout
+from ..schema import CompiledSchema, compile_schema, load_schema
+from . import io
 from .udf import ModelSource, make_udf
 
 
@@ -41,8 +43,9 @@ def _threads(spark: SparkSession, options: ExtractOptions) -> ExtractOptions:
     return replace(options, threads=int(spark.sparkContext.getConf().get("spark.task.cpus", "1")))
 
 
-def _model_source(spark: SparkSession, model: Any, model_version: str | None, precision: str = "fp32",
-                  backend: str = "torch") -> tuple[ModelSource, str]:
+def _model_source(
+    spark: SparkSession, model: Any, model_version: str | None, precision: str = "fp32", backend: str = "torch"
+) -> tuple[ModelSource, str]:
     """A GLiNER2 is broadcast; a folder path is loaded by each worker; a Broadcast is used as is."""
     from pyspark import Broadcast
 
@@ -51,17 +54,27 @@ def _model_source(spark: SparkSession, model: Any, model_version: str | None, pr
     if isinstance(model, (str, os.PathLike)):
         path = os.path.abspath(os.fspath(model))
         model_version = model_version or default_model_version(path)
-        return ModelSource(path=path, model_version=model_version, precision=precision,
-                           backend=backend), model_version
+        return ModelSource(path=path, model_version=model_version, precision=precision, backend=backend), model_version
     if model_version is not None:
         model.model_version = model_version
     return ModelSource.of_broadcast(spark.sparkContext.broadcast(model)), model.model_version
 
 
-def extract(df: DataFrame, model: Any, schema: Any, *, id_column: str = "id", text_column: str = "text",
-            passthrough: Iterable[str] = (), options: ExtractOptions = ExtractOptions(),
-            arrow_records_per_batch: int | None = 64, model_version: str | None = None,
-            extracted_at: dt.datetime | None = None, precision: str = "fp32", backend: str = "torch") -> DataFrame:
+def extract(
+    df: DataFrame,
+    model: Any,
+    schema: Any,
+    *,
+    id_column: str = "id",
+    text_column: str = "text",
+    passthrough: Iterable[str] = (),
+    options: ExtractOptions = DEFAULTS,
+    arrow_records_per_batch: int | None = 64,
+    model_version: str | None = None,
+    extracted_at: dt.datetime | None = None,
+    precision: str = "fp32",
+    backend: str = "torch",
+) -> DataFrame:
     """Extract from ``df[text_column]`` with ``schema``; one output row per input row, typed columns.
 
     ``model`` is a loaded ``GLiNER2`` (broadcast once, unpickled once per Python worker), a checkpoint
@@ -88,10 +101,13 @@ def extract(df: DataFrame, model: Any, schema: Any, *, id_column: str = "id", te
     keep = [F.col(f"`{c}`") for c in (id_column, *layout.passthrough)]
     out = df.select(*keep, udf(F.col(f"`{text_column}`").cast("binary")).alias("__gliner2"))
     at = extracted_at or dt.datetime.now(dt.timezone.utc)
-    return out.select(*keep, "__gliner2.*",
-                      F.lit(version).alias("model_version"),
-                      F.lit(compiled.schema_hash).alias("schema_hash"),
-                      F.lit(at).cast("timestamp").alias("extracted_at"))
+    return out.select(
+        *keep,
+        "__gliner2.*",
+        F.lit(version).alias("model_version"),
+        F.lit(compiled.schema_hash).alias("schema_hash"),
+        F.lit(at).cast("timestamp").alias("extracted_at"),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,7 +123,7 @@ class Summary:
     top_entities: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict)
     model_version: str = ""
     schema_hash: str = ""
-    entity_counts: Mapping[str, int] = field(default_factory=dict)   # entities found per type
+    entity_counts: Mapping[str, int] = field(default_factory=dict)  # entities found per type
     mlflow_run_id: str | None = None
 
     @property
@@ -115,10 +131,12 @@ class Summary:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
     def format(self) -> str:
-        lines = [f"output:        {self.output}",
-                 f"model:         {self.model_version}   schema: {self.schema_hash}",
-                 f"rows written:  {self.rows} in {self.seconds:.1f} s ({self.docs_per_second:.1f} documents/s)",
-                 "status:        " + (", ".join(f"{k}={v}" for k, v in sorted(self.status_counts.items())) or "-")]
+        lines = [
+            f"output:        {self.output}",
+            f"model:         {self.model_version}   schema: {self.schema_hash}",
+            f"rows written:  {self.rows} in {self.seconds:.1f} s ({self.docs_per_second:.1f} documents/s)",
+            "status:        " + (", ".join(f"{k}={v}" for k, v in sorted(self.status_counts.items())) or "-"),
+        ]
         if self.mlflow_run_id:
             lines.append(f"mlflow run:    {self.mlflow_run_id}")
         if self.top_entities:
@@ -128,11 +146,17 @@ class Summary:
         return "\n".join(lines)
 
 
-def summarize(df: DataFrame, top: int = 5) -> tuple[int, dict[str, int], dict[str, list[tuple[str, int]]], dict[str, int]]:
+def summarize(
+    df: DataFrame, top: int = 5
+) -> tuple[int, dict[str, int], dict[str, list[tuple[str, int]]], dict[str, int]]:
     """Row count, status counts, the most frequent entity texts per label and entities per label."""
     status = {r["status"]: r["count"] for r in df.groupBy("status").count().collect()}
-    ents = (df.select(F.explode("entities").alias("e"))
-              .groupBy(F.col("e.label").alias("label"), F.col("e.text").alias("text")).count().collect())
+    ents = (
+        df.select(F.explode("entities").alias("e"))
+        .groupBy(F.col("e.label").alias("label"), F.col("e.text").alias("text"))
+        .count()
+        .collect()
+    )
     by_label: dict[str, list[tuple[str, int]]] = {}
     totals: dict[str, int] = {}
     for r in sorted(ents, key=lambda r: (r["label"], -r["count"], r["text"])):
@@ -187,8 +211,9 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
     if cfg.model.distribution == "broadcast":
         from ..engine import GLiNER2
 
-        loaded = loaded or GLiNER2.from_pretrained(model_dir, model_version=version, precision=cfg.model.precision,
-                                                   backend=cfg.model.backend)
+        loaded = loaded or GLiNER2.from_pretrained(
+            model_dir, model_version=version, precision=cfg.model.precision, backend=cfg.model.backend
+        )
         model: Any = spark.sparkContext.broadcast(loaded)
     else:
         from .preflight import check_model_path
@@ -197,10 +222,20 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
         model = model_dir
 
     def extract_docs(docs: DataFrame) -> DataFrame:
-        return extract(docs, model, compiled, id_column=cfg.input.id_column, text_column=cfg.input.text_column,
-                       passthrough=cfg.input.passthrough, options=cfg.options,
-                       arrow_records_per_batch=cfg.arrow_records_per_batch, model_version=version,
-                       extracted_at=started, precision=cfg.model.precision, backend=cfg.model.backend)
+        return extract(
+            docs,
+            model,
+            compiled,
+            id_column=cfg.input.id_column,
+            text_column=cfg.input.text_column,
+            passthrough=cfg.input.passthrough,
+            options=cfg.options,
+            arrow_records_per_batch=cfg.arrow_records_per_batch,
+            model_version=version,
+            extracted_at=started,
+            precision=cfg.model.precision,
+            backend=cfg.model.backend,
+        )
 
     try:
         if cfg.stream is not None:
@@ -218,7 +253,8 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
     if cfg.model.distribution == "broadcast":
         model.unpersist()
     written = io.read_output(spark, cfg.output).where(
-        (F.col("extracted_at") == F.lit(started).cast("timestamp")) & (F.col("schema_hash") == compiled.schema_hash))
+        (F.col("extracted_at") == F.lit(started).cast("timestamp")) & (F.col("schema_hash") == compiled.schema_hash)
+    )
     rows, status, top, counts = summarize(written)
     return Summary(where, rows, seconds, status, top, version, compiled.schema_hash, counts)
 

@@ -12,6 +12,7 @@ Example::
 
     check_model_path(spark, "/mnt/models/gliner2")     # raises ExecutorModelError or returns the executors
 """
+
 from __future__ import annotations
 
 import re
@@ -58,8 +59,10 @@ def check_model_path(spark, path: str) -> list[str]:
     if failed:
         who, err = failed[0]
         others = f" ({len(failed) - 1} more tasks failed alike)" if len(failed) > 1 else ""
-        raise ExecutorModelError(f"{path!r} cannot be read on {who}: {err}{others}; every executor needs the "
-                                 "checkpoint folder at this path (or use model.distribution 'broadcast')")
+        raise ExecutorModelError(
+            f"{path!r} cannot be read on {who}: {err}{others}; every executor needs the "
+            "checkpoint folder at this path (or use model.distribution 'broadcast')"
+        )
     return sorted({who for who, _ in results})
 
 

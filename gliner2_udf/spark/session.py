@@ -13,12 +13,13 @@ Where the Delta jars come from, in order:
 On Databricks (``DATABRICKS_RUNTIME_VERSION`` set) and under ``spark-submit`` (the JVM already runs) no
 package is set: Delta ships with the runtime, or comes from ``spark-submit --packages``.
 """
+
 from __future__ import annotations
 
 import glob
 import os
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 
@@ -32,13 +33,25 @@ DELTA_CONF = {
 }
 # Transitive dependencies of the Delta/Unity Catalog jars that Spark 4.2 already ships in newer versions:
 # resolving them again would only add older duplicates to the classpath (and needs them in the Maven cache).
-DELTA_EXCLUDES = ",".join([
-    "org.apache.hadoop:hadoop-client-api", "org.apache.hadoop:hadoop-client-runtime", "org.apache.parquet:*",
-    "org.apache.logging.log4j:*", "org.slf4j:*", "com.fasterxml.jackson.core:*",
-    "com.fasterxml.jackson.datatype:jackson-datatype-jsr310", "org.xerial.snappy:*", "com.github.luben:*",
-    "io.airlift:*", "commons-pool:*", "commons-logging:*", "org.roaringbitmap:*", "org.locationtech.jts:*",
-    "javax.annotation:*",
-])
+DELTA_EXCLUDES = ",".join(
+    [
+        "org.apache.hadoop:hadoop-client-api",
+        "org.apache.hadoop:hadoop-client-runtime",
+        "org.apache.parquet:*",
+        "org.apache.logging.log4j:*",
+        "org.slf4j:*",
+        "com.fasterxml.jackson.core:*",
+        "com.fasterxml.jackson.datatype:jackson-datatype-jsr310",
+        "org.xerial.snappy:*",
+        "com.github.luben:*",
+        "io.airlift:*",
+        "commons-pool:*",
+        "commons-logging:*",
+        "org.roaringbitmap:*",
+        "org.locationtech.jts:*",
+        "javax.annotation:*",
+    ]
+)
 LOOPBACK_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
 
@@ -66,8 +79,9 @@ def delta_conf() -> dict[str, str]:
     return conf
 
 
-def get_session(app_name: str = "gliner2-extract", master: str | None = None,
-                conf: Mapping[str, str] | None = None) -> SparkSession:
+def get_session(
+    app_name: str = "gliner2-extract", master: str | None = None, conf: Mapping[str, str] | None = None
+) -> SparkSession:
     """The active session if there is one; otherwise a new one with Delta configured.
 
     ``master`` and ``conf`` apply only when this call starts Spark. Local sessions bind to 127.0.0.1
@@ -97,8 +111,9 @@ def get_session(app_name: str = "gliner2-extract", master: str | None = None,
 
 def _check_delta(spark: SparkSession) -> None:
     try:
-        spark._jvm.java.lang.Class.forName("io.delta.sql.DeltaSparkSessionExtension",
-                                           True, spark._jvm.Thread.currentThread().getContextClassLoader())
+        spark._jvm.java.lang.Class.forName(
+            "io.delta.sql.DeltaSparkSessionExtension", True, spark._jvm.Thread.currentThread().getContextClassLoader()
+        )
     except Exception as err:  # py4j error: class not on the classpath
         raise RuntimeError(
             "Delta Lake classes are not on Spark's classpath. Run spark-submit with SPARK_CONF_DIR=conf/spark "

@@ -17,15 +17,17 @@ Example (``conf/local.yaml`` plus)::
       checkpoint: output/checkpoints/extractions
       max_files_per_trigger: 1
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from ..config import JobConfig
 from .. import fault_injection
+from ..config import JobConfig
 from . import io
 
 
@@ -51,11 +53,13 @@ def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[Dat
         fault_injection.reached("commit", seen[0], last=False)
         seen[0] += 1
 
-    query = (source.writeStream.foreachBatch(each)
-             .option("checkpointLocation", cfg.stream.checkpoint)
-             .trigger(availableNow=True)
-             .queryName(f"{cfg.spark.app_name}-stream")
-             .start())
+    query = (
+        source.writeStream.foreachBatch(each)
+        .option("checkpointLocation", cfg.stream.checkpoint)
+        .trigger(availableNow=True)
+        .queryName(f"{cfg.spark.app_name}-stream")
+        .start()
+    )
     query_id["id"] = str(query.id)
     started.set()
     query.awaitTermination()

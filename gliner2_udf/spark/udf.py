@@ -10,6 +10,7 @@ Only the text crosses into Python, as binary (so undecodable bytes become a stat
 the id and passthrough columns stay in the JVM. Run constants (``model_version``, ``schema_hash``,
 ``extracted_at``) are literals added on the driver side.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,9 @@ import socket
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -28,7 +30,7 @@ from ..errors import ModelUnavailableError
 from ..options import ExtractOptions
 from ..rows import Layout, empty_row, prepare_text, to_row
 
-_MODELS: "OrderedDict[tuple, Any]" = OrderedDict()   # per Python worker process
+_MODELS: OrderedDict[tuple, Any] = OrderedDict()  # per Python worker process
 _MAX_CACHED = 2
 LOAD_LOG_ENV = "GLINER2_UDF_LOAD_LOG"  # each model load in a worker appends "<pid> <kind> <key> <secs> torch=0|1"
 UNAVAILABLE = "GLINER2_MODEL_UNAVAILABLE"  # starts the message of a task that cannot load its model
@@ -45,14 +47,14 @@ def executor_identity() -> str:
 class ModelSource:
     """How a worker gets the model: a broadcast of a loaded ``GLiNER2``, or a checkpoint folder."""
 
-    broadcast: Any = None        # pyspark Broadcast[GLiNER2]
+    broadcast: Any = None  # pyspark Broadcast[GLiNER2]
     path: str | None = None
     model_version: str | None = None
     precision: str = "fp32"
     backend: str = "torch"
 
     @classmethod
-    def of_broadcast(cls, bc) -> "ModelSource":
+    def of_broadcast(cls, bc) -> ModelSource:
         return cls(broadcast=bc, broadcast_id=int(bc._jbroadcast.id()))  # the id the JVM knows it by
 
     broadcast_id: int | None = None
@@ -65,8 +67,9 @@ class ModelSource:
             return self.broadcast.value
         from ..engine import GLiNER2
 
-        return GLiNER2.from_pretrained(self.path, model_version=self.model_version, precision=self.precision,
-                                       backend=self.backend)
+        return GLiNER2.from_pretrained(
+            self.path, model_version=self.model_version, precision=self.precision, backend=self.backend
+        )
 
 
 def worker_model(source: ModelSource):
@@ -80,16 +83,20 @@ def worker_model(source: ModelSource):
         except Exception as err:
             if source.path is None:
                 raise
-            raise ModelUnavailableError(f"{UNAVAILABLE}: cannot load the model from {source.path!r} on "
-                                        f"{executor_identity()}: {type(err).__name__}: {err}") from err
+            raise ModelUnavailableError(
+                f"{UNAVAILABLE}: cannot load the model from {source.path!r} on "
+                f"{executor_identity()}: {type(err).__name__}: {err}"
+            ) from err
         _MODELS[key] = model
-        while len(_MODELS) > _MAX_CACHED:       # a notebook re-running extract() makes new broadcasts
+        while len(_MODELS) > _MAX_CACHED:  # a notebook re-running extract() makes new broadcasts
             _MODELS.popitem(last=False)
         log = os.environ.get(LOAD_LOG_ENV)
         if log:
             with open(log, "a", encoding="utf-8") as fh:
-                fh.write(f"{os.getpid()} {key[0]} {key[1]} {time.perf_counter() - t0:.3f}s "
-                         f"torch={int('torch' in sys.modules)}\n")
+                fh.write(
+                    f"{os.getpid()} {key[0]} {key[1]} {time.perf_counter() - t0:.3f}s "
+                    f"torch={int('torch' in sys.modules)}\n"
+                )
     else:
         _MODELS.move_to_end(key)
     return model
@@ -151,7 +158,7 @@ def _cut_from(result, text: str):
     for the stored text, whose control characters the model saw as spaces)."""
     if isinstance(result, dict):
         if isinstance(result.get("start"), int) and isinstance(result.get("end"), int) and "text" in result:
-            return {**result, "text": text[result["start"]:result["end"]]}
+            return {**result, "text": text[result["start"] : result["end"]]}
         return {k: _cut_from(v, text) for k, v in result.items()}
     if isinstance(result, (list, tuple)):
         return type(result)(_cut_from(v, text) for v in result)

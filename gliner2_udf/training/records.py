@@ -21,13 +21,14 @@ Example::
     >>> validate_record(rec)
     []
 """
+
 from __future__ import annotations
 
 import gzip
 import io
 import json
 import os
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 KEYS = ("text", "entities", "entity_descriptions", "classifications", "structures", "relations", "source")
 

@@ -10,12 +10,13 @@ Example::
     >>> next(gen.nested())["structures"][0]["name"]  # doctest: +SKIP
     'invoice'
 """
+
 from __future__ import annotations
 
 import datetime
 import random
 import re
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from . import tables
 from .records import make_record
@@ -33,11 +34,20 @@ MONTHS = _data["MONTHS"]
 
 
 def _date(f):
-    d = datetime.date.fromordinal(random.randint(datetime.date(1990, 1, 1).toordinal(),
-                                                 datetime.date(2030, 12, 31).toordinal()))
+    d = datetime.date.fromordinal(
+        random.randint(datetime.date(1990, 1, 1).toordinal(), datetime.date(2030, 12, 31).toordinal())
+    )
     month = MONTHS[d.month - 1]
-    return random.choice((f"{d.day:02d} {month} {d.year}", f"{month} {d.day}, {d.year}", d.isoformat(),
-                          f"{d.day:02d}/{d.month:02d}/{d.year}", f"{d.day} {month[:3]} {d.year}", f"{month} {d.day}"))
+    return random.choice(
+        (
+            f"{d.day:02d} {month} {d.year}",
+            f"{month} {d.day}, {d.year}",
+            d.isoformat(),
+            f"{d.day:02d}/{d.month:02d}/{d.year}",
+            f"{d.day} {month[:3]} {d.year}",
+            f"{month} {d.day}",
+        )
+    )
 
 
 def _time(f):
@@ -47,13 +57,18 @@ def _time(f):
 
 def _money(f):
     sym = random.choice(("$", "€", "£", "USD ", "EUR "))
-    amount = random.choice((f"{random.randint(1, 999)}", f"{random.randint(1, 99999) / 100:.2f}",
-                            f"{random.randint(1, 9999):,}.{random.randint(0, 99):02d}"))
+    amount = random.choice(
+        (
+            f"{random.randint(1, 999)}",
+            f"{random.randint(1, 99999) / 100:.2f}",
+            f"{random.randint(1, 9999):,}.{random.randint(0, 99):02d}",
+        )
+    )
     return f"{sym}{amount}" if random.random() < 0.8 else f"{amount} {random.choice(('dollars', 'euros', 'pounds'))}"
 
 
 def _code(prefix, digits=5):
-    return lambda f: f"{random.choice(prefix)}{random.randint(10 ** (digits - 1), 10 ** digits - 1)}"
+    return lambda f: f"{random.choice(prefix)}{random.randint(10 ** (digits - 1), 10**digits - 1)}"
 
 
 def _measure(lo: int, hi: int, units: tuple[str, ...], sep: str = " "):
@@ -76,8 +91,11 @@ MODEL_WORDS = _data["MODEL_WORDS"]
 
 def _product(f):
     brand = f.last_name() if random.random() < 0.5 else f.company().split()[0].strip(",")
-    model = f"{random.choice(MODEL_WORDS)} {random.randint(2, 990)}" if random.random() < 0.7 else \
-        f"{random.choice('XZSTQ')}{random.randint(10, 99)}"
+    model = (
+        f"{random.choice(MODEL_WORDS)} {random.randint(2, 990)}"
+        if random.random() < 0.7
+        else f"{random.choice('XZSTQ')}{random.randint(10, 99)}"
+    )
     return f"{brand} {model} {random.choice(PRODUCT_NOUNS)}"
 
 
@@ -131,11 +149,17 @@ if set(_value_fns) != set(_data["VALUE_TYPE_NAMES"]):
     raise ValueError("synthetic.yaml: VALUE_TYPE_NAMES must name exactly the value types")
 # key: (paraphrased type names, value function, locales)
 VALUE_TYPES: dict[str, tuple[tuple[str, ...], Callable, tuple[str, ...]]] = {
-    key: (_data["VALUE_TYPE_NAMES"][key], fn, locales) for key, (fn, locales) in _value_fns.items()}
-CONFLICT = ({"person", "first_name", "last_name", "username"}, {"city", "country", "address", "postcode"},
-            {"date", "weekday", "year", "time", "duration", "age"}, {"money", "currency", "percent", "quantity"},
-            {"email", "url", "domain", "username", "file"}, {"order_id", "invoice_id", "ticket_id", "tracking", "isbn"},
-            {"company", "product"})
+    key: (_data["VALUE_TYPE_NAMES"][key], fn, locales) for key, (fn, locales) in _value_fns.items()
+}
+CONFLICT = (
+    {"person", "first_name", "last_name", "username"},
+    {"city", "country", "address", "postcode"},
+    {"date", "weekday", "year", "time", "duration", "age"},
+    {"money", "currency", "percent", "quantity"},
+    {"email", "url", "domain", "username", "file"},
+    {"order_id", "invoice_id", "ticket_id", "tracking", "isbn"},
+    {"company", "product"},
+)
 # WordNet lexicographer files whose hyponyms make sensible "entities" (not feelings, attributes, relations...).
 CONCRETE = frozenset((4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 17, 18, 20, 21, 26, 27))
 FAR_TYPES = _data["FAR_TYPES"]
@@ -146,6 +170,7 @@ class ValuePools:
 
     def __init__(self, seed: int = 0, per_locale: int = 40):
         from faker import Faker
+
         state, fakers = random.getstate(), {}
         self.pools: dict[str, list[str]] = {}
         for k, (key, (_, fn, locales)) in enumerate(VALUE_TYPES.items()):
@@ -208,7 +233,7 @@ def render(template: str, values: dict, rng: random.Random) -> tuple[str, dict[s
     """Fill ``{slot}`` markers; a list value becomes a coordinated list. Returns text and slot -> spans."""
     out, spans, pos, last = [], {}, 0, 0
     for m in SLOT.finditer(template):
-        lit = template[last:m.start()]
+        lit = template[last : m.start()]
         out.append(lit)
         pos += len(lit)
         v = values[m.group(1)]
@@ -229,8 +254,17 @@ def article(word: str) -> str:
 
 def plural(noun: str) -> str:
     head, _, last = noun.rpartition(" ")
-    irregular = {"person": "people", "man": "men", "woman": "women", "child": "children", "mouse": "mice",
-                 "goose": "geese", "foot": "feet", "tooth": "teeth", "ox": "oxen"}
+    irregular = {
+        "person": "people",
+        "man": "men",
+        "woman": "women",
+        "child": "children",
+        "mouse": "mice",
+        "goose": "geese",
+        "foot": "feet",
+        "tooth": "teeth",
+        "ox": "oxen",
+    }
     if last in irregular:
         p = irregular[last]
     elif last.endswith(("s", "x", "z", "ch", "sh")):
@@ -287,8 +321,21 @@ class Synthetic:
         rng = self.rng("faker_ner")
         while True:
             if rng.random() < 0.3:
-                key = rng.choice(("person", "company", "city", "country", "product", "email", "date", "language",
-                                  "job", "phone", "last_name"))
+                key = rng.choice(
+                    (
+                        "person",
+                        "company",
+                        "city",
+                        "country",
+                        "product",
+                        "email",
+                        "date",
+                        "language",
+                        "job",
+                        "phone",
+                        "last_name",
+                    )
+                )
                 values = {"xs": self._v(key, rng, rng.randint(2, 5))}
                 yield self._typed(render(rng.choice(LIST_TEMPLATES), values, rng), {"xs": key}, rng)
                 continue
@@ -317,8 +364,13 @@ class Synthetic:
                 if not wn.usable(off) or (wn.synsets[off].lexname not in CONCRETE and off not in wn.members):
                     continue
                 members = wn.members.get(off, []) + wn.hyponyms.get(off, [])
-                words = sorted({wn.synsets[m].words[0].replace("_", " ") for m in members
-                                if len(wn.synsets[m].words[0]) <= 40 and wn.synsets[m].words[0].count("_") < 4})
+                words = sorted(
+                    {
+                        wn.synsets[m].words[0].replace("_", " ")
+                        for m in members
+                        if len(wn.synsets[m].words[0]) <= 40 and wn.synsets[m].words[0].count("_") < 4
+                    }
+                )
                 if len(words) >= 3:
                     out.append((off, words))
             self.lexicon._template_classes = out
@@ -369,15 +421,26 @@ class Synthetic:
         rng = self.rng("relations")
         # (fact sentence, [(relation, head slot, tail slot)]): RELATION_FACTS in data/synthetic.yaml
         facts = tuple((tpl, list(rels)) for tpl, rels in _data["RELATION_FACTS"].items())
-        groups = ({"works for", "ceo of", "founded"}, {"lives in", "born in"}, {"acquired"}, {"married to"},
-                  {"based in", "located in"})
+        groups = (
+            {"works for", "ceo of", "founded"},
+            {"lives in", "born in"},
+            {"acquired"},
+            {"married to"},
+            {"based in", "located in"},
+        )
         types = {"p": "person", "p2": "person", "c": "company", "c2": "company", "t": "city", "n": "country"}
         while True:
             chosen = rng.sample(facts, rng.randint(1, 3))
-            values = {"p": self._v("person", rng)[0], "p2": self._v("person", rng)[0],
-                      "c": self._v("company", rng)[0], "c2": self._v("company", rng)[0],
-                      "t": self._v("city", rng)[0], "n": self._v("country", rng)[0],
-                      "y": self._v("year", rng)[0], "m": self._v("money", rng)[0]}
+            values = {
+                "p": self._v("person", rng)[0],
+                "p2": self._v("person", rng)[0],
+                "c": self._v("company", rng)[0],
+                "c2": self._v("company", rng)[0],
+                "t": self._v("city", rng)[0],
+                "n": self._v("country", rng)[0],
+                "y": self._v("year", rng)[0],
+                "m": self._v("money", rng)[0],
+            }
             if len({values[k] for k in types}) < len(types):
                 continue
             texts, ents, pairs, pos = [], {}, {}, 0
@@ -404,9 +467,14 @@ class Synthetic:
         """Invoices, products, people, orders and events: 0-5 instances per asked structure."""
         rng = self.rng("nested")
         makers = (self._invoice, self._line_items, self._products, self._people, self._orders, self._events)
-        negatives = {"invoice": ("event", "person"), "line item": ("event", "person"), "product": ("event", "order"),
-                     "person": ("invoice", "product", "order"), "order": ("event",),
-                     "event": ("invoice", "product", "order")}
+        negatives = {
+            "invoice": ("event", "person"),
+            "line item": ("event", "person"),
+            "product": ("event", "order"),
+            "person": ("invoice", "product", "order"),
+            "order": ("event",),
+            "event": ("invoice", "product", "order"),
+        }
         while True:
             rec = rng.choice(makers)(rng)
             names = {s["name"] for s in rec["structures"]}
@@ -436,14 +504,23 @@ class Synthetic:
         parts, insts = [], []
         for i in range(n_inv):
             cur = rng.choice(CURRENCIES)
-            items = [(self._v("product", rng)[0], rng.randint(1, 9), rng.randint(100, 50000) / 100)
-                     for _ in range(rng.randint(1, 4))]
+            items = [
+                (self._v("product", rng)[0], rng.randint(1, 9), rng.randint(100, 50000) / 100)
+                for _ in range(rng.randint(1, 4))
+            ]
             total = sum(q * p for _, q, p in items)
             method = rng.choice(list(PAYMENT))
             num, seller, date = self._v("invoice_id", rng)[0], self._v("company", rng)[0], self._v("date", rng)[0]
             tag = f"{i}:"
-            parts += [rng.choice(("Invoice ", "Invoice no. ", "Bill ")), (num, tag + "invoice number"),
-                      " from ", (seller, tag + "seller"), ", dated ", (date, tag + "date"), ": "]
+            parts += [
+                rng.choice(("Invoice ", "Invoice no. ", "Bill ")),
+                (num, tag + "invoice number"),
+                " from ",
+                (seller, tag + "seller"),
+                ", dated ",
+                (date, tag + "date"),
+                ": ",
+            ]
             for j, (name, q, p) in enumerate(items):
                 parts += [("; " if j else ""), f"{q} x ", (name, tag + "line item"), f" at {_fmt(p, cur)}"]
             parts += [". Total ", (_fmt(total, cur), tag + "total"), ", ", rng.choice(PAYMENT[method]), ". "]
@@ -453,8 +530,12 @@ class Synthetic:
         for i, inst in enumerate(insts):
             for f in fields[:5]:
                 inst[f] = spans.get(f"{i}:{f}", [])
-        st = {"name": "invoice", "fields": fields, "choices": {"currency": [c[0] for c in CURRENCIES],
-                                                              "payment method": list(PAYMENT)}, "instances": insts}
+        st = {
+            "name": "invoice",
+            "fields": fields,
+            "choices": {"currency": [c[0] for c in CURRENCIES], "payment method": list(PAYMENT)},
+            "instances": insts,
+        }
         return self._nested_record(text.strip(), [st])
 
     def _line_items(self, rng) -> dict:
@@ -463,8 +544,15 @@ class Synthetic:
         parts = [rng.choice(("Order summary:\n", "Items purchased:\n", "Receipt\n", "Your basket:\n"))]
         for j in range(n):
             name, q, p = self._v("product", rng)[0], rng.randint(1, 12), rng.randint(100, 99900) / 100
-            parts += ["- ", (str(q), f"{j}:quantity"), " x ", (name, f"{j}:product"), " @ ",
-                      (_fmt(p, cur), f"{j}:unit price"), "\n"]
+            parts += [
+                "- ",
+                (str(q), f"{j}:quantity"),
+                " x ",
+                (name, f"{j}:product"),
+                " @ ",
+                (_fmt(p, cur), f"{j}:unit price"),
+                "\n",
+            ]
         text, spans = self._compose(parts, rng)
         fields = ["product", "quantity", "unit price"]
         insts = [{f: spans[f"{j}:{f}"] for f in fields} for j in range(n)]
@@ -478,13 +566,26 @@ class Synthetic:
             brand = self._v("last_name", rng)[0]
             model = f"{rng.choice(MODEL_WORDS)} {rng.randint(2, 99)}"
             price, color = self._v("money", rng)[0], self._v("color", rng)[0]
-            weight = f"{rng.randint(1, 3000)} {rng.choice(('g', 'grams'))}" if rng.random() < 0.5 else \
-                f"{rng.randint(1, 30) / 2} kg"
+            weight = (
+                f"{rng.randint(1, 3000)} {rng.choice(('g', 'grams'))}"
+                if rng.random() < 0.5
+                else f"{rng.randint(1, 30) / 2} kg"
+            )
             t = f"{j}:"
-            parts += [rng.choice(("The ", "")), (brand, t + "brand"), " ", (model, t + "model"), f" {noun} ",
-                      rng.choice(("costs ", "sells for ", "is priced at ")), (price, t + "price"),
-                      rng.choice((", weighs ", " and weighs ")), (weight, t + "weight"),
-                      rng.choice((" and comes in ", ", available in ")), (color, t + "color"), ". "]
+            parts += [
+                rng.choice(("The ", "")),
+                (brand, t + "brand"),
+                " ",
+                (model, t + "model"),
+                f" {noun} ",
+                rng.choice(("costs ", "sells for ", "is priced at ")),
+                (price, t + "price"),
+                rng.choice((", weighs ", " and weighs ")),
+                (weight, t + "weight"),
+                rng.choice((" and comes in ", ", available in ")),
+                (color, t + "color"),
+                ". ",
+            ]
             insts.append({"category": noun})
         text, spans = self._compose(parts, rng)
         fields = ["brand", "model", "price", "weight", "color", "category"]
@@ -500,8 +601,14 @@ class Synthetic:
         for j in range(n):
             t = f"{j}:"
             sep = "" if j == 0 else (" and " if j == n - 1 else "; ")
-            parts += [sep, (self._v("person", rng)[0], t + "name"), ", ", (self._v("job", rng)[0], t + "role"),
-                      rng.choice((" at ", " with ", " of ")), (self._v("company", rng)[0], t + "employer")]
+            parts += [
+                sep,
+                (self._v("person", rng)[0], t + "name"),
+                ", ",
+                (self._v("job", rng)[0], t + "role"),
+                rng.choice((" at ", " with ", " of ")),
+                (self._v("company", rng)[0], t + "employer"),
+            ]
             if rng.random() < 0.4:
                 parts += [" in ", (self._v("city", rng)[0], t + "city")]
         parts.append(".")
@@ -516,8 +623,13 @@ class Synthetic:
         for j in range(n):
             t = f"{j}:"
             status = rng.choice(list(STATUS))
-            parts += ["Order ", (self._v("order_id", rng)[0], t + "order number"), " for ",
-                      (self._v("person", rng)[0], t + "customer"), " ("]
+            parts += [
+                "Order ",
+                (self._v("order_id", rng)[0], t + "order number"),
+                " for ",
+                (self._v("person", rng)[0], t + "customer"),
+                " (",
+            ]
             for k, item in enumerate(self._v("product", rng, rng.randint(1, 3))):
                 parts += [", " if k else "", (item, t + "items")]
             parts += [") ", rng.choice(STATUS[status]), " ", (self._v("date", rng)[0], t + "date"), ". "]
@@ -540,8 +652,16 @@ class Synthetic:
             name = f"{city} {rng.choice(EVENT_KINDS[kind])}"
             hall = rng.choice(("Hall", "Arena", "Centre", "Theatre", "Park", "Pavilion"))
             venue = f"{self._v('last_name', rng)[0]} {hall}"
-            parts += [("; " if j else ""), (name, t + "name"), " on ", (self._v("date", rng)[0], t + "date"),
-                      " at ", (venue, t + "venue"), rng.choice((", ", " in ")), (city, t + "city")]
+            parts += [
+                ("; " if j else ""),
+                (name, t + "name"),
+                " on ",
+                (self._v("date", rng)[0], t + "date"),
+                " at ",
+                (venue, t + "venue"),
+                rng.choice((", ", " in ")),
+                (city, t + "city"),
+            ]
             insts.append({"type": kind})
         parts.append(".")
         text, spans = self._compose(parts, rng)
@@ -561,8 +681,17 @@ class Synthetic:
     # ---------------------------------------------------------------- (iii) classification
     def classification(self) -> Iterator[dict]:
         rng = self.rng("classification")
-        makers = (self._sentiment, self._sentiment, self._critic, self._critic, self._topic, self._ticket,
-                  self._register, self._spam, self._sentence_type)
+        makers = (
+            self._sentiment,
+            self._sentiment,
+            self._critic,
+            self._critic,
+            self._topic,
+            self._ticket,
+            self._register,
+            self._spam,
+            self._sentence_type,
+        )
         while True:
             yield rng.choice(makers)(rng)
 
@@ -593,13 +722,31 @@ class Synthetic:
             else:
                 labels = rng.choice(BINARY_SENTIMENT)
                 true = labels[0] if score > 0 else labels[1]
-        opener = rng.choice(("", f"I bought the {thing} last week. ", f"Review of the {thing}: ",
-                             f"About this {thing}: ", "Update: ", "Honestly? "))
+        opener = rng.choice(
+            (
+                "",
+                f"I bought the {thing} last week. ",
+                f"Review of the {thing}: ",
+                f"About this {thing}: ",
+                "Update: ",
+                "Honestly? ",
+            )
+        )
         text = opener + body[0].upper() + body[1:]
         labels = list(labels)
         rng.shuffle(labels)
-        return self._cls(text, [{"task": rng.choice(("sentiment", "review sentiment", "opinion", "polarity")),
-                                 "labels": labels, "true": [true], "multi_label": False}], rng)
+        return self._cls(
+            text,
+            [
+                {
+                    "task": rng.choice(("sentiment", "review sentiment", "opinion", "polarity")),
+                    "labels": labels,
+                    "true": [true],
+                    "multi_label": False,
+                }
+            ],
+            rng,
+        )
 
     def _critic(self, rng) -> dict:
         """A critic's one-line verdict on a film, book, album or show: evaluative adjectives, sometimes
@@ -608,8 +755,13 @@ class Synthetic:
         work = rng.choice(CRITIC_WORKS)
 
         def adj(p):
-            return rng.choice(CRITIC_ADJ[p]) if rng.random() < 0.8 else "not " + rng.choice(CRITIC_ADJ[-p]) \
-                if p < 0 else "never " + rng.choice(CRITIC_ADJ[-p])
+            return (
+                rng.choice(CRITIC_ADJ[p])
+                if rng.random() < 0.8
+                else "not " + rng.choice(CRITIC_ADJ[-p])
+                if p < 0
+                else "never " + rng.choice(CRITIC_ADJ[-p])
+            )
 
         form = rng.randrange(4)
         if form == 0:
@@ -617,49 +769,89 @@ class Synthetic:
         elif form == 1:
             text = " ".join(filter(None, ("the", work, "is", rng.choice(CRITIC_DEGREE), adj(polarity))))
         elif form == 2:
-            text = f"{rng.choice(CRITIC_PARTS)} {rng.choice(('is', 'feels', 'seems'))} {adj(-polarity)}, " \
-                   f"but the {work} as a whole is {adj(polarity)}"
+            text = (
+                f"{rng.choice(CRITIC_PARTS)} {rng.choice(('is', 'feels', 'seems'))} {adj(-polarity)}, "
+                f"but the {work} as a whole is {adj(polarity)}"
+            )
         else:
-            text = " ".join(filter(None, (rng.choice(CRITIC_OPENERS[polarity]), rng.choice(CRITIC_DEGREE),
-                                          adj(polarity), work)))
+            text = " ".join(
+                filter(None, (rng.choice(CRITIC_OPENERS[polarity]), rng.choice(CRITIC_DEGREE), adj(polarity), work))
+            )
         text += rng.choice((" .", ".", "", " !"))
         labels = list(rng.choice(BINARY_SENTIMENT[:4] + (("positive", "negative"),) * 4))
         true = labels[0] if polarity > 0 else labels[1]
         rng.shuffle(labels)
-        return self._cls(text, [{"task": rng.choice(("sentiment", "review sentiment", "polarity")),
-                                 "labels": labels, "true": [true], "multi_label": False}], rng)
+        return self._cls(
+            text,
+            [
+                {
+                    "task": rng.choice(("sentiment", "review sentiment", "polarity")),
+                    "labels": labels,
+                    "true": [true],
+                    "multi_label": False,
+                }
+            ],
+            rng,
+        )
 
     def _topic(self, rng) -> dict:
         topics = rng.sample(sorted(TOPICS), 2 if rng.random() < 0.3 else 1)
         sents = []
         for t in topics:
             tpl = rng.choice(TOPICS[t][1])
-            sents.append(render(tpl, {"p": self._v("person", rng)[0], "c": self._v("company", rng)[0],
-                                      "t": self._v("city", rng)[0], "n": self._v("percent", rng)[0]}, rng)[0])
+            sents.append(
+                render(
+                    tpl,
+                    {
+                        "p": self._v("person", rng)[0],
+                        "c": self._v("company", rng)[0],
+                        "t": self._v("city", rng)[0],
+                        "n": self._v("percent", rng)[0],
+                    },
+                    rng,
+                )[0]
+            )
         names = {t: rng.choice(TOPICS[t][0]) for t in TOPICS}
         others = [t for t in sorted(TOPICS) if t not in topics]
         label_topics = topics + rng.sample(others, rng.randint(2, 7))
         labels = [names[t] for t in label_topics]
         rng.shuffle(labels)
         multi = len(topics) > 1 or rng.random() < 0.3
-        task = {"task": rng.choice(("topic", "category", "news topic", "subject")), "labels": labels,
-                "true": sorted(names[t] for t in topics), "multi_label": multi}
+        task = {
+            "task": rng.choice(("topic", "category", "news topic", "subject")),
+            "labels": labels,
+            "true": sorted(names[t] for t in topics),
+            "multi_label": multi,
+        }
         return self._cls(" ".join(sents), [task], rng)
 
     def _ticket(self, rng) -> dict:
         cat = rng.choice(sorted(TICKETS))
         urgency = rng.choice(sorted(TICKETS[cat]))
-        text = render(rng.choice(TICKETS[cat][urgency]), {"o": self._v("order_id", rng)[0],
-                                                          "p": self._v("product", rng)[0]}, rng)[0]
+        text = render(
+            rng.choice(TICKETS[cat][urgency]), {"o": self._v("order_id", rng)[0], "p": self._v("product", rng)[0]}, rng
+        )[0]
         if rng.random() < 0.5:
             text = rng.choice(("Hi, ", "Hello team, ", "Dear support, ", "")) + text[0].lower() + text[1:]
         scale = rng.choice((("low", "medium", "high", "critical"), ("not urgent", "urgent")))
         true = urgency if len(scale) == 4 else ("urgent" if urgency in ("high", "critical") else "not urgent")
-        tasks = [{"task": rng.choice(("urgency", "priority")), "labels": _shuffled(scale, rng), "true": [true],
-                  "multi_label": False}]
+        tasks = [
+            {
+                "task": rng.choice(("urgency", "priority")),
+                "labels": _shuffled(scale, rng),
+                "true": [true],
+                "multi_label": False,
+            }
+        ]
         if rng.random() < 0.6:
-            tasks.append({"task": rng.choice(("ticket category", "issue type", "department")),
-                          "labels": _shuffled(sorted(TICKETS), rng), "true": [cat], "multi_label": False})
+            tasks.append(
+                {
+                    "task": rng.choice(("ticket category", "issue type", "department")),
+                    "labels": _shuffled(sorted(TICKETS), rng),
+                    "true": [cat],
+                    "multi_label": False,
+                }
+            )
         rng.shuffle(tasks)
         return self._cls(text, tasks, rng)
 
@@ -669,9 +861,18 @@ class Synthetic:
         text = topic[0] if formal else topic[1]
         text = text.format(p=self._v("last_name", rng)[0], d=self._v("weekday", rng)[0])
         labels = rng.choice((("formal", "informal"), ("formal", "casual")))
-        return self._cls(text, [{"task": rng.choice(("register", "tone", "formality")),
-                                 "labels": _shuffled(labels, rng), "true": [labels[0] if formal else labels[1]],
-                                 "multi_label": False}], rng)
+        return self._cls(
+            text,
+            [
+                {
+                    "task": rng.choice(("register", "tone", "formality")),
+                    "labels": _shuffled(labels, rng),
+                    "true": [labels[0] if formal else labels[1]],
+                    "multi_label": False,
+                }
+            ],
+            rng,
+        )
 
     def _spam(self, rng) -> dict:
         spam = rng.random() < 0.5
@@ -679,15 +880,34 @@ class Synthetic:
         values = {"m": "money", "u": "url", "p": "first_name", "w": "weekday", "t": "time"}
         text = render(tpl, {k: self._v(key, rng)[0] for k, key in values.items()}, rng)[0]
         labels = rng.choice((("spam", "not spam"), ("spam", "legitimate"), ("junk", "genuine message")))
-        return self._cls(text, [{"task": rng.choice(("spam detection", "message type", "spam")),
-                                 "labels": _shuffled(labels, rng), "true": [labels[0] if spam else labels[1]],
-                                 "multi_label": False}], rng)
+        return self._cls(
+            text,
+            [
+                {
+                    "task": rng.choice(("spam detection", "message type", "spam")),
+                    "labels": _shuffled(labels, rng),
+                    "true": [labels[0] if spam else labels[1]],
+                    "multi_label": False,
+                }
+            ],
+            rng,
+        )
 
     def _sentence_type(self, rng) -> dict:
         kind = rng.choice(sorted(SENTENCE_TYPES))
         text = rng.choice(SENTENCE_TYPES[kind]).format(c=self._v("city", rng)[0], p=self._v("first_name", rng)[0])
-        return self._cls(text, [{"task": "sentence type", "labels": _shuffled(sorted(SENTENCE_TYPES), rng),
-                                 "true": [kind], "multi_label": False}], rng)
+        return self._cls(
+            text,
+            [
+                {
+                    "task": "sentence type",
+                    "labels": _shuffled(sorted(SENTENCE_TYPES), rng),
+                    "true": [kind],
+                    "multi_label": False,
+                }
+            ],
+            rng,
+        )
 
 
 # ---------------------------------------------------------------- vocabulary for the generators

@@ -13,6 +13,7 @@ Example::
     >>> load("synthetic")["WEEKDAYS"][:2]
     ('Monday', 'Tuesday')
 """
+
 from __future__ import annotations
 
 from importlib import resources

@@ -2,10 +2,10 @@
 gradient clipping, fixed seeds, checkpoint and resume. Runs on a CUDA GPU (bf16 autocast) when one is
 present and on the CPU otherwise; both write the same upstream checkpoint format.
 """
+
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import time
@@ -26,7 +26,7 @@ from .records import read_records
 class TrainConfig:
     records: list[str]
     out: str
-    init: str                      # an upstream checkpoint folder, or a Hugging Face encoder folder
+    init: str  # an upstream checkpoint folder, or a Hugging Face encoder folder
     steps: int = 1000
     batch_size: int = 16
     lr_encoder: float = 5e-5
@@ -40,7 +40,7 @@ class TrainConfig:
     num_workers: int = 0
     max_words: int = 128
     freeze_word_embeddings: bool = False
-    freeze_layers: int = 0         # also freeze the embeddings and the first N transformer layers
+    freeze_layers: int = 0  # also freeze the embeddings and the first N transformer layers
     device: str = "auto"
     max_minutes: float | None = None  # stop (and save) after this wall time
     augment: Augment = field(default_factory=Augment)
@@ -95,15 +95,20 @@ def _param_groups(net: GLiNER2Network, cfg: TrainConfig):
             (no_decay_enc if p.ndim < 2 else enc).append(p)
         else:
             heads.append(p)
-    return [{"params": enc, "lr": cfg.lr_encoder, "weight_decay": cfg.weight_decay},
-            {"params": no_decay_enc, "lr": cfg.lr_encoder, "weight_decay": 0.0},
-            {"params": heads, "lr": cfg.lr_heads, "weight_decay": cfg.weight_decay}]
+    return [
+        {"params": enc, "lr": cfg.lr_encoder, "weight_decay": cfg.weight_decay},
+        {"params": no_decay_enc, "lr": cfg.lr_encoder, "weight_decay": 0.0},
+        {"params": heads, "lr": cfg.lr_heads, "weight_decay": cfg.weight_decay},
+    ]
 
 
 def train(cfg: TrainConfig, log=print) -> str:
     """Train and return the final checkpoint folder (``cfg.out/checkpoint``)."""
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          (cfg.device if cfg.device != "auto" else "cpu"))
+    device = torch.device(
+        "cuda"
+        if cfg.device == "auto" and torch.cuda.is_available()
+        else (cfg.device if cfg.device != "auto" else "cpu")
+    )
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     ckpt_dir = os.path.join(cfg.out, "checkpoint")
@@ -115,8 +120,9 @@ def train(cfg: TrainConfig, log=print) -> str:
     if cfg.freeze_layers:
         layers = net.encoder.encoder.layer
         if cfg.freeze_layers > len(layers):
-            raise ValueError(f"freeze_layers: expected at most {len(layers)} (the encoder's layers), "
-                             f"got {cfg.freeze_layers}")
+            raise ValueError(
+                f"freeze_layers: expected at most {len(layers)} (the encoder's layers), got {cfg.freeze_layers}"
+            )
         net.encoder.embeddings.requires_grad_(False)
         for layer in layers[: cfg.freeze_layers]:
             layer.requires_grad_(False)
@@ -148,9 +154,17 @@ def train(cfg: TrainConfig, log=print) -> str:
     records = [r for path in cfg.records for r in read_records(path)]
     log(f"{len(records)} records, device {device}, {sum(p.numel() for p in net.parameters()) / 1e6:.1f}M params")
     stream = RecordStream(records, tokenizer, cfg.seed, cfg.augment, start_epoch=seen // max(1, len(records)))
-    loader = DataLoader(stream, batch_size=cfg.batch_size, collate_fn=collate, num_workers=cfg.num_workers,
-                        prefetch_factor=8 if cfg.num_workers else None, persistent_workers=bool(cfg.num_workers))
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    loader = DataLoader(
+        stream,
+        batch_size=cfg.batch_size,
+        collate_fn=collate,
+        num_workers=cfg.num_workers,
+        prefetch_factor=8 if cfg.num_workers else None,
+        persistent_workers=bool(cfg.num_workers),
+    )
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    )
     started = time.time()  # the time budget counts from the first batch, not from loading
     window_t, window_n, running = time.time(), 0, {}
     for data in loader:
@@ -172,8 +186,11 @@ def train(cfg: TrainConfig, log=print) -> str:
         if step % cfg.log_every == 0 or step == 1:
             rate = window_n / max(1e-9, time.time() - window_t)
             window_t, window_n = time.time(), 0
-            log(f"step {step}/{cfg.steps} loss {loss.item():.3f} " +
-                " ".join(f"{k} {v:.3f}" for k, v in running.items()) + f" | {rate:.1f} ex/s")
+            log(
+                f"step {step}/{cfg.steps} loss {loss.item():.3f} "
+                + " ".join(f"{k} {v:.3f}" for k, v in running.items())
+                + f" | {rate:.1f} ex/s"
+            )
         if step % cfg.save_every == 0:
             _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_file)
     _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_file)
@@ -186,8 +203,9 @@ def _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_
     save_checkpoint(net, tokenizer, ckpt_dir)
     net.train()
     tmp = state_file + ".tmp"
-    torch.save({"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step,
-                "seen": seen}, tmp)
+    torch.save(
+        {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step, "seen": seen}, tmp
+    )
     os.replace(tmp, state_file)
     with open(os.path.join(cfg.out, "train_config.json"), "w") as fh:
         json.dump({**asdict(cfg), "step": step, "examples_seen": seen}, fh, indent=2, default=str)
