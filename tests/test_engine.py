@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from schemas import small_schema
 
 from gliner2_udf import GLiNER2, Schema, compile_schema, decoding
 from gliner2_udf.checkpoint import CheckpointError
@@ -365,15 +366,7 @@ def _padding(n_texts, seed):
 
 def test_long_document_with_minilm(minilm_checkpoint):
     model = ours(minilm_checkpoint)
-    schema = compile_schema(
-        Schema()
-        .entities(["person", "company", "location"])
-        .classification("sentiment", ["positive", "negative", "neutral"])
-        .structure("deal")
-        .field("buyer", dtype="str")
-        .field("items")
-        .relations(["works_for"])
-    )
+    schema = compile_schema(small_schema().relations(["works_for"]))
     short = "Apple CEO Tim Cook announced the iPhone 15 in Cupertino on Tuesday for $799."
     pad = _padding(34, seed=11)
     before, after = " ".join(pad[:16]) + "\n\n", "\n\n" + " ".join(pad[16:])

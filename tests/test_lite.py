@@ -8,8 +8,9 @@ import sys
 
 import numpy as np
 import pytest
+from schemas import small_schema
 
-from gliner2_udf import GLiNER2, Schema
+from gliner2_udf import GLiNER2
 from gliner2_udf.checkpoint import load_tokenizer
 from gliner2_udf.processor import SPECIAL_TOKENS
 from gliner2_udf.runtime.lite import WordPieceTokenizer, is_lite_folder
@@ -22,17 +23,6 @@ TEXTS = [
     "",
     "东京 is large; e-mail me at 3.14 o'clock!",
 ]
-
-
-def schema():
-    return (
-        Schema()
-        .entities(["person", "company", "location"])
-        .classification("sentiment", ["positive", "negative", "neutral"])
-        .structure("deal")
-        .field("buyer", dtype="str")
-        .field("items")
-    )
 
 
 @pytest.mark.parametrize("name", ["tiny_checkpoint", "minilm_checkpoint"])
@@ -53,8 +43,8 @@ def test_lite_folder_loads_and_matches_the_model_it_came_from(tiny_checkpoint, t
     assert json.load(open(os.path.join(folder, "lite.json")))["precision"] == "int8"
     again = GLiNER2.from_pretrained(folder)
     assert again.network is None and again.precision == "int8"
-    assert again.batch_extract(TEXTS, schema(), include_confidence=True) == model.batch_extract(
-        TEXTS, schema(), include_confidence=True
+    assert again.batch_extract(TEXTS, small_schema(), include_confidence=True) == model.batch_extract(
+        TEXTS, small_schema(), include_confidence=True
     )
     with pytest.raises(ValueError, match="lite model"):
         again.save_pretrained(str(tmp_path / "ckpt"))
@@ -64,8 +54,8 @@ def test_lite_model_windows_long_texts_like_the_model_it_came_from(tiny_checkpoi
     model = GLiNER2.from_pretrained(tiny_checkpoint, backend="onnx")
     again = GLiNER2.from_pretrained(model.export_lite(str(tmp_path / "lite")))
     long_text = " ".join(TEXTS[:3] * 120)  # several windows of the 512-token encoder
-    assert again.batch_extract([long_text], schema(), include_spans=True) == model.batch_extract(
-        [long_text], schema(), include_spans=True
+    assert again.batch_extract([long_text], small_schema(), include_spans=True) == model.batch_extract(
+        [long_text], small_schema(), include_spans=True
     )
 
 
@@ -74,7 +64,7 @@ def test_unpickled_fast_model_runs_without_torch(tiny_checkpoint, tmp_path):
     model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
     blob = tmp_path / "model.pkl"
     blob.write_bytes(pickle.dumps(model))
-    expected = model.batch_extract(TEXTS, schema(), include_confidence=True)
+    expected = model.batch_extract(TEXTS, small_schema(), include_confidence=True)
     code = (
         "import json, pickle, sys; from gliner2_udf import Schema\n"
         "m = pickle.load(open(sys.argv[1], 'rb'))\n"
@@ -100,7 +90,7 @@ def test_unpickled_fast_model_runs_without_torch(tiny_checkpoint, tmp_path):
 def test_heads_in_numpy_equal_the_torch_heads(tiny_checkpoint):
     exact = GLiNER2.from_pretrained(tiny_checkpoint)
     lite = GLiNER2.from_pretrained(tiny_checkpoint, backend="onnx")
-    compiled = exact.compile(schema())
+    compiled = exact.compile(small_schema())
     from gliner2_udf.text import normalize, split_words
 
     items = [exact.processor.encode(compiled, split_words(normalize(t)).tokens) for t in TEXTS if t]

@@ -4,8 +4,9 @@ import pickle
 
 import numpy as np
 import pytest
+from schemas import small_schema
 
-from gliner2_udf import GLiNER2, Schema
+from gliner2_udf import GLiNER2
 from gliner2_udf.text import normalize, split_words
 
 TEXTS = [
@@ -19,19 +20,8 @@ def onnx_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GLINER2_UDF_CACHE", str(tmp_path / "cache"))
 
 
-def schema():
-    return (
-        Schema()
-        .entities(["person", "company", "location"])
-        .classification("sentiment", ["positive", "negative", "neutral"])
-        .structure("deal")
-        .field("buyer", dtype="str")
-        .field("items")
-    )
-
-
 def raw(model):
-    compiled = model.compile(schema())
+    compiled = model.compile(small_schema())
     st = model.processor.schema_tokens(compiled)
     return model.forward_batch([model.processor.encode(compiled, split_words(normalize(t)).tokens) for t in TEXTS], st)
 
@@ -55,8 +45,8 @@ def test_settings_survive_pickling(tiny_checkpoint):
     model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
     again = pickle.loads(pickle.dumps(model))
     assert (again.precision, again.backend) == ("int8", "onnx")
-    assert again.batch_extract(TEXTS, schema(), include_confidence=True) == model.batch_extract(
-        TEXTS, schema(), include_confidence=True
+    assert again.batch_extract(TEXTS, small_schema(), include_confidence=True) == model.batch_extract(
+        TEXTS, small_schema(), include_confidence=True
     )
 
 
@@ -73,7 +63,7 @@ def test_int8_runtime_shares_the_fp32_tensors_and_leaves_them_unchanged(tiny_che
     from gliner2_udf.checkpoint import load_checkpoint
 
     model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8")
-    model.batch_extract(TEXTS, schema())
+    model.batch_extract(TEXTS, small_schema())
     network, runtime = model.network, model._runner.runtime
     fresh, _ = load_checkpoint(tiny_checkpoint)
     for name, tensor in fresh.state_dict().items():

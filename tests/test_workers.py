@@ -4,25 +4,15 @@ import os
 import time
 
 import pytest
+from schemas import small_schema
 
-from gliner2_udf import GLiNER2, Schema
+from gliner2_udf import GLiNER2
 
 WORDS = (
     "Apple CEO Tim Cook announced the iPhone in Cupertino on Tuesday for $799 and Acme paid "
     "five dollars to Maria Lopez in Berlin before the deal closed"
 ).split()
 TEXTS = [" ".join(WORDS[: 3 + (7 * i) % len(WORDS)]) for i in range(23)] + ["", None, "   "]
-
-
-def schema():
-    return (
-        Schema()
-        .entities(["person", "company", "location"])
-        .classification("sentiment", ["positive", "negative", "neutral"])
-        .structure("deal")
-        .field("buyer", dtype="str")
-        .field("items")
-    )
 
 
 def flatten(value, path=""):
@@ -53,11 +43,11 @@ def test_workers_give_the_in_process_results(tiny_checkpoint, tmp_path, monkeypa
     monkeypatch.setenv("GLINER2_UDF_CACHE", str(tmp_path / "cache"))
     model = GLiNER2.from_pretrained(tiny_checkpoint, precision=precision, backend=backend)
     kw = dict(batch_size=batch_size, threshold=0.3, include_confidence=True, include_spans=True)
-    expected = model.batch_extract(TEXTS, schema(), **kw)
+    expected = model.batch_extract(TEXTS, small_schema(), **kw)
     model.set_workers(2)
     try:
-        assert_same(model.batch_extract(TEXTS, schema(), **kw), expected)
-        assert_same(model.batch_extract(TEXTS[::-1], schema(), **kw), expected[::-1])
+        assert_same(model.batch_extract(TEXTS, small_schema(), **kw), expected)
+        assert_same(model.batch_extract(TEXTS[::-1], small_schema(), **kw), expected[::-1])
     finally:
         model.set_workers(1)
 
@@ -73,7 +63,7 @@ def test_lite_workers_start_right_after_loading(tiny_checkpoint, tmp_path, monke
     try:
         pids = model._workers._pool.map_async(_pid, range(8), chunksize=1).get(timeout=120)
         assert os.getpid() not in pids
-        assert model.batch_extract(TEXTS, schema())[0].keys() == {"entities", "sentiment", "deal"}
+        assert model.batch_extract(TEXTS, small_schema())[0].keys() == {"entities", "sentiment", "deal"}
     finally:
         model.set_workers(1)
 
@@ -86,7 +76,7 @@ def test_set_workers_1_stops_the_processes(tiny_checkpoint):
     model.set_workers(1)
     assert model._workers is None
     assert not any(_alive(pid) for pid in pids)  # terminated and reaped
-    assert model.batch_extract(["Tim Cook runs Apple."], schema())[0].keys() == {"entities", "sentiment", "deal"}
+    assert model.batch_extract(["Tim Cook runs Apple."], small_schema())[0].keys() == {"entities", "sentiment", "deal"}
 
 
 def _pid(_) -> int:

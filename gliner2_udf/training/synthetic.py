@@ -737,14 +737,7 @@ class Synthetic:
         rng.shuffle(labels)
         return self._cls(
             text,
-            [
-                {
-                    "task": rng.choice(("sentiment", "review sentiment", "opinion", "polarity")),
-                    "labels": labels,
-                    "true": [true],
-                    "multi_label": False,
-                }
-            ],
+            [single_label(rng.choice(("sentiment", "review sentiment", "opinion", "polarity")), labels, true)],
             rng,
         )
 
@@ -783,14 +776,7 @@ class Synthetic:
         rng.shuffle(labels)
         return self._cls(
             text,
-            [
-                {
-                    "task": rng.choice(("sentiment", "review sentiment", "polarity")),
-                    "labels": labels,
-                    "true": [true],
-                    "multi_label": False,
-                }
-            ],
+            [single_label(rng.choice(("sentiment", "review sentiment", "polarity")), labels, true)],
             rng,
         )
 
@@ -835,22 +821,12 @@ class Synthetic:
             text = rng.choice(("Hi, ", "Hello team, ", "Dear support, ", "")) + text[0].lower() + text[1:]
         scale = rng.choice((("low", "medium", "high", "critical"), ("not urgent", "urgent")))
         true = urgency if len(scale) == 4 else ("urgent" if urgency in ("high", "critical") else "not urgent")
-        tasks = [
-            {
-                "task": rng.choice(("urgency", "priority")),
-                "labels": _shuffled(scale, rng),
-                "true": [true],
-                "multi_label": False,
-            }
-        ]
+        tasks = [single_label(rng.choice(("urgency", "priority")), _shuffled(scale, rng), true)]
         if rng.random() < 0.6:
             tasks.append(
-                {
-                    "task": rng.choice(("ticket category", "issue type", "department")),
-                    "labels": _shuffled(sorted(TICKETS), rng),
-                    "true": [cat],
-                    "multi_label": False,
-                }
+                single_label(
+                    rng.choice(("ticket category", "issue type", "department")), _shuffled(sorted(TICKETS), rng), cat
+                )
             )
         rng.shuffle(tasks)
         return self._cls(text, tasks, rng)
@@ -864,12 +840,11 @@ class Synthetic:
         return self._cls(
             text,
             [
-                {
-                    "task": rng.choice(("register", "tone", "formality")),
-                    "labels": _shuffled(labels, rng),
-                    "true": [labels[0] if formal else labels[1]],
-                    "multi_label": False,
-                }
+                single_label(
+                    rng.choice(("register", "tone", "formality")),
+                    _shuffled(labels, rng),
+                    labels[0] if formal else labels[1],
+                )
             ],
             rng,
         )
@@ -883,12 +858,11 @@ class Synthetic:
         return self._cls(
             text,
             [
-                {
-                    "task": rng.choice(("spam detection", "message type", "spam")),
-                    "labels": _shuffled(labels, rng),
-                    "true": [labels[0] if spam else labels[1]],
-                    "multi_label": False,
-                }
+                single_label(
+                    rng.choice(("spam detection", "message type", "spam")),
+                    _shuffled(labels, rng),
+                    labels[0] if spam else labels[1],
+                )
             ],
             rng,
         )
@@ -898,14 +872,7 @@ class Synthetic:
         text = rng.choice(SENTENCE_TYPES[kind]).format(c=self._v("city", rng)[0], p=self._v("first_name", rng)[0])
         return self._cls(
             text,
-            [
-                {
-                    "task": "sentence type",
-                    "labels": _shuffled(sorted(SENTENCE_TYPES), rng),
-                    "true": [kind],
-                    "multi_label": False,
-                }
-            ],
+            [single_label("sentence type", _shuffled(sorted(SENTENCE_TYPES), rng), kind)],
             rng,
         )
 
@@ -927,6 +894,11 @@ def _shuffled(labels, rng) -> list[str]:
     labels = list(labels)
     rng.shuffle(labels)
     return labels
+
+
+def single_label(task: str, labels, true: str) -> dict:
+    """A single-label classification task of a record: its name, label list and true label."""
+    return {"task": task, "labels": labels, "true": [true], "multi_label": False}
 
 
 BINARY_SENTIMENT = _data["BINARY_SENTIMENT"]
