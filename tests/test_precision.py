@@ -88,7 +88,7 @@ def test_exported_bert_encoder_has_fused_attention(tiny_checkpoint, tmp_path, pr
     assert ops.count(attention) == net.encoder.config.num_hidden_layers
     assert "Softmax" not in ops
     assert ops.count(gelu) == net.encoder.config.num_hidden_layers  # int8: GELU's tanh approximation
-    assert "SkipLayerNormalization" not in ops  # slow in ONNX Runtime 1.31's int8 graph (onnx_encoder._fuse)
+    assert "SkipLayerNormalization" not in ops  # slow in ONNX Runtime 1.31's int8 graph (onnx_export._fuse)
     assert not net.encoder.onnx_form  # the export leaves the torch encoder as it was
 
 
