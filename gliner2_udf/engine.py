@@ -157,7 +157,7 @@ class GLiNER2:
         self,
         text: str | None,
         schema,
-        threshold: float = 0.5,
+        threshold: float = DEFAULTS.threshold,
         include_confidence: bool = False,
         include_spans: bool = False,
     ) -> dict:
@@ -253,11 +253,13 @@ class GLiNER2:
         with run.context():
             out = run.forward(batch)
         counts = out.count_logits.argmax(-1)
+        span_tasks = [t for t in st.tasks if t.kind != "classification"]
+        cls_tasks = [t for t in st.tasks if t.kind == "classification"]
         results = []
         for i, n_words in enumerate(batch.n_words):
             spans, found, labels = {}, {}, {}
             start = 0
-            for j, t in enumerate(t for t in st.tasks if t.kind != "classification"):
+            for j, t in enumerate(span_tasks):
                 end = start + len(t.child_pos)
                 found[t.name] = int(counts[i, j])
                 k = int(out.instances[i, j])
@@ -265,7 +267,7 @@ class GLiNER2:
                     spans[t.name] = _mask_invalid(out.span_logits[i, :k, start:end], n_words)
                 start = end
             start = 0
-            for t in (t for t in st.tasks if t.kind == "classification"):
+            for t in cls_tasks:
                 end = start + len(t.child_pos)
                 labels[t.name] = out.class_logits[i, start:end]
                 start = end
