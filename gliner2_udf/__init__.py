@@ -5,9 +5,18 @@ model (``GLiNER2``) and the Spark pieces are imported on first use.
 """
 
 from .options import ExtractOptions
-from .schema import CompiledSchema, Schema, SchemaError, compile_schema, load_schema
+from .schema import CompiledSchema, RegexValidator, Schema, SchemaError, compile_schema, load_schema
 
-__all__ = ["GLiNER2", "Schema", "SchemaError", "CompiledSchema", "ExtractOptions", "compile_schema", "load_schema"]
+__all__ = [
+    "GLiNER2",
+    "Schema",
+    "SchemaError",
+    "CompiledSchema",
+    "RegexValidator",
+    "ExtractOptions",
+    "compile_schema",
+    "load_schema",
+]
 __version__ = "0.1.0"
 
 

@@ -18,11 +18,12 @@ from .errors import CheckpointError
 from .model import Config, GLiNER2Network, bert
 from .processor import SPECIAL_TOKENS
 
-SUPPORTED_ARCHITECTURES = ("span",)
+SUPPORTED_ARCHITECTURES = ("span", "boundary")
 
 
-def read_config(path: str) -> Config:
-    """Read ``config.json`` (2.1.0 or legacy form) into the span model's :class:`Config`."""
+def read_config(path: str):
+    """Read ``config.json`` (2.1.0 or legacy form): the span model's :class:`Config`, or a
+    ``model.boundary.BoundaryConfig`` for a GLiNER2.5 (``architecture: boundary``) checkpoint."""
     cfg_file = os.path.join(path, "config.json")
     if not os.path.isfile(cfg_file):
         raise CheckpointError(f"{cfg_file}: missing; a GLiNER2 checkpoint folder needs config.json")
@@ -30,20 +31,32 @@ def read_config(path: str) -> Config:
         raw: dict[str, Any] = json.load(fh)
     if raw.get("auto_map") or raw.get("trust_remote_code"):
         raise CheckpointError(f"{cfg_file}: asks for remote code (auto_map/trust_remote_code); refused")
-    arch = raw.get("architecture", "span")
+    arch = architecture_of(raw)
     if arch not in SUPPORTED_ARCHITECTURES:
         raise CheckpointError(
             f"{cfg_file}: architecture {arch!r} is not supported; expected one of {list(SUPPORTED_ARCHITECTURES)}"
         )
+    pooling = raw.get("token_pooling", "first")
+    if pooling != "first":
+        raise CheckpointError(f"{cfg_file}: token_pooling {pooling!r} is not supported; expected 'first'")
+    if arch == "boundary":
+        from .model.boundary import BoundaryConfig
+
+        try:
+            return BoundaryConfig.from_config_json(raw)
+        except CheckpointError as err:
+            raise CheckpointError(f"{cfg_file}: {err}") from None
     span_head = raw.get("span_head") or {}
     max_width = int(span_head.get("max_width", raw.get("max_width", 8)))
     counting = raw.get("counting_layer", "count_lstm")
     if counting != "count_lstm":
         raise CheckpointError(f"{cfg_file}: counting_layer {counting!r} is not supported; expected 'count_lstm'")
-    pooling = raw.get("token_pooling", "first")
-    if pooling != "first":
-        raise CheckpointError(f"{cfg_file}: token_pooling {pooling!r} is not supported; expected 'first'")
     return Config(max_width=max_width, counting_layer=counting, token_pooling=pooling)
+
+
+def architecture_of(raw: dict[str, Any]) -> str:
+    """The architecture a parsed config.json declares (case and spaces ignored; ``span`` when absent)."""
+    return str(raw.get("architecture") or "span").strip().lower()
 
 
 def load_tokenizer(path: str):
@@ -120,12 +133,15 @@ def load_checkpoint(path: str, allow_pickle: bool = False):
         encoder_config.vocab_size = rows.shape[0]
     for k in list(state):  # fp32, one tensor at a time (fp16 storage never exists twice)
         state[k] = state[k].float()
+    network_class = GLiNER2Network
+    if not isinstance(config, Config):
+        from .model.boundary import BoundaryNetwork as network_class
     if bert.supports(encoder_config):
         with torch.device("meta"):  # no random init: every tensor comes from the checkpoint
-            network = GLiNER2Network(bert.BertEncoder(encoder_config), config)
+            network = network_class(bert.BertEncoder(encoder_config), config)
         _load_strict(network, state, path, assign=True)
     else:
-        network = GLiNER2Network(build_encoder(encoder_config), config)
+        network = network_class(build_encoder(encoder_config), config)
         _load_strict(network, state, path)
     return network.eval(), tokenizer
 
@@ -152,7 +168,7 @@ def _load_strict(network: torch.nn.Module, state: dict[str, torch.Tensor], path:
 
 
 def save_checkpoint(
-    network: GLiNER2Network, tokenizer, path: str, dtype: torch.dtype = torch.float32, model_name: str | None = None
+    network, tokenizer, path: str, dtype: torch.dtype = torch.float32, model_name: str | None = None
 ) -> None:
     """Write a folder the reference package loads (fp16 storage is loaded back as fp32)."""
     from safetensors.torch import save_file
@@ -160,19 +176,24 @@ def save_checkpoint(
     os.makedirs(os.path.join(path, "encoder_config"), exist_ok=True)
     cfg = network.config
     config = {
-        "architecture": "span",
         "architecture_version": 1,
-        "architectures": ["GLiNER2"],
         "attn_implementation": "sdpa",
         "config_version": 3,
-        "counting_layer": cfg.counting_layer,
         "max_len": None,
-        "max_width": cfg.max_width,
         "model_name": model_name or getattr(network.encoder.config, "_name_or_path", "") or "encoder",
         "model_type": "extractor",
-        "span_head": {"dropout": 0.1, "max_width": cfg.max_width, "span_mode": "markerV0"},
-        "token_pooling": cfg.token_pooling,
+        "token_pooling": "first",
     }
+    if isinstance(cfg, Config):
+        config.update(
+            architecture="span",
+            architectures=["GLiNER2"],
+            counting_layer=cfg.counting_layer,
+            max_width=cfg.max_width,
+            span_head={"dropout": 0.1, "max_width": cfg.max_width, "span_mode": "markerV0"},
+        )
+    else:
+        config.update(architecture="boundary", architectures=["BoundaryExtractor"], boundary_head=cfg.to_dict())
     with open(os.path.join(path, "config.json"), "w", encoding="utf-8") as fh:
         json.dump(config, fh, indent=2, sort_keys=True)
     network.encoder.config.save_pretrained(os.path.join(path, "encoder_config"))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError, FieldError, SchemaError
+from .hub import is_hub_id
 from .options import DEFAULTS, ExtractOptions
 from .runtime import check_setting
 from .schema import CompiledSchema, compile_schema, load_schema
@@ -53,15 +54,22 @@ class InputConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    path: str = "models/gliner2-minilm-default"  # a checkpoint folder, or models:/NAME@ALIAS, models:/NAME/VERSION
+    path: str = "models/gliner2-minilm-default"  # a checkpoint folder, models:/NAME@ALIAS, models:/NAME/VERSION,
+    # or a Hugging Face hub id (owner/name), resolved once on the driver into the hub cache (see ``hub``)
     distribution: str = "broadcast"  # broadcast: pickled once; path: loaded by each worker
     version: str | None = None  # overrides the model_version written to the output
     precision: str = "fp32"  # fp32 (exact) | int8 | bf16: runtime.PRECISIONS
     backend: str = "torch"  # torch | onnx (the lite runtime): runtime.BACKENDS
+    revision: str | None = None  # a hub id's branch, tag or commit (default: main)
 
     @property
     def is_mlflow_uri(self) -> bool:
         return self.path.startswith(MLFLOW_SCHEMES)
+
+    @property
+    def is_hub_id(self) -> bool:
+        """``path`` names a Hugging Face hub model (``owner/name``, no such local folder)."""
+        return is_hub_id(self.path)
 
 
 @dataclass(frozen=True)
@@ -214,12 +222,29 @@ def _model(d: Any) -> ModelConfig:
         version=_str(d.get("version"), "model.version", True),
         precision=d.get("precision", ModelConfig.precision),
         backend=d.get("backend", ModelConfig.backend),
+        revision=_revision(d.get("revision")),
     )
+    if cfg.revision is not None and not cfg.is_hub_id:
+        raise ConfigError(
+            "model.revision",
+            f"expected only with a Hugging Face hub id (owner/name) as model.path, got model.path {cfg.path!r}",
+        )
     try:
         check_setting(cfg.precision, cfg.backend, where="model.")
     except FieldError as err:
         raise ConfigError(err.path, err.message) from None
     return cfg
+
+
+def _revision(value: Any) -> str | None:
+    """A hub revision: a branch, tag or commit hash, as a string (YAML reads an unquoted 1234567 as a number)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value.strip()):
+        raise ConfigError(
+            "model.revision", f"expected a branch, tag or commit hash as a string (quote it in YAML), got {value!r}"
+        )
+    return value.strip()
 
 
 def _output(d: Any) -> OutputConfig:

@@ -52,6 +52,11 @@ def find_spans(prob: np.ndarray, view: WindowView, threshold: float) -> list[Spa
     return out
 
 
+def validated(spans: list[Span], validators) -> list[Span]:
+    """The spans every validator accepts; applied, as upstream, before overlaps are resolved."""
+    return [s for s in spans if all(v.validate(s[0]) for v in validators)] if validators else spans
+
+
 def greedy_non_overlapping(spans: list[Span]) -> list[Span]:
     """Most confident first; keep a span only if it overlaps no kept span (stable for ties).
 
@@ -111,7 +116,7 @@ def decode_window(
                         probs[k, m], f.choices, choice_positions(schema, st.name, f.name), thr, f.dtype
                     )
                 else:
-                    spans = greedy_non_overlapping(find_spans(probs[k, m], view, thr))
+                    spans = greedy_non_overlapping(validated(find_spans(probs[k, m], view, thr), f.validators))
                     inst[f.name] = spans if f.dtype == "list" else (spans[0] if spans else None)
             if any(v not in (None, []) for v in inst.values()):
                 instances.append(inst)
@@ -120,7 +125,9 @@ def decode_window(
         if counts.get("entities", 0) > 0:
             probs = span_probs["entities"][0]
             raw.entities = {
-                e.name: find_spans(probs[m], view, threshold if e.threshold is None else e.threshold)
+                e.name: validated(
+                    find_spans(probs[m], view, threshold if e.threshold is None else e.threshold), e.validators
+                )
                 for m, e in enumerate(schema.entities)
             }
     for r in schema.relations:
@@ -214,9 +221,18 @@ def empty_result(schema: CompiledSchema) -> dict:
 
 
 def format_result(
-    schema: CompiledSchema, raw: RawResult, include_confidence: bool = False, include_spans: bool = False
+    schema: CompiledSchema,
+    raw: RawResult,
+    include_confidence: bool = False,
+    include_spans: bool = False,
+    boundary: bool = False,
 ) -> dict:
-    """The upstream result format; every requested key is present."""
+    """The upstream result format; every requested key is present.
+
+    ``boundary``: ``raw`` comes from the boundary decoder (``boundary_decoding``): its spans are already
+    overlap-resolved, its field lists are de-duplicated like entities and its relation edges carry a
+    confidence of their own.
+    """
 
     def span(s: Span | None):
         if s is None:
@@ -235,6 +251,9 @@ def format_result(
             return None
         return {"text": c[0], "confidence": c[1]} if include_confidence else c[0]
 
+    # upstream de-duplicates span lists by lower-cased text, or by offsets too when they are shown (the
+    # boundary decoder's lists also whenever confidences are)
+    by_offsets = include_spans or (boundary and include_confidence)
     out: dict = {}
     for st in schema.structures:
         rows = []
@@ -245,26 +264,36 @@ def format_result(
                 if f.choices:
                     row[f.name] = [choice(c) for c in v] if f.dtype == "list" else choice(v)
                 else:
+                    v = _dedupe(v, by_offsets) if f.dtype == "list" else v
                     row[f.name] = [span(s) for s in v] if f.dtype == "list" else span(v)
             rows.append(row)
         out[st.name] = rows
     if schema.entities:
         ents = {}
         for e in schema.entities:
-            spans = greedy_non_overlapping((raw.entities or {}).get(e.name, []))
-            spans = _dedupe(spans, include_confidence or include_spans)
+            spans = (raw.entities or {}).get(e.name, [])
+            spans = spans if boundary else greedy_non_overlapping(spans)
+            spans = _dedupe(spans, by_offsets)
             ents[e.name] = [span(s) for s in spans] if e.dtype == "list" else span(spans[0] if spans else None)
         out["entities"] = ents
     for c in schema.classifications:
         out[c.name] = _classify(c, raw.class_probs[c.name], include_confidence)
     if schema.relations:
         out["relation_extraction"] = {
-            r.name: [
-                {"head": span(h), "tail": span(t)} if (include_confidence or include_spans) else (h[0], t[0])
-                for h, t in raw.relations.get(r.name, [])
-            ]
+            r.name: [_edge(pair, span, include_confidence, include_spans) for pair in raw.relations.get(r.name, [])]
             for r in schema.relations
         }
+    return out
+
+
+def _edge(pair: tuple, span, include_confidence: bool, include_spans: bool):
+    """``(head, tail)`` or ``(head, tail, confidence)`` (boundary edges) in the upstream format."""
+    head, tail = pair[0], pair[1]
+    if not (include_confidence or include_spans):
+        return (head[0], tail[0])
+    out = {"head": span(head), "tail": span(tail)}
+    if include_confidence and len(pair) > 2:
+        out["confidence"] = pair[2]
     return out
 
 

@@ -21,20 +21,23 @@ import os
 
 import numpy as np
 
-from . import decoding
+from . import boundary_decoding, decoding
 from .identity import checkpoint_sha256, default_model_version  # noqa: F401 (re-exported)
 from .options import DEFAULTS, ExtractOptions
 from .passes import merge_results, plan_passes
 from .processor import Encoded, Processor, SchemaTokens
 from .runtime import lite
 from .schema import CompiledSchema, Schema, compile_schema
+from .upstream import UpstreamAPI
 from .windows import Window, batch_bounds, text_windows
 
-DEFAULT_MAX_TOKENS = 512
+DEFAULT_MAX_TOKENS = 512  # span checkpoints (the reference's window)
+BOUNDARY_MAX_TOKENS = 4096  # boundary checkpoints on an encoder without a position limit (DeBERTa-v2/v3)
+BOUNDARY_OVERLAP = 64  # words shared by consecutive windows of a long text (the reference's chunk overlap)
 
 
-class GLiNER2:
-    """A GLiNER2 span model ready for inference."""
+class GLiNER2(UpstreamAPI):
+    """A GLiNER2 model (span or GLiNER2.5 boundary architecture) ready for inference."""
 
     def __init__(
         self,
@@ -57,11 +60,12 @@ class GLiNER2:
         self._runner = runner
         self._workers = None
         self.precision, self.backend = runner.precision, runner.backend
+        self.architecture = getattr(runner, "architecture", "span")
         self.model_version = model_version
         self.tokenizer = tokenizer
         self.processor = Processor(tokenizer)
-        limit = runner.max_positions or DEFAULT_MAX_TOKENS
-        self.max_tokens = min(max_tokens or DEFAULT_MAX_TOKENS, limit)
+        default = DEFAULT_MAX_TOKENS if self.architecture == "span" else BOUNDARY_MAX_TOKENS
+        self.max_tokens = min(max_tokens or default, runner.max_positions or default)
 
     @property
     def network(self):
@@ -73,6 +77,7 @@ class GLiNER2:
     def from_pretrained(
         cls,
         path: str,
+        revision: str | None = None,
         allow_pickle: bool = False,
         model_version: str | None = None,
         max_tokens: int | None = None,
@@ -82,8 +87,16 @@ class GLiNER2:
         """Load an upstream-format checkpoint folder (strict; safetensors unless ``allow_pickle``), or a
         lite folder (``export_lite``; runs without torch, with the precision it was exported at).
 
+        ``path`` may be a Hugging Face hub id (``fastino/gliner2-base-v1``), at ``revision`` (a branch, tag
+        or commit; default ``main``): it is downloaded once into the hub cache (found there when
+        ``HF_HUB_OFFLINE`` is set, see ``hub``), and ``model_version`` defaults to ``owner/name@<commit>``.
         ``precision`` (fp32 | int8 | bf16) and ``backend`` (torch | onnx) choose how inference runs.
         """
+        from . import hub
+
+        path, ref = hub.resolve(path, revision)
+        if model_version is None and ref is not None:
+            model_version = ref.model_version
         if lite.is_lite_folder(path):
             return cls.from_lite(path, model_version=model_version, max_tokens=max_tokens)
         from .checkpoint import load_checkpoint, stored_dtype
@@ -195,11 +208,12 @@ class GLiNER2:
             return self._workers.extract_with(texts, compiled, options, include_confidence, include_spans)
         passes = self.plan(compiled)
         per_pass = []
+        boundary = self.architecture == "boundary"
         for part in passes:
             raws = self.raw_extract(texts, part, options)
             per_pass.append(
                 [
-                    decoding.format_result(part, r, include_confidence, include_spans)
+                    decoding.format_result(part, r, include_confidence, include_spans, boundary)
                     if r is not None
                     else decoding.empty_result(part)
                     for r in raws
@@ -226,20 +240,49 @@ class GLiNER2:
         windows = [w for i, t in enumerate(texts) for w in self.windows(i, t, compiled)]
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].encoded.ids))
         per_text: list[list[decoding.RawResult]] = [[] for _ in texts]
+        boundary = self.architecture == "boundary"
         for a, b in batch_bounds([len(windows[i].encoded.ids) for i in order], options.batch_size):
             chunk = [windows[i] for i in order[a:b]]
-            for w, out in zip(chunk, self.forward_batch([w.encoded for w in chunk], st)):
-                per_text[w.text_index].append(
-                    (
-                        w.view.starts[0] if w.view.starts else 0,
-                        decoding.decode_window(compiled, w.view, *out, options.threshold),
-                    )
-                )
-        return [decoding.merge([r for _, r in sorted(rs, key=lambda x: x[0])]) if rs else None for rs in per_text]
+            if boundary:
+                outs = self.boundary_batch([w.encoded for w in chunk], st, compiled)
+            else:
+                outs = self.forward_batch([w.encoded for w in chunk], st)
+            for w, out in zip(chunk, outs):
+                if boundary:
+                    raw = boundary_decoding.decode_window(compiled, w.view, out, options.threshold, self._runner.policy)
+                else:
+                    raw = decoding.decode_window(compiled, w.view, *out, options.threshold)
+                per_text[w.text_index].append((w.view.starts[0] if w.view.starts else 0, raw))
+        merged = [decoding.merge([r for _, r in sorted(rs, key=lambda x: x[0])]) if rs else None for rs in per_text]
+        if boundary:
+            merged = [r and boundary_decoding.finalize(compiled, r, self._runner.policy) for r in merged]
+        return merged
 
     def windows(self, index: int, text, compiled: CompiledSchema) -> list[Window]:
         """Text number ``index`` as the windows this model reads (``windows.text_windows``)."""
-        return text_windows(self.processor, compiled, index, text, self.max_tokens, 2 * self._runner.max_width)
+        overlap = BOUNDARY_OVERLAP if self.architecture == "boundary" else 2 * self._runner.max_width
+        return text_windows(self.processor, compiled, index, text, self.max_tokens, overlap)
+
+    def boundary_batch(self, items: list[Encoded], st: SchemaTokens, compiled: CompiledSchema):
+        """Run a boundary network on encoded windows: one ``boundary_decoding.WindowScores`` per item."""
+        index = boundary_decoding.queries(compiled)
+        choices = [
+            ((s.name, f.name), index[(s.name, f.name)], decoding.choice_positions(compiled, s.name, f.name))
+            for s in compiled.structures
+            for f in s.fields
+            if f.choices
+        ]
+        relations = [(r.name, index[(r.name, "head")], index[(r.name, "tail")]) for r in compiled.relations]
+        batch = self.processor.collate(items, st.tasks)
+        with self._runner.context():
+            scores, class_logits = self._runner.forward(batch, choices, relations)
+        cls_tasks = [t for t in st.tasks if t.kind == "classification"]
+        for i, s in enumerate(scores):
+            start = 0
+            for t in cls_tasks:
+                s.class_logits[t.name] = class_logits[i, start : start + len(t.child_pos)]
+                start += len(t.child_pos)
+        return scores
 
     def forward_batch(self, items: list[Encoded], st: SchemaTokens):
         """Run the network on encoded windows (one forward pass, ``model.GLiNER2Network.forward``).

@@ -22,9 +22,15 @@ def checkpoint_sha256(path: str) -> str:
 
 def default_model_version(path: str) -> str:
     """``<folder name>@<first 12 hex digits of the weights' sha256>``: what rows record by default. A lite
-    folder records the version of the checkpoint it was exported from (its ``lite.json``)."""
+    folder records the version of the checkpoint it was exported from (its ``lite.json``); a snapshot in
+    the Hugging Face cache records ``owner/name@<commit>`` (``hub.HubRef.model_version``)."""
+    from .hub import snapshot_ref
+
     lite = os.path.join(path, "lite.json")
     if os.path.isfile(lite):
         with open(lite, encoding="utf-8") as fh:
             return json.load(fh)["model_version"]
+    ref = snapshot_ref(path)
+    if ref is not None:
+        return ref.model_version
     return f"{os.path.basename(os.path.normpath(path))}@{checkpoint_sha256(path)[:12]}"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import from_dict
+from .hub import is_hub_id
 from .options import ExtractOptions
 
 INPUT_VIEW = "gliner2_notebook_input"
@@ -29,7 +30,10 @@ _TOP = 10
 
 
 def model_uri(name: str, alias_or_version: str) -> str:
-    """``models:/NAME@ALIAS``, or ``models:/NAME/VERSION`` when given a number."""
+    """``models:/NAME@ALIAS``, or ``models:/NAME/VERSION`` when given a number. A Hugging Face hub id
+    (``owner/name``) is returned as it is (the job resolves it; the alias does not apply)."""
+    if is_hub_id(str(name).strip()):
+        return str(name).strip()
     alias_or_version = str(alias_or_version).strip()
     if alias_or_version.isdigit():
         return f"models:/{name}/{alias_or_version}"
@@ -71,8 +75,12 @@ def extract_table(
     passthrough: Any = (),
     batch_size: int | str = ExtractOptions.batch_size,
     threshold: float | str = ExtractOptions.threshold,
+    revision: str | None = None,
 ) -> dict[str, Any]:
     """Run the configured extract job (``spark.job.run``) from notebook values; returns its summary.
+
+    ``model``: a checkpoint folder, a ``models:/`` URI or a Hugging Face hub id (``owner/name``, at
+    ``revision``), resolved once on the driver like the job's ``model.path``.
 
     ``input_table``/``output_table``: catalog names or paths (Parquet or Delta). ``limit``: only the
     first N documents by id (a temporary view), for trying a model on a sample. ``passthrough``: a
@@ -100,7 +108,7 @@ def extract_table(
         {
             "input": inp,
             "schema": schema,
-            "model": {"path": model},
+            "model": {"path": model, **({} if _blank(revision) else {"revision": str(revision).strip()})},
             "output": {"format": "delta", "mode": mode, **out},
             "batch_size": int(batch_size),
             "threshold": float(threshold),
@@ -121,12 +129,21 @@ def extract_table(
 
 
 def register(
-    checkpoint: str, name: str, alias: str | None = None, metrics_file: str | None = None, schema: str | None = None
+    checkpoint: str,
+    name: str,
+    alias: str | None = None,
+    metrics_file: str | None = None,
+    schema: str | None = None,
+    revision: str | None = None,
 ) -> dict[str, Any]:
-    """Register ``checkpoint`` as a new version of ``name`` (``registry.register_checkpoint``)."""
+    """Register ``checkpoint`` (a folder or a Hugging Face hub id, at ``revision``) as a new version of
+    ``name`` (``registry.register_checkpoint``)."""
     from . import registry
 
-    kwargs: dict[str, Any] = {"metrics_file": None if _blank(metrics_file) else metrics_file}
+    kwargs: dict[str, Any] = {
+        "metrics_file": None if _blank(metrics_file) else metrics_file,
+        "revision": None if _blank(revision) else str(revision).strip(),
+    }
     if not _blank(schema):
         kwargs["schema"] = schema
     reg = registry.register_checkpoint(checkpoint, name, None if _blank(alias) else alias, **kwargs)

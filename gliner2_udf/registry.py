@@ -41,6 +41,7 @@ from typing import Any
 
 from .config import OPTION_KEYS, JobConfig, ModelConfig
 from .errors import ConfigError, RegistryError
+from .hub import HubRef
 
 DEFAULT_EXPERIMENT = "gliner2-udf"
 EXPERIMENT_ENV = "GLINER2_UDF_MLFLOW_EXPERIMENT"
@@ -246,9 +247,13 @@ def register_checkpoint(
     metrics_file: str | None = None,
     experiment: str | None = None,
     description: str | None = None,
+    revision: str | None = None,
 ) -> Registered:
     """Log ``checkpoint`` as a pyfunc model in a new MLflow run and register it as a new version of
     ``name``; ``alias`` (e.g. ``champion``) then points at that version.
+
+    ``checkpoint`` may be a Hugging Face hub id (``owner/name``, at ``revision``; see ``hub``): its snapshot
+    folder is registered, and the version is tagged ``hub_id``, ``hub_revision`` and ``hub_commit``.
 
     ``schema`` (a file, mapping or ``Schema``; required, there is no default) is the default schema of
     the pyfunc model; callers of ``predict``/``spark_udf`` may pass another one as the ``schema`` param.
@@ -263,6 +268,7 @@ def register_checkpoint(
     from .pyfunc import GLiNER2PyFunc, signature
     from .schema import load_schema
 
+    checkpoint, ref = _hub_checkpoint(checkpoint, revision)
     checkpoint = os.path.abspath(checkpoint)
     if not os.path.isfile(os.path.join(checkpoint, "config.json")):
         raise ConfigError("--checkpoint", f"expected a GLiNER2 checkpoint folder, {checkpoint!r} has no config.json")
@@ -273,15 +279,20 @@ def register_checkpoint(
             "Schema), got none; e.g. conf/schemas/default.yaml in the repository",
         )
     meta = checkpoint_metadata(checkpoint, metrics_file)
+    hub_tags = _hub_tags(ref)
     with tempfile.TemporaryDirectory() as tmp, _run(f"register {name}", experiment) as run:
         schema_file = _schema_file(schema, tmp)
         load_schema(schema_file)  # fail here on a bad schema, not when the model is loaded
+        artifact = checkpoint
+        if ref is not None:  # the hub cache's snapshot is symlinks into its blobs: MLflow logs real files
+            artifact = shutil.copytree(checkpoint, os.path.join(tmp, "hub", ref.repo_id.split("/")[1]))
         mlflow.log_params(
             {
                 "checkpoint": checkpoint,
                 "encoder": meta["encoder"],
                 "max_span_width": meta["max_span_width"],
                 SHA_TAG: meta[SHA_TAG],
+                **hub_tags,
             }
         )
         if meta.get("eval_metrics"):
@@ -291,7 +302,7 @@ def register_checkpoint(
             info = mlflow.pyfunc.log_model(
                 name=MODEL_NAME,
                 python_model=GLiNER2PyFunc(),
-                artifacts={"checkpoint": checkpoint, "schema": schema_file},
+                artifacts={"checkpoint": artifact, "schema": schema_file},
                 signature=signature(),
                 metadata=meta,
                 pip_requirements=_requirements(),
@@ -300,13 +311,39 @@ def register_checkpoint(
             )
         version = str(info.registered_model_version)
     client = _client()
-    for key in (SHA_TAG, "encoder", "max_span_width"):
-        client.set_model_version_tag(name, version, key, str(meta[key]))
+    for key, value in {**{k: meta[k] for k in (SHA_TAG, "encoder", "max_span_width")}, **hub_tags}.items():
+        client.set_model_version_tag(name, version, key, str(value))
     if description:
         client.update_model_version(name, version, description=description)
     if alias:
         client.set_registered_model_alias(name, alias, version)
     return Registered(name, version, meta[SHA_TAG], run.info.run_id, alias)
+
+
+def _hub_checkpoint(checkpoint: str, revision: str | None) -> tuple[str, HubRef | None]:
+    """A hub id's snapshot folder (downloaded once) and its ``HubRef``; a folder as it is."""
+    from .errors import ModelUnavailableError
+    from .hub import is_hub_id
+    from .hub import resolve as resolve_hub_id
+
+    if not is_hub_id(checkpoint):
+        if revision is not None:
+            raise ConfigError(
+                "--revision",
+                f"expected only with a Hugging Face hub id (owner/name) as --checkpoint, got {checkpoint!r}",
+            )
+        return checkpoint, None
+    try:
+        return resolve_hub_id(checkpoint, revision)
+    except ModelUnavailableError as err:
+        raise ConfigError("--checkpoint", str(err)) from None
+
+
+def _hub_tags(ref: HubRef | None) -> dict[str, str]:
+    """What a registered version (and its run) records about the hub model it came from."""
+    if ref is None:
+        return {}
+    return {"hub_id": ref.repo_id, "hub_revision": ref.revision, "hub_commit": ref.commit}
 
 
 def set_alias(name: str, alias: str, version: str | int) -> None:
@@ -491,14 +528,29 @@ def resolve_checkpoint(uri: str) -> str:
     return resolve(uri).path
 
 
+def resolve_hub(cfg: ModelConfig) -> tuple[str, HubRef]:
+    """The hub snapshot folder and ``HubRef`` for a hub id ``model.path`` (at ``model.revision``), downloaded
+    once, here on the driver; a model that cannot be had is a ConfigError on ``model.path``."""
+    from .errors import ModelUnavailableError
+    from .hub import resolve as resolve_hub_id
+
+    try:
+        return resolve_hub_id(cfg.path, cfg.revision)
+    except ModelUnavailableError as err:
+        raise ConfigError("model.path", str(err)) from None
+
+
 def resolve_model(cfg: ModelConfig) -> str:
     """The local checkpoint folder for ``model.path``; raises ConfigError if there is none.
 
     ``models:/NAME@ALIAS`` and ``models:/NAME/VERSION`` go to :func:`resolve_checkpoint`
-    (download once, sha256 checked); the job uses :func:`resolve_model_version` to get the version too.
+    (download once, sha256 checked); a hub id (``owner/name``) to :func:`resolve_hub` (the hub cache's
+    snapshot folder); the job uses :func:`resolve_model_version` to get the version too.
     """
     if cfg.is_mlflow_uri:
         return resolve_checkpoint(cfg.path)
+    if cfg.is_hub_id:
+        return resolve_hub(cfg)[0]
     if not os.path.isdir(cfg.path):
         raise ConfigError("model.path", f"expected a checkpoint folder, {cfg.path!r} does not exist")
     return cfg.path
@@ -507,8 +559,8 @@ def resolve_model(cfg: ModelConfig) -> str:
 def resolve_model_version(cfg: ModelConfig) -> tuple[str, str]:
     """(checkpoint folder, model_version label) for a job's ``model`` section, resolved once.
 
-    ``models:/`` URIs give ``models:/NAME/VERSION``; folders give ``<folder>@<sha256[:12]>``;
-    ``model.version``, when set, overrides either label.
+    ``models:/`` URIs give ``models:/NAME/VERSION``; hub ids ``owner/name@<commit>``; folders give
+    ``<folder>@<sha256[:12]>``; ``model.version``, when set, overrides any label.
     """
     if cfg.is_mlflow_uri:
         if not cfg.path.startswith("models:/"):
@@ -518,6 +570,9 @@ def resolve_model_version(cfg: ModelConfig) -> tuple[str, str]:
             )
         m = resolve(cfg.path)
         return m.path, cfg.version or m.uri
+    if cfg.is_hub_id:
+        path, ref = resolve_hub(cfg)
+        return path, cfg.version or ref.model_version
     from .identity import default_model_version
 
     path = resolve_model(cfg)
@@ -585,9 +640,12 @@ class JobTracker:
 
 
 @contextlib.contextmanager
-def track_job(cfg: JobConfig, model_version: str, experiment: str | None = None) -> Iterator[JobTracker]:
+def track_job(
+    cfg: JobConfig, model_version: str, experiment: str | None = None, hub: HubRef | None = None
+) -> Iterator[JobTracker]:
     """One MLflow run around an extract job: parameters and the configuration when it starts,
-    metrics from ``JobTracker.log_summary``; the run ends FAILED if the job raises.
+    metrics from ``JobTracker.log_summary``; the run ends FAILED if the job raises. A hub model (``hub``)
+    adds the params and tags ``hub_id``, ``hub_revision`` and ``hub_commit``.
 
     Without mlflow installed the job runs untracked (a note goes to stderr).
     """
@@ -609,8 +667,9 @@ def track_job(cfg: JobConfig, model_version: str, experiment: str | None = None)
             "model_uri": cfg.model.path,
         }
         params.update({f"config.{k}": v for k, v in _flat(conf).items()})
+        params.update(_hub_tags(hub))
         mlflow.log_params(params)
-        mlflow.set_tags({"gliner2.model_version": model_version, "gliner2.job": "extract"})
+        mlflow.set_tags({"gliner2.model_version": model_version, "gliner2.job": "extract", **_hub_tags(hub)})
         mlflow.log_dict(conf, "config/job.yaml")
         if isinstance(cfg.schema, str) and os.path.isfile(cfg.schema):
             mlflow.log_artifact(cfg.schema, "config")

@@ -1,11 +1,13 @@
 """Extraction schemas: a Python builder, a declarative form (dict / YAML / JSON) and the compiler.
 
 A schema names what to extract: entity types, classification tasks, structures (records with fields,
-several instances per text) and relations. ``compile_schema`` validates it once on the driver and
+several instances per text) and relations. Entity types and span fields may carry ``RegexValidator``s,
+which keep only the spans whose text they accept. ``compile_schema`` validates it once on the driver and
 returns a :class:`CompiledSchema`: the task serialization the model reads, the output layout and a
 content hash that changes when, and only when, the schema's meaning changes.
 
-This module imports neither torch nor pyspark.
+``Schema.from_dict`` reads our declarative form and the two dict forms of the upstream package
+(``schema_upstream``), telling them apart by their keys. This module imports neither torch nor pyspark.
 
 Example::
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,6 +29,43 @@ from typing import Any
 from .errors import SchemaError
 
 DTYPES = ("str", "list")
+MODES = ("full", "partial")
+ENTITY_KEYS = {"description", "dtype", "threshold", "validators"}
+RELATION_KEYS = {"description", "threshold"}
+
+
+@dataclass(frozen=True)
+class RegexValidator:
+    """Keeps a span when its text matches ``pattern`` (``mode="full"``: the whole text, ``"partial"``: a
+    search), or when it does not match with ``exclude=True``. Upstream's validator, by its arguments."""
+
+    pattern: str | re.Pattern
+    mode: str = "full"
+    exclude: bool = False
+    flags: int = re.IGNORECASE
+
+    def __post_init__(self) -> None:
+        if isinstance(self.pattern, re.Pattern):  # a compiled pattern brings its own flags
+            object.__setattr__(self, "flags", self.pattern.flags)
+            object.__setattr__(self, "pattern", self.pattern.pattern)
+        if not isinstance(self.pattern, str):
+            raise SchemaError("pattern", f"expected a regular expression string, got {type(self.pattern).__name__}")
+        if self.mode not in MODES:
+            raise SchemaError("mode", f"expected one of 'full', 'partial', got {self.mode!r}")
+        if not isinstance(self.exclude, bool):
+            raise SchemaError("exclude", f"expected true or false, got {self.exclude!r}")
+        if isinstance(self.flags, bool) or not isinstance(self.flags, int):
+            raise SchemaError("flags", f"expected an integer of re flags, got {self.flags!r}")
+        object.__setattr__(self, "flags", int(self.flags))  # a plain int, as the declarative form writes it
+        try:
+            object.__setattr__(self, "_regex", re.compile(self.pattern, self.flags))
+        except re.error as err:
+            raise SchemaError("pattern", f"invalid regular expression {self.pattern!r}: {err}") from None
+
+    def validate(self, text: str) -> bool:
+        """Whether a span with this text is kept."""
+        match = self._regex.fullmatch(text) if self.mode == "full" else self._regex.search(text)
+        return (match is None) if self.exclude else (match is not None)
 
 
 @dataclass(frozen=True)
@@ -34,6 +74,7 @@ class EntitySpec:
     description: str | None = None
     threshold: float | None = None
     dtype: str = "list"
+    validators: tuple[RegexValidator, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +93,7 @@ class FieldSpec:
     choices: tuple[str, ...] | None = None
     threshold: float | None = None
     description: str | None = None
+    validators: tuple[RegexValidator, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +145,27 @@ def _dtype(value: Any, path: str) -> str:
     return value
 
 
+def _validators(value: Any, path: str) -> tuple[RegexValidator, ...]:
+    """``RegexValidator``s, or mappings of their arguments (the declarative form)."""
+    if value is None:
+        return ()
+    out = []
+    for i, v in enumerate(_as_list(value, path)):
+        p = f"{path}[{i}]"
+        if isinstance(v, Mapping):
+            _check_keys(v, {"pattern", "mode", "exclude", "flags"}, p)
+            if "pattern" not in v:
+                raise SchemaError(f"{p}.pattern", "missing; expected a regular expression")
+            try:
+                v = RegexValidator(**v)
+            except SchemaError as err:
+                raise SchemaError(f"{p}.{err.path}", err.message) from None
+        elif not isinstance(v, RegexValidator):
+            raise SchemaError(p, f"expected a RegexValidator or a mapping with a pattern, got {type(v).__name__}")
+        out.append(v)
+    return tuple(out)
+
+
 def _unique(names: Iterable[str], path: str) -> None:
     seen: set[str] = set()
     for i, n in enumerate(names):
@@ -134,19 +197,37 @@ class Schema:
 
     # -- builder API ------------------------------------------------------------------------
     def entities(
-        self, labels: Iterable[str] | Mapping[str, str | None], threshold: float | None = None, dtype: str = "list"
+        self,
+        labels: str | Iterable[str] | Mapping[str, Any],
+        threshold: float | None = None,
+        dtype: str = "list",
+        validators: Iterable[RegexValidator] | None = None,
     ) -> Schema:
-        """Entity types, as a list of names or a mapping name -> description."""
+        """Entity types: a name, a list of names, or a mapping name -> description or, as upstream, name ->
+        ``{description, dtype, threshold, validators}`` (each over the call's own argument)."""
         path = "entities"
-        items = labels.items() if isinstance(labels, Mapping) else ((n, None) for n in _as_list(labels, path))
-        thr = _threshold(threshold, f"{path}.threshold")
-        dt = _dtype(dtype, f"{path}.dtype")
+        defaults = {
+            "threshold": _threshold(threshold, f"{path}.threshold"),
+            "dtype": _dtype(dtype, f"{path}.dtype"),
+            "validators": _validators(validators, f"{path}.validators"),
+        }
         start = len(self._entities)
-        for i, (n, desc) in enumerate(items):
+        for i, (n, value) in enumerate(_named(labels, path)):
             p = f"{path}[{start + i}]"
-            self._entities.append(EntitySpec(_name(n, p), _description(desc, f"{p}.description"), thr, dt))
+            self._add_entity(p, n, **{**defaults, **_config(value, p, ENTITY_KEYS)})
         _unique([e.name for e in self._entities], path)
         return self
+
+    def _add_entity(self, path, name, description=None, threshold=None, dtype="list", validators=()) -> None:
+        self._entities.append(
+            EntitySpec(
+                _name(name, path),
+                _description(description, f"{path}.description"),
+                _threshold(threshold, f"{path}.threshold"),
+                _dtype(dtype, f"{path}.dtype"),
+                _validators(validators, f"{path}.validators"),
+            )
+        )
 
     def classification(
         self,
@@ -191,39 +272,46 @@ class Schema:
         self._structures.append(spec)
         return StructureBuilder(self, len(self._structures) - 1)
 
-    def relations(self, names: Iterable[str] | Mapping[str, str | None], threshold: float | None = None) -> Schema:
-        """Relation types (head, tail pairs), as names or a mapping name -> description."""
-        items = names.items() if isinstance(names, Mapping) else ((n, None) for n in _as_list(names, "relations"))
+    def relations(self, names: str | Iterable[str] | Mapping[str, Any], threshold: float | None = None) -> Schema:
+        """Relation types (head, tail pairs): a name, names, or a mapping name -> description or, as upstream,
+        name -> ``{description, threshold}``."""
         thr = _threshold(threshold, "relations.threshold")
         start = len(self._relations)
-        for i, (n, desc) in enumerate(items):
+        for i, (n, value) in enumerate(_named(names, "relations")):
             p = f"relations[{start + i}]"
-            self._relations.append(RelationSpec(_name(n, p), _description(desc, f"{p}.description"), thr))
+            self._add_relation(p, n, **{"threshold": thr, **_config(value, p, RELATION_KEYS)})
         _unique([r.name for r in self._relations], "relations")
         return self
+
+    def _add_relation(self, path, name, description=None, threshold=None) -> None:
+        self._relations.append(
+            RelationSpec(
+                _name(name, path),
+                _description(description, f"{path}.description"),
+                _threshold(threshold, f"{path}.threshold"),
+            )
+        )
 
     # -- declarative form -------------------------------------------------------------------
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Schema:
-        """Build from the declarative form used in ``conf/schemas/*.yaml`` (see README)."""
+        """Build from the declarative form used in ``conf/schemas/*.yaml`` (see README), or from either of
+        upstream's dict forms (``Schema.to_dict()`` or ``Schema.build()`` of ``gliner2``; ``schema_upstream``)."""
         if not isinstance(d, Mapping):
             raise SchemaError("", f"expected a mapping at the top of the schema, got {type(d).__name__}")
+        from . import schema_upstream
+
+        if schema_upstream.is_upstream_form(d):
+            return schema_upstream.from_upstream(cls(), d)
         _check_keys(d, {"entities", "classifications", "structures", "relations"}, "")
         s = cls()
         for i, e in enumerate(_as_list(d.get("entities") or [], "entities")):
             p = f"entities[{i}]"
             if isinstance(e, Mapping):
-                _check_keys(e, {"name", "description", "threshold", "dtype"}, p)
-                s._entities.append(
-                    EntitySpec(
-                        _name(e.get("name"), f"{p}.name"),
-                        _description(e.get("description"), f"{p}.description"),
-                        _threshold(e.get("threshold"), f"{p}.threshold"),
-                        _dtype(e.get("dtype", "list"), f"{p}.dtype"),
-                    )
-                )
+                _check_keys(e, {"name", *ENTITY_KEYS}, p)
+                s._add_entity(p, **{**e, "name": _name(e.get("name"), f"{p}.name")})
             else:
-                s._entities.append(EntitySpec(_name(e, p)))
+                s._add_entity(p, e)
         _unique([e.name for e in s._entities], "entities")
         for i, c in enumerate(_as_list(d.get("classifications") or [], "classifications")):
             p = f"classifications[{i}]"
@@ -245,7 +333,7 @@ class Schema:
             for j, f in enumerate(fields):
                 fp = f"{p}.fields[{j}]"
                 if isinstance(f, Mapping):
-                    _check_keys(f, {"name", "dtype", "choices", "threshold", "description"}, fp)
+                    _check_keys(f, {"name", "dtype", "choices", "threshold", "description", "validators"}, fp)
                     b._add(
                         fp,
                         f.get("name"),
@@ -253,27 +341,38 @@ class Schema:
                         f.get("choices"),
                         f.get("description"),
                         f.get("threshold"),
+                        f.get("validators"),
                     )
                 else:
                     b._add(fp, f, "list", None, None, None)
         for i, r in enumerate(_as_list(d.get("relations") or [], "relations")):
             p = f"relations[{i}]"
             if isinstance(r, Mapping):
-                _check_keys(r, {"name", "description", "threshold"}, p)
-                s._relations.append(
-                    RelationSpec(
-                        _name(r.get("name"), f"{p}.name"),
-                        _description(r.get("description"), f"{p}.description"),
-                        _threshold(r.get("threshold"), f"{p}.threshold"),
-                    )
-                )
+                _check_keys(r, {"name", *RELATION_KEYS}, p)
+                s._add_relation(p, **{**r, "name": _name(r.get("name"), f"{p}.name")})
             else:
-                s._relations.append(RelationSpec(_name(r, p)))
+                s._add_relation(p, r)
         _unique([r.name for r in s._relations], "relations")
         return s
 
-    def to_dict(self) -> dict[str, Any]:
-        """The declarative form, with every default written out (round-trips through ``from_dict``)."""
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        """``from_dict`` of a JSON document (any of the forms ``from_dict`` reads)."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SchemaError("", f"not valid JSON: {err}") from None
+        return cls.from_dict(data)
+
+    def to_dict(self, form: str = "declarative") -> dict[str, Any]:
+        """The declarative form, with every default written out (round-trips through ``from_dict``), or with
+        ``form="upstream"`` what ``gliner2``'s ``Schema.to_dict()`` writes for the same schema."""
+        if form == "upstream":
+            from .schema_upstream import to_upstream
+
+            return to_upstream(self)
+        if form != "declarative":
+            raise ValueError(f"form: expected 'declarative' or 'upstream', got {form!r}")
         return _canonical(self)
 
     # proxies so a structure builder chain can continue with other tasks
@@ -294,13 +393,15 @@ class StructureBuilder:
         choices: Iterable[str] | None = None,
         description: str | None = None,
         threshold: float | None = None,
+        validators: Iterable[RegexValidator] | None = None,
     ) -> StructureBuilder:
+        """A field: ``dtype="str"`` keeps the best span, ``"list"`` all; ``choices`` make it a choice field;
+        ``validators`` filter a span field's spans."""
         spec = self._schema._structures[self._index]
-        return self._add(
-            f"structures[{self._index}].fields[{len(spec.fields)}]", name, dtype, choices, description, threshold
-        )
+        path = f"structures[{self._index}].fields[{len(spec.fields)}]"
+        return self._add(path, name, dtype, choices, description, threshold, validators)
 
-    def _add(self, path, name, dtype, choices, description, threshold) -> StructureBuilder:
+    def _add(self, path, name, dtype, choices, description, threshold, validators=None) -> StructureBuilder:
         spec = self._schema._structures[self._index]
         if choices is not None:
             choices = tuple(
@@ -309,12 +410,16 @@ class StructureBuilder:
             if len(choices) < 1:
                 raise SchemaError(f"{path}.choices", "expected at least one choice")
             _unique(choices, f"{path}.choices")
+        checks = _validators(validators, f"{path}.validators")
+        if checks and choices is not None:
+            raise SchemaError(f"{path}.validators", "validators filter spans; a choice field has none")
         f = FieldSpec(
             _name(name, f"{path}.name"),
             _dtype(dtype, f"{path}.dtype"),
             choices,
             _threshold(threshold, f"{path}.threshold"),
             _description(description, f"{path}.description"),
+            checks,
         )
         if any(x.name == f.name for x in spec.fields):
             raise SchemaError(f"{path}.name", f"duplicate field name {f.name!r}")
@@ -323,6 +428,23 @@ class StructureBuilder:
 
     def __getattr__(self, item):  # entities / classification / structure / relations / to_dict / build
         return getattr(self._schema, item)
+
+
+def _named(items: Any, path: str) -> list[tuple[Any, Any]]:
+    """(name, value) pairs of a name, a list of names, or a mapping name -> value."""
+    if isinstance(items, str):
+        return [(items, None)]
+    if isinstance(items, Mapping):
+        return list(items.items())
+    return [(n, None) for n in _as_list(items, path)]
+
+
+def _config(value: Any, path: str, keys: set[str]) -> dict[str, Any]:
+    """The value of a named entity or relation: a description, or a mapping of ``keys``."""
+    if isinstance(value, Mapping):
+        _check_keys(value, keys, path)
+        return dict(value)
+    return {"description": value} if value is not None else {}
 
 
 def _as_list(value: Any, path: str) -> list:
@@ -411,7 +533,7 @@ def _canonical(s) -> dict[str, Any]:
     structs = s._structures if isinstance(s, Schema) else s.structures
     rels = s._relations if isinstance(s, Schema) else s.relations
     return {
-        "entities": [asdict(e) for e in ents],
+        "entities": [_spec_dict(e) for e in ents],
         "classifications": [
             {
                 "name": c.name,
@@ -424,7 +546,7 @@ def _canonical(s) -> dict[str, Any]:
         "structures": [
             {
                 "name": st.name,
-                "fields": [{**asdict(f), "choices": list(f.choices) if f.choices else None} for f in st.fields],
+                "fields": [{**_spec_dict(f), "choices": list(f.choices) if f.choices else None} for f in st.fields],
             }
             for st in structs
         ],
@@ -432,8 +554,18 @@ def _canonical(s) -> dict[str, Any]:
     }
 
 
+def _spec_dict(spec: EntitySpec | FieldSpec) -> dict[str, Any]:
+    """A spec as a mapping; validators only when there are some, so that schemas without any keep the
+    ``schema_hash`` they had before validators existed."""
+    d = asdict(spec)
+    d["validators"] = [asdict(v) for v in spec.validators]
+    if not d["validators"]:
+        del d["validators"]
+    return d
+
+
 def compile_schema(schema: Schema | CompiledSchema | Mapping[str, Any]) -> CompiledSchema:
-    """Validate and compile a schema (builder, declarative mapping, or an already compiled one)."""
+    """Validate and compile a schema (builder, mapping in any form ``Schema.from_dict`` reads, or compiled)."""
     if isinstance(schema, CompiledSchema):
         return schema
     if isinstance(schema, Mapping):

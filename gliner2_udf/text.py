@@ -80,5 +80,5 @@ def token_windows(token_counts: list[int], budget: int, overlap: int) -> list[tu
         out.append((start, end))
         if end == n:
             break
-        start = max(end - overlap, start + 1)
+        start = max(end - min(overlap, (end - start) // 2), start + 1)  # a window advances by half at least
     return out or [(0, 0)]

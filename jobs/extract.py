@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         cfg = load_config(args.config, args.overrides)
-        if not cfg.model.is_mlflow_uri:  # models:/ URIs are resolved once, in run(), also before Spark starts
+        # models:/ URIs and hub ids (owner/name) are resolved once, in run(), also before Spark starts
+        if not cfg.model.is_mlflow_uri and not cfg.model.is_hub_id:
             resolve_model(cfg.model)  # a missing checkpoint fails here, before pyspark is imported
         from gliner2_udf.spark import run
 

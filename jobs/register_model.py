@@ -2,8 +2,11 @@
 
     python jobs/register_model.py --checkpoint models/gliner2-minilm-default --name gliner2-minilm-default \
         --alias champion
+    python jobs/register_model.py --checkpoint fastino/gliner2-base-v1 [--revision REV] --name gliner2-base
     python jobs/register_model.py ... --if-absent     # only when NAME@ALIAS does not exist yet (make run)
 
+A Hugging Face hub id is downloaded once into the hub cache (or found there with HF_HUB_OFFLINE set) and
+registered like a folder; the version is tagged hub_id, hub_revision and hub_commit.
 The store is $MLFLOW_TRACKING_URI, or sqlite:///<working directory>/mlflow.db. Prints the new version's URI;
 exits 2 with a message for a missing checkpoint, schema or metrics file.
 """
@@ -29,7 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     from gliner2_udf import registry
 
     ap = argparse.ArgumentParser(description="Log a GLiNER2 checkpoint to MLflow and register a version.")
-    ap.add_argument("--checkpoint", required=True, help="checkpoint folder (config.json, model.safetensors, ...)")
+    ap.add_argument(
+        "--checkpoint",
+        required=True,
+        help="checkpoint folder (config.json, model.safetensors, ...) or Hugging Face hub id (owner/name)",
+    )
+    ap.add_argument("--revision", help="a hub id's branch, tag or commit (default: main)")
     ap.add_argument("--name", required=True, help="registered model name, e.g. gliner2-minilm-default")
     ap.add_argument("--alias", help="alias to point at the new version, e.g. champion")
     ap.add_argument(
@@ -43,9 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         "--if-absent", action="store_true", help="do nothing when NAME@ALIAS already exists (needs --alias)"
     )
     args = ap.parse_args(argv)
+    from gliner2_udf.hub import is_hub_id
+
     try:
         for flag, path, isdir in (
-            ("--checkpoint", args.checkpoint, True),
+            ("--checkpoint", None if is_hub_id(args.checkpoint) else args.checkpoint, True),
             ("--schema", args.schema, False),
             ("--metrics", args.metrics, False),
         ):
@@ -53,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError(flag, f"{path!r} does not exist")
         if args.if_absent and not args.alias:
             raise ConfigError("--if-absent", "needs --alias")
-        kwargs = dict(schema=args.schema, metrics_file=args.metrics, description=args.description)
+        kwargs = dict(
+            schema=args.schema, metrics_file=args.metrics, description=args.description, revision=args.revision
+        )
         if args.if_absent:
             existing = registry.alias_version(args.name, args.alias)
             if existing is not None:

@@ -114,6 +114,95 @@ def minilm_checkpoint(tmp_path_factory):
     return out
 
 
+# GLiNER2.5 ("boundary") checkpoints, built by the reference as in the boundary spec's oracle recipe (§9.1):
+# small head widths, and heads sharpened so that decisions sit far from the thresholds.
+PUBLIC_LIKE = {  # what third-party exports report for fastino/gliner2.5-base-v1
+    "candidate_pool": "shared",
+    "pool_size": 192,
+    "enable_span_content": True,
+    "candidate_attention_layers": 0,
+    "query_attention_layers": 0,
+}
+SMALL_HEAD = {"boundary_dim": 16, "pair_dim": 16, "record_dim": 16, "content_dim": 8}
+
+
+def _sharpen(model):
+    import torch
+
+    with torch.no_grad():
+        if model.boundary_settings.candidate_pool == "shared":
+            model.boundary_head.shared_pool_scorer.film_output[3].weight.mul_(3.0)
+        else:
+            model.boundary_head.pair_scorer.compat_mix.weight.mul_(40.0)
+        model.relation_scorer.mlp[3].weight.mul_(40.0)
+        model.classifier[3].weight.mul_(20.0)
+
+
+def save_boundary_oracle(encoder_config, tokenizer, folder, out, head=None, seed=0):
+    """A boundary checkpoint the reference writes: ``encoder_config`` (BERT or DeBERTa-v2), ``head`` over
+    the small defaults."""
+    import torch
+    from gliner2 import ExtractorConfig
+    from gliner2.inference.engine import BoundaryExtractor
+
+    torch.manual_seed(seed)
+    config = ExtractorConfig(model_name=folder, architecture="boundary", boundary_head=dict(SMALL_HEAD, **(head or {})))
+    model = BoundaryExtractor(config, encoder_config=encoder_config, tokenizer=tokenizer).eval()
+    _sharpen(model)
+    model.save_pretrained(out)
+    return out
+
+
+def _tiny_bert_config(tok):
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+
+
+def _tiny_deberta_config(tok):
+    from transformers import DebertaV2Config
+
+    return DebertaV2Config(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        relative_attention=True,
+        position_buckets=256,
+        pos_att_type=["p2c", "c2p"],
+        position_biased_input=False,
+        type_vocab_size=0,
+        max_position_embeddings=512,
+    )
+
+
+@pytest.fixture(scope="session")
+def boundary_checkpoint(tmp_path_factory):
+    """A tiny BERT GLiNER2.5 checkpoint, per-query candidates (the reference's defaults)."""
+    base = tmp_path_factory.mktemp("boundary_bert")
+    tok = _tiny_tokenizer(str(base / "enc"))
+    return save_boundary_oracle(_tiny_bert_config(tok), tok, str(base / "enc"), str(base / "ckpt"))
+
+
+@pytest.fixture(scope="session")
+def boundary_shared_checkpoint(tmp_path_factory):
+    """A tiny BERT GLiNER2.5 checkpoint with the shared candidate pool of the public base model."""
+    base = tmp_path_factory.mktemp("boundary_shared")
+    tok = _tiny_tokenizer(str(base / "enc"))
+    return save_boundary_oracle(_tiny_bert_config(tok), tok, str(base / "enc"), str(base / "ckpt"), PUBLIC_LIKE)
+
+
+@pytest.fixture(scope="session")
+def boundary_deberta_checkpoint(tmp_path_factory):
+    """A tiny DeBERTa-v2 GLiNER2.5 checkpoint, per-query candidates."""
+    base = tmp_path_factory.mktemp("boundary_deberta")
+    tok = _tiny_tokenizer(str(base / "enc"))
+    return save_boundary_oracle(_tiny_deberta_config(tok), tok, str(base / "enc"), str(base / "ckpt"), seed=1)
+
+
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory, request):
     """A small local[2] SparkSession with Delta, one per test module, stopped after it."""

@@ -611,7 +611,8 @@ def test_pickled_weights_need_allow_pickle(tiny_checkpoint, tmp_path):
 @pytest.mark.parametrize(
     "edit,message",
     [
-        (lambda c: c.update(architecture="boundary"), "architecture 'boundary'"),
+        (lambda c: c.update(architecture="token"), "architecture 'token'"),
+        (lambda c: c.update(architecture=" Boundary"), "does not match the model: missing tensors"),  # span weights
         (lambda c: c.update(auto_map={"AutoModel": "remote.Model"}), "remote code"),
         (lambda c: c.update(trust_remote_code=True), "remote code"),
         (lambda c: c.update(counting_layer="count_mlp"), "counting_layer"),

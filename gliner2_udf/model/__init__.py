@@ -5,3 +5,7 @@ from .heads import MAX_COUNT, MAX_INSTANCES, CountEmbedding, SpanMarker, mlp
 from .span import Config, GLiNER2Network, Output
 
 __all__ = ["MAX_COUNT", "MAX_INSTANCES", "Config", "CountEmbedding", "GLiNER2Network", "Output", "SpanMarker", "mlp"]
+
+from .boundary import MASK, BoundaryConfig, BoundaryNetwork, BoundaryOutput
+
+__all__ += ["MASK", "BoundaryConfig", "BoundaryNetwork", "BoundaryOutput"]

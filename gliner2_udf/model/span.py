@@ -49,6 +49,8 @@ class SpanRep(nn.Module):
 
 
 class GLiNER2Network(nn.Module):
+    architecture = "span"
+
     def __init__(self, encoder: nn.Module, config: Config):
         super().__init__()
         hidden = encoder.config.hidden_size

@@ -1,6 +1,7 @@
 """How the network runs on a CPU: the runtimes and the one check of their settings.
 
-* ``torch_runner`` - ``model.GLiNER2Network`` in torch, in fp32, int8 (``precision``) or bf16;
+* ``torch_runner`` - ``model.GLiNER2Network`` in torch, in fp32, int8 (``precision``) or bf16, and
+  ``model.BoundaryNetwork`` (GLiNER2.5) in fp32;
 * ``lite`` - the same forward pass in ONNX Runtime and numpy, no torch in the process; ``lite_export`` and
   ``onnx_export`` write the lite folder it runs, from a loaded network;
 * ``workers`` - ``batch_extract`` in forked single-threaded processes.
@@ -33,6 +34,15 @@ def load_runner(network, tokenizer, precision: str, backend: str, model_version:
     """The runner for a loaded torch ``network``: ``torch_runner.TorchRunner``, or for ``backend="onnx"`` a
     ``lite.LiteRunner`` on the network's lite folder (exported to the cache on first use)."""
     check_setting(precision, backend)
+    if getattr(network, "architecture", "span") == "boundary":
+        if (precision, backend) != ("fp32", "torch"):
+            raise FieldError(
+                "precision",
+                f"a boundary (GLiNER2.5) checkpoint runs in fp32 on torch; got {precision!r} on {backend!r}",
+            )
+        from .torch_runner import BoundaryRunner
+
+        return BoundaryRunner(network)
     if backend == "onnx":
         from .lite import LiteRunner
         from .lite_export import cached_lite

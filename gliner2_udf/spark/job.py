@@ -46,13 +46,16 @@ def _threads(spark: SparkSession, options: ExtractOptions) -> ExtractOptions:
 def _model_source(
     spark: SparkSession, model: Any, model_version: str | None, precision: str = "fp32", backend: str = "torch"
 ) -> tuple[ModelSource, str]:
-    """A GLiNER2 is broadcast; a folder path is loaded by each worker; a Broadcast is used as is."""
+    """A GLiNER2 is broadcast; a folder path is loaded by each worker; a Broadcast is used as is. A hub id
+    (``owner/name``) is resolved here, on the driver, to its snapshot folder in the hub cache."""
     from pyspark import Broadcast
 
     if isinstance(model, Broadcast):
         return ModelSource.of_broadcast(model), model_version or model.value.model_version
     if isinstance(model, (str, os.PathLike)):
-        path = os.path.abspath(os.fspath(model))
+        from ..hub import resolve
+
+        path = os.path.abspath(resolve(os.fspath(model))[0])
         model_version = model_version or default_model_version(path)
         return ModelSource(path=path, model_version=model_version, precision=precision, backend=backend), model_version
     if model_version is not None:
@@ -78,8 +81,9 @@ def extract(
     """Extract from ``df[text_column]`` with ``schema``; one output row per input row, typed columns.
 
     ``model`` is a loaded ``GLiNER2`` (broadcast once, unpickled once per Python worker), a checkpoint
-    folder every executor can read (loaded once per worker; for checkpoints too large to broadcast),
-    or a ``Broadcast`` of a ``GLiNER2``. ``schema`` is a ``Schema``, ``CompiledSchema``, mapping or a
+    folder every executor can read (loaded once per worker; for checkpoints too large to broadcast; a
+    Hugging Face hub id is resolved on the driver to its folder in the hub cache), or a ``Broadcast`` of a
+    ``GLiNER2``. ``schema`` is a ``Schema``, ``CompiledSchema``, mapping or a
     YAML/JSON path; it is compiled here, on the driver. ``options``: batch size, threshold, the longest
     document and threads per task (``ExtractOptions``). ``arrow_records_per_batch`` sets the session's
     ``spark.sql.execution.arrow.maxRecordsPerBatch`` (the rows the UDF sees per call). Lazy: nothing
@@ -171,13 +175,16 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
 
     Everything that can be checked without Spark (configuration, schema, model folder) is checked
     before the session starts. A ``models:/NAME@ALIAS`` model is resolved once, here, to the version
-    written into every row (``models:/NAME/VERSION``). Each run is an MLflow run (``registry.track_job``).
+    written into every row (``models:/NAME/VERSION``); a Hugging Face hub id (``owner/name``) to its snapshot
+    folder in the hub cache (``owner/name@<commit>``). Each run is an MLflow run (``registry.track_job``).
     """
+    from ..hub import snapshot_ref
     from ..registry import resolve_model_version, track_job
 
-    model_dir, version = resolve_model_version(cfg.model)
+    model_dir, version = resolve_model_version(cfg.model)  # a hub id: downloaded once, here, on the driver
+    hub = snapshot_ref(model_dir, cfg.model.revision) if cfg.model.is_hub_id else None
     loaded = _load_and_plan(model_dir, version, cfg.compiled_schema, cfg.model.precision, cfg.model.backend)
-    with track_job(cfg, version) as tracking:
+    with track_job(cfg, version, hub=hub) as tracking:
         summary = _run(cfg, spark, model_dir, version, loaded)
         tracking.log_summary(summary)
     return summary
