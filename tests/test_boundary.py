@@ -275,3 +275,21 @@ def test_adaptive_threshold_lets_the_count_heads_top_candidates_through_like_the
         ),
     )
     assert all(1 <= len(v) <= 2 for v in ours["entities"].values())
+
+
+@pytest.mark.parametrize(
+    "method,arg",
+    [
+        ("extract_entities", ["person", "company", "location"]),
+        ("classify_text", {"sentiment": ["positive", "negative", "neutral"]}),
+        ("extract_json", {"deal": ["buyer::str", "currency::[usd|eur]::str", "items::list"]}),
+        ("extract_relations", ["works_for"]),
+    ],
+)
+def test_upstream_convenience_methods_equal_the_reference(pair, method, arg):
+    _, ours, ref = pair
+    for text in TEXTS:
+        for kw in ({}, {"include_confidence": True, "include_spans": True}):
+            same(getattr(ours, method)(text, arg, **kw), getattr(ref, method)(text, arg, **kw))
+    for got, text in zip(getattr(ours, "batch_" + method)(TEXTS, arg), TEXTS):
+        same(got, getattr(ref, method)(text, arg))
