@@ -312,6 +312,16 @@ class BoundaryNetwork(nn.Module):
     def score(self, words, word_mask, queries, query_mask) -> BoundaryOutput:
         """Candidates and their logits (spec 4.1-4.7, 4.9)."""
         head, config = self.boundary_head, self.config
+        if queries.shape[1] == 0:  # a schema of classifications only: no span query
+            b = queries.shape[0]
+            none = queries.new_zeros((b, 0))
+            return BoundaryOutput(
+                none.new_zeros((b, 0, 0, 2), dtype=torch.long),
+                none.new_zeros((b, 0, 0), dtype=torch.bool),
+                none.new_zeros((b, 0, 0)),
+                none,
+                none,
+            )
         z, boundary_mask, n_words, marginals = self._marginals(words, word_mask, queries, query_mask)
         common = (z, words, word_mask, n_words, queries, query_mask, marginals)
         if config.candidate_pool == "shared":
