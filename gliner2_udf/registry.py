@@ -171,7 +171,7 @@ def find_eval_metrics(checkpoint: str, metrics_file: str | None = None) -> dict[
 
 def checkpoint_metadata(checkpoint: str, metrics_file: str | None = None) -> dict[str, Any]:
     """What the registry records about a checkpoint folder (read from its files, weights not loaded)."""
-    from .checkpoint import read_config
+    from .checkpoint import architecture_of, read_config
     from .identity import checkpoint_sha256
 
     with open(os.path.join(checkpoint, "config.json"), encoding="utf-8") as fh:
@@ -186,7 +186,8 @@ def checkpoint_metadata(checkpoint: str, metrics_file: str | None = None) -> dic
         "encoder_type": enc.get("model_type", "unknown"),
         "encoder_hidden_size": enc.get("hidden_size"),
         "encoder_layers": enc.get("num_hidden_layers"),
-        "max_span_width": read_config(checkpoint).max_width,
+        "architecture": architecture_of(raw),
+        "max_span_width": getattr(read_config(checkpoint), "max_width", "any"),  # boundary spans: any length
         SHA_TAG: checkpoint_sha256(checkpoint),
     }
     metrics = find_eval_metrics(checkpoint, metrics_file)
@@ -290,6 +291,7 @@ def register_checkpoint(
             {
                 "checkpoint": checkpoint,
                 "encoder": meta["encoder"],
+                "architecture": meta["architecture"],
                 "max_span_width": meta["max_span_width"],
                 SHA_TAG: meta[SHA_TAG],
                 **hub_tags,
@@ -311,7 +313,10 @@ def register_checkpoint(
             )
         version = str(info.registered_model_version)
     client = _client()
-    for key, value in {**{k: meta[k] for k in (SHA_TAG, "encoder", "max_span_width")}, **hub_tags}.items():
+    for key, value in {
+        **{k: meta[k] for k in (SHA_TAG, "encoder", "architecture", "max_span_width")},
+        **hub_tags,
+    }.items():
         client.set_model_version_tag(name, version, key, str(value))
     if description:
         client.update_model_version(name, version, description=description)

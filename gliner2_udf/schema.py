@@ -334,15 +334,7 @@ class Schema:
                 fp = f"{p}.fields[{j}]"
                 if isinstance(f, Mapping):
                     _check_keys(f, {"name", "dtype", "choices", "threshold", "description", "validators"}, fp)
-                    b._add(
-                        fp,
-                        f.get("name"),
-                        f.get("dtype", "list"),
-                        f.get("choices"),
-                        f.get("description"),
-                        f.get("threshold"),
-                        f.get("validators"),
-                    )
+                    b.add_mapping(f, fp)
                 else:
                     b._add(fp, f, "list", None, None, None)
         for i, r in enumerate(_as_list(d.get("relations") or [], "relations")):
@@ -400,6 +392,18 @@ class StructureBuilder:
         spec = self._schema._structures[self._index]
         path = f"structures[{self._index}].fields[{len(spec.fields)}]"
         return self._add(path, name, dtype, choices, description, threshold, validators)
+
+    def add_mapping(self, f: Mapping, path: str) -> StructureBuilder:
+        """A field written as a mapping (``name``, ``dtype``, ``choices``, ... keys already checked)."""
+        return self._add(
+            path,
+            f.get("name"),
+            f.get("dtype", "list"),
+            f.get("choices"),
+            f.get("description"),
+            f.get("threshold"),
+            f.get("validators"),
+        )
 
     def _add(self, path, name, dtype, choices, description, threshold, validators=None) -> StructureBuilder:
         spec = self._schema._structures[self._index]

@@ -127,15 +127,7 @@ def _from_to_dict(schema: Schema, d: Mapping[str, Any]) -> None:
                 raise SchemaError(fp, "expected a mapping with a name")
             _check_keys(f, FIELD_KEYS, fp)
             _refuse_unsupported(f, fp)
-            builder._add(
-                fp,
-                f.get("name"),
-                f.get("dtype", "list"),
-                f.get("choices"),
-                f.get("description"),
-                f.get("threshold"),
-                f.get("validators"),
-            )
+            builder.add_mapping(f, fp)
     for i, (name, value) in enumerate(_named(d.get("relations") or [], "relations")):
         p = f"relations.{name}" if isinstance(d["relations"], Mapping) else f"relations[{i}]"
         schema._add_relation(p, name, **_config(value, p, RELATION_KEYS))

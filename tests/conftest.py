@@ -34,6 +34,32 @@ def _tiny_tokenizer(folder):
     return BertTokenizerFast.from_pretrained(folder)
 
 
+def _tiny_bert_config(tok):
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+
+
+def _tiny_deberta_config(tok):
+    from transformers import DebertaV2Config
+
+    return DebertaV2Config(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        relative_attention=True,
+        position_buckets=256,
+        pos_att_type=["p2c", "c2p"],
+        position_biased_input=False,
+        type_vocab_size=0,
+        max_position_embeddings=512,
+    )
+
+
 def _save_oracle(encoder_config, tokenizer, folder, out, seed=0):
     import torch
     from gliner2 import ExtractorConfig
@@ -67,36 +93,17 @@ def mlflow_store(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
     """A 2-layer BERT (hidden 32) GLiNER2 checkpoint saved by the reference package."""
-    from transformers import BertConfig
-
     base = tmp_path_factory.mktemp("tiny_bert")
     tok = _tiny_tokenizer(str(base / "enc"))
-    cfg = BertConfig(
-        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
-    )
-    return _save_oracle(cfg, tok, str(base / "enc"), str(base / "ckpt"))
+    return _save_oracle(_tiny_bert_config(tok), tok, str(base / "enc"), str(base / "ckpt"))
 
 
 @pytest.fixture(scope="session")
 def tiny_deberta_checkpoint(tmp_path_factory):
     """A 2-layer DeBERTa-v2 (relative attention) GLiNER2 checkpoint saved by the reference package."""
-    from transformers import DebertaV2Config
-
     base = tmp_path_factory.mktemp("tiny_deberta")
     tok = _tiny_tokenizer(str(base / "enc"))
-    cfg = DebertaV2Config(
-        vocab_size=len(tok),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        relative_attention=True,
-        position_buckets=256,
-        pos_att_type=["p2c", "c2p"],
-        position_biased_input=False,
-        type_vocab_size=0,
-        max_relative_positions=-1,
-    )
+    cfg = _tiny_deberta_config(tok)
     return _save_oracle(cfg, tok, str(base / "enc"), str(base / "ckpt"), seed=1)
 
 
@@ -151,32 +158,6 @@ def save_boundary_oracle(encoder_config, tokenizer, folder, out, head=None, seed
     _sharpen(model)
     model.save_pretrained(out)
     return out
-
-
-def _tiny_bert_config(tok):
-    from transformers import BertConfig
-
-    return BertConfig(
-        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
-    )
-
-
-def _tiny_deberta_config(tok):
-    from transformers import DebertaV2Config
-
-    return DebertaV2Config(
-        vocab_size=len(tok),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        relative_attention=True,
-        position_buckets=256,
-        pos_att_type=["p2c", "c2p"],
-        position_biased_input=False,
-        type_vocab_size=0,
-        max_position_embeddings=512,
-    )
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from schemas import boundary_spec_schema as build
 
 from gliner2_udf import GLiNER2, Schema
 from gliner2_udf.boundary_decoding import relation_edges, resolve
@@ -23,18 +24,6 @@ TEXTS = [
     "Satya Nadella leads Microsoft, which is based in Redmond and sells Azure cloud services.",
 ]  # both end in punctuation: the reference's appended "." (README difference 6) is pinned separately below
 CHECKPOINTS = ["boundary_checkpoint", "boundary_shared_checkpoint", "boundary_deberta_checkpoint"]
-
-
-def build(schema):
-    return (
-        schema.entities(["person", "company", "location"])
-        .classification("sentiment", ["positive", "negative", "neutral"])
-        .structure("deal")
-        .field("buyer", dtype="str")
-        .field("currency", choices=["usd", "eur"], dtype="str")
-        .field("items", dtype="list")
-        .relations(["works_for"])
-    )
 
 
 def reference(path):
@@ -186,7 +175,7 @@ def test_boundary_model_refuses_int8():
     class Net:
         architecture = "boundary"
 
-    with pytest.raises(FieldError, match="fp32 on torch"):
+    with pytest.raises(FieldError, match="fp32.*torch"):
         load_runner(Net(), None, "int8", "torch", "v")
 
 
@@ -306,3 +295,23 @@ def test_extract_json_gives_the_one_instance_structure_of_extract(pair):
     same(ours.extract_json(TEXTS[0], fields), ref.extract(TEXTS[0], structure))
     with_choice = {"deal": ["buyer::str", "currency::[usd|eur]::str"]}
     assert ours.extract_json(TEXTS[0], with_choice)["deal"][0]["currency"] in ("usd", "eur")
+
+
+def test_job_with_the_shipped_int8_onnx_setting_names_the_field_and_exits_2(boundary_checkpoint, tmp_path):
+    """The shipped configuration runs int8 on onnx; a boundary model there is one configuration line, exit 2,
+    before Spark starts."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cmd = [
+        sys.executable,
+        os.path.join(root, "jobs", "extract.py"),
+        "--config",
+        os.path.join(root, "conf", "local.yaml"),
+    ]
+    cmd += ["--set", f"model.path={boundary_checkpoint}", "--set", f"output.path={tmp_path / 'out'}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=300)
+    assert done.returncode == 2
+    assert "model.precision: a boundary (GLiNER2.5) checkpoint runs with precision 'fp32'" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out").exists()

@@ -10,6 +10,7 @@ import os
 
 import pytest
 import torch
+from schemas import boundary_spec_schema
 
 from gliner2_udf.errors import CheckpointError
 from gliner2_udf.model.boundary import MASK, BoundaryConfig, BoundaryNetwork, BoundaryOutput
@@ -37,16 +38,7 @@ ALL_FLAGS_SHARED = dict(
 
 
 def _schema(model):
-    return (
-        model.create_schema()
-        .entities(["person", "company", "location"])
-        .classification("sentiment", ["positive", "negative", "neutral"])
-        .structure("deal")
-        .field("buyer", dtype="str")
-        .field("currency", choices=["usd", "eur"], dtype="str")
-        .field("items", dtype="list")
-        .relations(["works_for"])
-    )
+    return boundary_spec_schema(model.create_schema())
 
 
 class Parity:

@@ -98,6 +98,7 @@ def test_versions_and_alias_in_the_registry(registered, client, tiny_checkpoint)
     for v in ("1", "2"):
         tags = client.get_model_version(NAME, v).tags
         assert tags["checkpoint_sha256"] == weights and tags["max_span_width"] == "8"
+        assert tags["architecture"] == "span"
 
 
 def test_logged_model_is_the_folder_with_signature_and_metadata(registered, tiny_checkpoint, tmp_path):
@@ -403,3 +404,21 @@ def assert_close(a, b, tol=1e-5):
             assert_close(x, y, tol)
     else:
         assert a == b
+
+
+def test_a_boundary_checkpoint_registers_and_predicts_like_the_library(boundary_checkpoint, client):
+    import mlflow
+    import pandas as pd
+
+    from gliner2_udf import GLiNER2, registry
+
+    v = registry.register_checkpoint(boundary_checkpoint, "tiny-boundary", schema=SCHEMA)
+    tags = client.get_model_version("tiny-boundary", v.version).tags
+    assert tags["architecture"] == "boundary" and tags["max_span_width"] == "any"
+    text = DOCS["d1"]
+    pred = mlflow.pyfunc.load_model(v.uri).predict(pd.DataFrame({"text": [text]}))
+    want = GLiNER2.from_pretrained(boundary_checkpoint).extract(
+        text, SCHEMA, include_confidence=True, include_spans=True
+    )
+    assert_close(json.loads(pred["extraction"][0]), json.loads(json.dumps(want)))
+    assert want["entities"]["person"]

@@ -38,7 +38,8 @@ def load_runner(network, tokenizer, precision: str, backend: str, model_version:
         if (precision, backend) != ("fp32", "torch"):
             raise FieldError(
                 "precision",
-                f"a boundary (GLiNER2.5) checkpoint runs in fp32 on torch; got {precision!r} on {backend!r}",
+                f"a boundary (GLiNER2.5) checkpoint runs with precision 'fp32' and backend 'torch' for now; "
+                f"got {precision!r} on {backend!r}",
             )
         from .torch_runner import BoundaryRunner
 

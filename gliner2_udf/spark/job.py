@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from .. import fault_injection
 from ..config import JobConfig
-from ..errors import CheckpointError, ConfigError, SchemaError
+from ..errors import CheckpointError, ConfigError, FieldError, SchemaError
 from ..identity import default_model_version
 from ..options import DEFAULTS, ExtractOptions
 from ..rows import Layout
@@ -199,6 +199,8 @@ def _load_and_plan(model_dir: str, version: str, compiled: CompiledSchema, preci
         model = GLiNER2.from_pretrained(model_dir, model_version=version, precision=precision, backend=backend)
     except CheckpointError as err:
         raise ConfigError("model.path", str(err)) from None
+    except FieldError as err:  # a precision or backend this checkpoint's architecture does not run
+        raise ConfigError(f"model.{err.path}", err.message) from None
     try:
         model.plan(compiled)
     except SchemaError as err:
