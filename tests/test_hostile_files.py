@@ -102,7 +102,7 @@ def test_schema_part_that_never_fits_the_window_fails_before_spark(tiny_checkpoi
     "change,message",
     [
         (lambda c: c.update(auto_map={"AutoModel": "remote.Model"}), "asks for remote code"),
-        (lambda c: c.update(architecture="boundary"), "architecture 'boundary' is not supported"),
+        (lambda c: c.update(architecture="token"), "architecture 'token' is not supported"),
     ],
 )
 def test_hostile_checkpoint_fails_the_job_before_spark(tiny_checkpoint, tmp_path, change, message):
