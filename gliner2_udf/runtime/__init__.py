@@ -35,15 +35,15 @@ def load_runner(network, tokenizer, precision: str, backend: str, model_version:
     ``lite.LiteRunner`` on the network's lite folder (exported to the cache on first use)."""
     check_setting(precision, backend)
     if getattr(network, "architecture", "span") == "boundary":
-        if (precision, backend) != ("fp32", "torch"):
+        if backend != "torch" or precision == "bf16":
             raise FieldError(
-                "precision",
-                f"a boundary (GLiNER2.5) checkpoint runs with precision 'fp32' and backend 'torch' for now; "
-                f"got {precision!r} on {backend!r}",
+                "precision" if backend == "torch" else "backend",
+                f"a boundary (GLiNER2.5) checkpoint runs with precision 'fp32' or 'int8' on backend 'torch' for "
+                f"now; got {precision!r} on {backend!r}",
             )
         from .torch_runner import BoundaryRunner
 
-        return BoundaryRunner(network)
+        return BoundaryRunner(network, precision)
     if backend == "onnx":
         from .lite import LiteRunner
         from .lite_export import cached_lite

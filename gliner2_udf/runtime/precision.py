@@ -1,7 +1,7 @@
 """Inference precision on the torch runtime (the settings themselves: ``runtime.check_setting``).
 
-* ``int8`` on torch quantizes the weights of the encoder's Linear layers, of the span start/end
-  projections and of the two halves of the span MLP's first layer to int8 with dynamic (per-batch)
+* ``int8`` on torch quantizes the weights of the encoder's Linear layers (and for span models of the span
+  start/end projections and of the two halves of the span MLP's first layer) to int8 with dynamic (per-batch)
   activation scales: fbgemm's VNNI kernels on x86. On onnx the encoder and the span graphs are int8
   (ONNX Runtime's dynamic quantization, see ``lite``); the other heads stay fp32. Both use one weight scale
   per output channel: with one scale per matrix the default model lost 1.8 (onnx) and 2.8 (torch) CrossNER
@@ -31,10 +31,6 @@ def runtime_network(network: nn.Module, precision: str) -> nn.Module:
 
     runtime = copy.copy(network)
     runtime._modules = dict(network._modules)  # replace submodules on the copy only
-    span = copy.copy(network.span_rep.span_rep_layer)
-    span._modules = dict(span._modules)
-    runtime.span_rep = copy.copy(network.span_rep)
-    runtime.span_rep._modules = {"span_rep_layer": span}
     warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")  # deprecated, still the fbgemm path
     spec = {nn.Linear: per_channel_dynamic_qconfig}  # one scale per output row: see the module docstring
 
@@ -45,8 +41,13 @@ def runtime_network(network: nn.Module, precision: str) -> nn.Module:
         return quantize_dynamic(copy.deepcopy(module, shared), spec, dtype=torch.qint8, inplace=True)
 
     runtime.encoder = int8(network.encoder)
-    span.project_start, span.project_end = int8(span.project_start), int8(span.project_end)
-    span.out_halves = int8(out_halves(span.out_project[0]))
+    if network.architecture == "span":  # the boundary heads stay fp32: their cost is small beside the encoder
+        span = copy.copy(network.span_rep.span_rep_layer)
+        span._modules = dict(span._modules)
+        runtime.span_rep = copy.copy(network.span_rep)
+        runtime.span_rep._modules = {"span_rep_layer": span}
+        span.project_start, span.project_end = int8(span.project_start), int8(span.project_end)
+        span.out_halves = int8(out_halves(span.out_project[0]))
     return runtime
 
 

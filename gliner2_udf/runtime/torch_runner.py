@@ -47,20 +47,20 @@ class TorchRunner:
 
 
 class BoundaryRunner:
-    """A loaded ``model.boundary.BoundaryNetwork`` (GLiNER2.5) in fp32: one forward pass per batch, then per
+    """A loaded ``model.boundary.BoundaryNetwork`` (GLiNER2.5) in fp32 or int8: one forward pass per batch, then per
     window the few encoder-free calls decoding needs (choice fields' one-word spans, relation pairs), all
     turned into ``boundary_decoding.WindowScores``."""
 
     backend = "torch"
-    precision = "fp32"
     architecture = "boundary"
     max_width = None
 
-    def __init__(self, network):
+    def __init__(self, network, precision: str = "fp32"):
         from ..boundary_decoding import Policy
 
-        self.network = network.eval()
-        self.runtime = network
+        self.network = network.eval()  # fp32: what save_pretrained and pickling write
+        self.precision = precision
+        self.runtime = runtime_network(network, precision)  # int8: the encoder's Linear layers
         cfg = network.config
         self.policy = Policy(
             cfg.overlap_policy, cfg.enable_abstention, cfg.abstention_threshold, cfg.adaptive_threshold
@@ -82,7 +82,7 @@ class BoundaryRunner:
         query, tail query)`` per relation. Returns one ``WindowScores`` per window of ``batch``."""
         from ..boundary_decoding import WindowScores
 
-        net, cfg, tensor = self.network, self.network.config, torch.from_numpy
+        net, cfg, tensor = self.runtime, self.network.config, torch.from_numpy
         query_pos, label_pos = tensor(batch.tasks.field_pos), tensor(batch.tasks.label_pos)
         query_mask = torch.ones(query_pos.shape, dtype=torch.bool)
         out = net(
