@@ -77,17 +77,29 @@ def encoder_config(name: str, tokens: int):
     )
 
 
+def encoder_module(config):
+    """The encoder module ``checkpoint.load_checkpoint`` would build for ``config`` (ours where we implement it),
+    randomly initialised."""
+    from gliner2_udf.checkpoint import build_encoder
+    from gliner2_udf.model import bert, deberta
+
+    if bert.supports(config):
+        return bert.BertEncoder(config)
+    if deberta.supports(config):
+        return deberta.DebertaEncoder(config)
+    return build_encoder(config)
+
+
 def build(name: str, tokenizer):
     import torch
 
     from gliner2_udf import GLiNER2
-    from gliner2_udf.checkpoint import build_encoder
     from gliner2_udf.model import Config, GLiNER2Network
     from gliner2_udf.model.boundary import BoundaryConfig, BoundaryNetwork
 
     encoder_name, arch, head = SHAPES[name]
     torch.manual_seed(0)
-    encoder = build_encoder(encoder_config(encoder_name, len(tokenizer)))
+    encoder = encoder_module(encoder_config(encoder_name, len(tokenizer)))
     if arch == "span":
         network = GLiNER2Network(encoder, Config())
         force_one_instance(network)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from .errors import CheckpointError
-from .model import Config, GLiNER2Network, bert
+from .model import Config, GLiNER2Network, bert, deberta
 from .processor import SPECIAL_TOKENS
 
 SUPPORTED_ARCHITECTURES = ("span", "boundary")
@@ -139,6 +139,10 @@ def load_checkpoint(path: str, allow_pickle: bool = False):
     if bert.supports(encoder_config):
         with torch.device("meta"):  # no random init: every tensor comes from the checkpoint
             network = network_class(bert.BertEncoder(encoder_config), config)
+        _load_strict(network, state, path, assign=True)
+    elif deberta.supports(encoder_config):
+        with torch.device("meta"):
+            network = network_class(deberta.DebertaEncoder(encoder_config), config)
         _load_strict(network, state, path, assign=True)
     else:
         network = network_class(build_encoder(encoder_config), config)

@@ -47,9 +47,23 @@ def test_trains_like_any_module(tiny_checkpoint):
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
 
 
-def test_other_architectures_still_load_through_transformers(tiny_deberta_checkpoint):
-    net, _ = load_checkpoint(tiny_deberta_checkpoint)
-    assert not isinstance(net.encoder, bert.BertEncoder)
+def test_other_encoders_still_load_through_transformers(tiny_checkpoint, tmp_path):
+    """An encoder variant neither ``bert`` nor ``deberta`` implements (here BERT with the tanh GELU) is built
+    by transformers, from the same tensors."""
+    import json
+    import shutil
+
+    from transformers import BertModel
+
+    folder = str(tmp_path / "ckpt")
+    shutil.copytree(tiny_checkpoint, folder)
+    enc = os.path.join(folder, "encoder_config", "config.json")
+    with open(enc) as fh:
+        cfg = json.load(fh)
+    with open(enc, "w") as fh:
+        json.dump({**cfg, "hidden_act": "gelu_new"}, fh)
+    net, _ = load_checkpoint(folder)
+    assert isinstance(net.encoder, BertModel)
 
 
 def test_loading_a_bert_checkpoint_imports_no_transformers_modeling_code(tiny_checkpoint):
