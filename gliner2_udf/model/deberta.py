@@ -49,6 +49,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .bert import Intermediate, Residual  # the same blocks, the same parameter names
+
 LENGTH_CACHE = 16  # sequence lengths whose distance buckets are kept
 BLOCK = 256  # longer sequences compute c2p and p2c this many rows at a time (SelfAttention._blocked_bias)
 
@@ -236,19 +238,6 @@ class SelfAttention(nn.Module):
         return bias.masked_fill(~rel.mask, torch.finfo(bias.dtype).min)
 
 
-class Residual(nn.Module):
-    """``LayerNorm(x + dropout(dense(y)))``: the ``*Output`` blocks."""
-
-    def __init__(self, d_in: int, c):
-        super().__init__()
-        self.dense = nn.Linear(d_in, c.hidden_size)
-        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
-
-    def forward(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.dense(y)) + x)
-
-
 class Attention(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -257,15 +246,6 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, rel: SimpleNamespace) -> torch.Tensor:
         return self.output(self.self(x, rel), x)
-
-
-class Intermediate(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c.hidden_size, c.intermediate_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.gelu(self.dense(x))
 
 
 class Layer(nn.Module):
