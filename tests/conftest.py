@@ -34,19 +34,19 @@ def _tiny_tokenizer(folder):
     return BertTokenizerFast.from_pretrained(folder)
 
 
-def _tiny_bert_config(tok):
+def _tiny_bert_config(vocab_size: int):
     from transformers import BertConfig
 
     return BertConfig(
-        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
     )
 
 
-def _tiny_deberta_config(tok):
+def _tiny_deberta_config(vocab_size: int):
     from transformers import DebertaV2Config
 
     return DebertaV2Config(
-        vocab_size=len(tok),
+        vocab_size=vocab_size,
         hidden_size=32,
         num_hidden_layers=2,
         num_attention_heads=2,
@@ -95,7 +95,7 @@ def tiny_checkpoint(tmp_path_factory):
     """A 2-layer BERT (hidden 32) GLiNER2 checkpoint saved by the reference package."""
     base = tmp_path_factory.mktemp("tiny_bert")
     tok = _tiny_tokenizer(str(base / "enc"))
-    return _save_oracle(_tiny_bert_config(tok), tok, str(base / "enc"), str(base / "ckpt"))
+    return _save_oracle(_tiny_bert_config(len(tok)), tok, str(base / "enc"), str(base / "ckpt"))
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +103,7 @@ def tiny_deberta_checkpoint(tmp_path_factory):
     """A 2-layer DeBERTa-v2 (relative attention) GLiNER2 checkpoint saved by the reference package."""
     base = tmp_path_factory.mktemp("tiny_deberta")
     tok = _tiny_tokenizer(str(base / "enc"))
-    cfg = _tiny_deberta_config(tok)
+    cfg = _tiny_deberta_config(len(tok))
     return _save_oracle(cfg, tok, str(base / "enc"), str(base / "ckpt"), seed=1)
 
 
@@ -165,7 +165,7 @@ def boundary_checkpoint(tmp_path_factory):
     """A tiny BERT GLiNER2.5 checkpoint, per-query candidates (the reference's defaults)."""
     base = tmp_path_factory.mktemp("boundary_bert")
     tok = _tiny_tokenizer(str(base / "enc"))
-    return save_boundary_oracle(_tiny_bert_config(tok), tok, str(base / "enc"), str(base / "ckpt"))
+    return save_boundary_oracle(_tiny_bert_config(len(tok)), tok, str(base / "enc"), str(base / "ckpt"))
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +173,7 @@ def boundary_shared_checkpoint(tmp_path_factory):
     """A tiny BERT GLiNER2.5 checkpoint with the shared candidate pool of the public base model."""
     base = tmp_path_factory.mktemp("boundary_shared")
     tok = _tiny_tokenizer(str(base / "enc"))
-    return save_boundary_oracle(_tiny_bert_config(tok), tok, str(base / "enc"), str(base / "ckpt"), PUBLIC_LIKE)
+    return save_boundary_oracle(_tiny_bert_config(len(tok)), tok, str(base / "enc"), str(base / "ckpt"), PUBLIC_LIKE)
 
 
 @pytest.fixture(scope="session")
@@ -181,7 +181,7 @@ def boundary_deberta_checkpoint(tmp_path_factory):
     """A tiny DeBERTa-v2 GLiNER2.5 checkpoint, per-query candidates."""
     base = tmp_path_factory.mktemp("boundary_deberta")
     tok = _tiny_tokenizer(str(base / "enc"))
-    return save_boundary_oracle(_tiny_deberta_config(tok), tok, str(base / "enc"), str(base / "ckpt"), seed=1)
+    return save_boundary_oracle(_tiny_deberta_config(len(tok)), tok, str(base / "enc"), str(base / "ckpt"), seed=1)
 
 
 @pytest.fixture(scope="module")

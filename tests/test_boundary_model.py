@@ -183,7 +183,7 @@ def flag_checkpoints(tmp_path_factory):
         base = tmp_path_factory.mktemp(f"boundary_flags_{name}")
         tok = _tiny_tokenizer(str(base / "enc"))
         out[name] = save_boundary_oracle(
-            _tiny_bert_config(tok), tok, str(base / "enc"), str(base / "ckpt"), head, seed=2
+            _tiny_bert_config(len(tok)), tok, str(base / "enc"), str(base / "ckpt"), head, seed=2
         )
     return out
 

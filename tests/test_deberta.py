@@ -6,6 +6,7 @@ import warnings
 
 import pytest
 import torch
+from conftest import _tiny_deberta_config
 
 from gliner2_udf import GLiNER2
 from gliner2_udf.checkpoint import load_checkpoint
@@ -16,19 +17,7 @@ def config(kind: str):
     from transformers import DebertaV2Config
 
     if kind == "tiny":  # tests/conftest.py's tiny DeBERTa: share_att_key and norm_rel_ebd left at their defaults
-        return DebertaV2Config(
-            vocab_size=300,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-            relative_attention=True,
-            position_buckets=256,
-            pos_att_type=["p2c", "c2p"],
-            position_biased_input=False,
-            type_vocab_size=0,
-            max_position_embeddings=512,
-        )
+        return _tiny_deberta_config(300)
     return DebertaV2Config(  # DeBERTa-v3-xsmall's shape (gliner2.5-small-v1), a small vocabulary
         vocab_size=1000,
         hidden_size=384,

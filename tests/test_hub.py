@@ -4,16 +4,15 @@
 code under test.
 """
 
-import contextlib
 import hashlib
-import importlib.util
-import io
 import os
 import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from jobs import call, load_job
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HUB_ID = "acme-test/gliner2-tiny"
@@ -214,20 +213,6 @@ def test_job_config_accepts_a_hub_id_and_a_revision(offline_hub, tmp_path):
 
 # --------------------------------------------------------------------------------------------
 # registering
-
-
-def load_job(name):
-    spec = importlib.util.spec_from_file_location(f"job_{name}", os.path.join(ROOT, "jobs", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def call(main, argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_register_a_hub_id_records_the_hub_id_and_commit(offline_hub, tiny_checkpoint, tmp_path):

@@ -6,10 +6,7 @@ Expected values come from the checkpoint's own files (hashlib, json) and from co
 Python, never from the code under test.
 """
 
-import contextlib
 import hashlib
-import importlib.util
-import io
 import json
 import os
 import shutil
@@ -17,6 +14,8 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from jobs import call, load_job
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = "tiny-registry"
@@ -37,20 +36,6 @@ DOCS = {
 def sha256(path):
     with open(path, "rb") as fh:
         return hashlib.sha256(fh.read()).hexdigest()
-
-
-def load_job(name):
-    spec = importlib.util.spec_from_file_location(f"job_{name}", os.path.join(ROOT, "jobs", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def call(main, argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
