@@ -59,7 +59,7 @@ class ModelConfig:
     distribution: str = "broadcast"  # broadcast: pickled once; path: loaded by each worker
     version: str | None = None  # overrides the model_version written to the output
     precision: str = "fp32"  # fp32 (exact) | int8 | bf16: runtime.PRECISIONS
-    backend: str = "torch"  # torch | onnx (the lite runtime): runtime.BACKENDS
+    backend: str = "torch"  # torch | onnx (the lite runtime) | auto (the faster for the checkpoint): runtime.BACKENDS
     revision: str | None = None  # a hub id's branch, tag or commit (default: main)
 
     @property

@@ -90,7 +90,7 @@ class GLiNER2(UpstreamAPI):
         ``path`` may be a Hugging Face hub id (``fastino/gliner2-base-v1``), at ``revision`` (a branch, tag
         or commit; default ``main``): it is downloaded once into the hub cache (found there when
         ``HF_HUB_OFFLINE`` is set, see ``hub``), and ``model_version`` defaults to ``owner/name@<commit>``.
-        ``precision`` (fp32 | int8 | bf16) and ``backend`` (torch | onnx) choose how inference runs.
+        ``precision`` (fp32 | int8 | bf16) and ``backend`` (torch | onnx | auto) choose how inference runs.
         """
         from . import hub
 

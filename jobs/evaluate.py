@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "int8", "bf16"])
-    ap.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    ap.add_argument("--backend", default="torch", choices=["torch", "onnx", "auto"])
     ap.add_argument("--errors", type=int, default=10, help="sample errors kept per CrossNER domain in the JSON")
     args = ap.parse_args(argv)
     if args.limit is not None and args.limit < 0:

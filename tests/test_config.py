@@ -102,7 +102,7 @@ def test_defaults():
         ({"output__partition_by": ["day"]}, "output.partition_by[0]: expected an output column"),
         ({"model__distribution": "ftp"}, "model.distribution: expected one of 'broadcast', 'path', got 'ftp'"),
         ({"model__precision": "fp16"}, "model.precision: expected one of 'fp32', 'int8', 'bf16', got 'fp16'"),
-        ({"model__backend": "tensorrt"}, "model.backend: expected one of 'torch', 'onnx', got 'tensorrt'"),
+        ({"model__backend": "tensorrt"}, "model.backend: expected one of 'torch', 'onnx', 'auto', got 'tensorrt'"),
         ({"model__precision": "bf16", "model__backend": "onnx"}, "model.precision: bf16 is a torch-backend setting"),
         (
             {"spark__conf": {"sql.shuffle.partitions": 4}},
@@ -217,7 +217,7 @@ def test_model_precision_and_backend_are_validated(tmp_path):
     from gliner2_udf.config import ConfigError, load_config
 
     cfg = load_config("conf/local.yaml")
-    assert (cfg.model.precision, cfg.model.backend) == ("int8", "onnx")  # the shipped job: the lite int8 runtime
+    assert (cfg.model.precision, cfg.model.backend) == ("int8", "auto")  # the shipped job: int8, the faster runtime
     for key, value in (("model.precision", "fp8"), ("model.backend", "tensorrt")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             load_config("conf/local.yaml", overrides=[f"{key}={value}"])

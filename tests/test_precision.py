@@ -57,6 +57,21 @@ def test_unknown_settings_are_refused(tiny_checkpoint):
         GLiNER2.from_pretrained(tiny_checkpoint, backend="tensorrt")
 
 
+def test_auto_backend_is_the_lite_runtime_for_bert_and_torch_for_deberta_and_boundary(
+    tiny_checkpoint, tiny_deberta_checkpoint, boundary_deberta_checkpoint
+):
+    for path, precision, want in (
+        (tiny_checkpoint, "int8", "onnx"),  # BERT family (the default model's): fused ONNX export
+        (tiny_checkpoint, "fp32", "onnx"),
+        (tiny_checkpoint, "bf16", "torch"),  # bf16 is a torch setting
+        (tiny_deberta_checkpoint, "int8", "torch"),
+        (boundary_deberta_checkpoint, "int8", "torch"),
+    ):
+        model = GLiNER2.from_pretrained(path, precision=precision, backend="auto")
+        assert (model.precision, model.backend) == (precision, want), path
+    assert model.batch_extract(TEXTS, small_schema())  # it runs
+
+
 def test_int8_runtime_shares_the_fp32_tensors_and_leaves_them_unchanged(tiny_checkpoint):
     import torch
 

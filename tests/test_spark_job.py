@@ -257,7 +257,7 @@ def test_malformed_config_fails_before_spark_starts(tmp_path):
         (["--set", "output.modes=merge"], "output.modes: unknown key"),
         (["--set", f"model.path={tmp_path}/none"], "model.path: expected a checkpoint folder"),
         (["--set", "input.passthrough=[status]"], "input.passthrough[0]: 'status' is an output"),
-        (["--set", "model.precision=bf16"], "model.precision: bf16 is a torch-backend setting"),
+        (["--set", "model.precision=bf16", "--set", "model.backend=onnx"], "model.precision: bf16 is a torch-"),
         (["--set", "schema.entities=[]"], "schema: --set 'schema.entities=[]': this key is not a section"),
     ]:
         p = subprocess.run(cmd + extra, cwd=ROOT, capture_output=True, text=True, timeout=120)

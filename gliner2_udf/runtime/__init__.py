@@ -6,6 +6,8 @@
   ``onnx_export`` write the lite folder it runs, from a loaded network;
 * ``workers`` - ``batch_extract`` in forked single-threaded processes.
 
+``backend="auto"`` (the shipped job's setting) picks the faster runtime for the checkpoint (``fastest_backend``).
+
 This module imports nothing heavy: the configuration checks settings with it on a driver without torch.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 from ..errors import FieldError
 
 PRECISIONS = ("fp32", "int8", "bf16")  # fp32: exact; int8: dynamic quantization; bf16: CPU autocast (torch)
-BACKENDS = ("torch", "onnx")  # onnx: the lite runtime (fp32 or int8)
+BACKENDS = ("torch", "onnx", "auto")  # onnx: the lite runtime (fp32 or int8); auto: fastest_backend
 
 
 def check_setting(precision: str, backend: str, where: str = "") -> None:
@@ -30,10 +32,25 @@ def check_setting(precision: str, backend: str, where: str = "") -> None:
         )
 
 
+def fastest_backend(network, precision: str) -> str:
+    """What ``backend="auto"`` runs ``network`` on at ``precision``: the lite runtime (onnx) for span checkpoints
+    on our BERT-family encoder, whose export fuses attention (MiniLM, int8, 2 one-thread processes: 97 docs/s
+    against torch's 83, docs/benchmarks.md run U); torch for everything else: DeBERTa encoders (int8,
+    ``gliner2-base-v1`` shape: torch 9.5 docs/s against onnx 8.2, run AB), boundary checkpoints (torch only) and
+    bf16 (a torch setting)."""
+    from ..model.bert import BertEncoder
+
+    lite = network.architecture == "span" and isinstance(network.encoder, BertEncoder) and precision != "bf16"
+    return "onnx" if lite else "torch"
+
+
 def load_runner(network, tokenizer, precision: str, backend: str, model_version: str, storage_dtype=None):
     """The runner for a loaded torch ``network``: ``torch_runner.TorchRunner``, or for ``backend="onnx"`` a
-    ``lite.LiteRunner`` on the network's lite folder (exported to the cache on first use)."""
+    ``lite.LiteRunner`` on the network's lite folder (exported to the cache on first use); ``backend="auto"``
+    is ``fastest_backend``'s choice."""
     check_setting(precision, backend)
+    if backend == "auto":
+        backend = fastest_backend(network, precision)
     if getattr(network, "architecture", "span") == "boundary":
         if backend != "torch" or precision == "bf16":
             raise FieldError(
