@@ -313,9 +313,9 @@ def test_extract_json_gives_the_one_instance_structure_of_extract(pair):
     assert ours.extract_json(TEXTS[0], with_choice)["deal"][0]["currency"] in ("usd", "eur")
 
 
-def test_job_with_the_shipped_int8_onnx_setting_names_the_field_and_exits_2(boundary_checkpoint, tmp_path):
-    """The shipped configuration runs int8 on onnx; a boundary model there is one configuration line, exit 2,
-    before Spark starts."""
+def test_job_with_backend_onnx_names_the_field_and_exits_2(boundary_checkpoint, tmp_path):
+    """A boundary model on the onnx backend (the shipped configuration's ``auto`` picks torch for it) is one
+    configuration line, exit 2, before Spark starts."""
     import subprocess
     import sys
 
@@ -327,6 +327,7 @@ def test_job_with_the_shipped_int8_onnx_setting_names_the_field_and_exits_2(boun
         os.path.join(root, "conf", "local.yaml"),
     ]
     cmd += ["--set", f"model.path={boundary_checkpoint}", "--set", f"output.path={tmp_path / 'out'}"]
+    cmd += ["--set", "model.backend=onnx"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=300)
     assert done.returncode == 2
     assert "model.backend: a boundary (GLiNER2.5) checkpoint runs with precision 'fp32' or 'int8'" in done.stderr

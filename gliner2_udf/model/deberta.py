@@ -212,19 +212,20 @@ class SelfAttention(nn.Module):
         fill = torch.finfo(q.dtype).min
         keys = None if rel.pad is None else rel.keys[:, 0, 0, :]  # [B, T]
         rows = max(BLOCK, t // 16)
+        # the 2T - 1 distances' projections once per layer; each block multiplies a slice (a view) of them
+        pos_key = self.pos_key.index_select(2, rel.descending)
+        pos_query = self.pos_query.index_select(2, rel.ascending)
         for i0 in range(0, t, rows):
             i1 = min(i0 + rows, t)
             n, width = i1 - i0, t + i1 - i0 - 1
             size, stride = (heads, b, n, t), (b * n * width, n * width, width - 1, 1)
-            pos = self.pos_key.index_select(2, rel.descending[t - i1 : 2 * t - 1 - i0])
-            x = torch.bmm(qh[:, :, i0:i1].reshape(heads, b * n, d), pos)
+            x = torch.bmm(qh[:, :, i0:i1].reshape(heads, b * n, d), pos_key[:, :, t - i1 : 2 * t - 1 - i0])
             bias[:, :, i0:i1].copy_(x.as_strided(size, stride, x.storage_offset() + n - 1))
         for j0 in range(0, t, rows):
             j1 = min(j0 + rows, t)
             n, width = j1 - j0, t + j1 - j0 - 1
             size, stride = (heads, b, n, t), (b * n * width, n * width, width - 1, 1)
-            pos = self.pos_query.index_select(2, rel.ascending[t - j1 : 2 * t - 1 - j0])
-            y = torch.bmm(kh[:, :, j0:j1].reshape(heads, b * n, d), pos)
+            y = torch.bmm(kh[:, :, j0:j1].reshape(heads, b * n, d), pos_query[:, :, t - j1 : 2 * t - 1 - j0])
             if keys is not None:
                 y.view(heads, b, n, width).masked_fill_(~keys[None, :, j0:j1, None], fill)
             bias[:, :, :, j0:j1].add_(y.as_strided(size, stride, y.storage_offset() + n - 1).transpose(-1, -2))
