@@ -4,7 +4,8 @@ alone, random weights of the DeBERTa-v3 shapes, fp32 and int8 (dynamic, per-chan
     .venv/bin/python benchmarks/bench_deberta.py --shapes xsmall base --threads 2 --rounds 5
     .venv/bin/python benchmarks/bench_deberta.py --shapes base --batch 1 --length 2048
 
-Rounds interleave the variants (one timed pass of each per round), so a change in machine load hits all of them;
+Rounds interleave the variants (one timed pass of each per round, in a rotating order), so a change in machine
+load hits all of them;
 the table gives the median sequences/s and the ratio to transformers fp32. Also prints max |Δ| against
 transformers on the same input (fp32: ours vs theirs; int8: each against its own fp32).
 """
@@ -88,8 +89,11 @@ def run(shape: str, batch: int, length: int, rounds: int) -> None:
     with torch.inference_mode():
         for name, m in models.items():  # warm-up (and the outputs compared below)
             outs[name] = m(input_ids=ids, attention_mask=mask).last_hidden_state
-        for _ in range(rounds):
-            for name, m in models.items():
+        names = list(models)
+        for r in range(rounds):  # the order rotates and reverses: whichever runs first in a round runs slower
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order[::-1] if r % 2 else order:
+                m = models[name]
                 t0 = time.perf_counter()
                 m(input_ids=ids, attention_mask=mask)
                 times[name].append(time.perf_counter() - t0)

@@ -114,6 +114,12 @@ def entity_keys(result) -> set:
     return {(label, s["start"], s["end"]) for label, spans in result["entities"].items() for s in spans or []}
 
 
+def encoder_name(model) -> str:
+    """What the benchmark's table calls the checkpoint's encoder (``--checkpoint`` may be any shape)."""
+    c = model.network.encoder.config
+    return f"{c.model_type} {c.num_hidden_layers}x{c.hidden_size}"
+
+
 def encoder_flops(network, lengths) -> float:
     """FLOPs of the encoder on sequences of ``lengths`` tokens (no padding): 2 x weights per token plus
     QK^T and AV (4 T^2 H per layer)."""
@@ -353,7 +359,7 @@ def main(argv=None) -> int:
     name = {s: f"ours {s[0]}/{s[1]}" for s in SETTINGS}
 
     print(
-        f"checkpoint: MiniLM-L6 GLiNER2, {checkpoint_mb:.0f} MiB safetensors; texts: {len(texts)} "
+        f"checkpoint: {encoder_name(exact)} GLiNER2, {checkpoint_mb:.0f} MiB safetensors; texts: {len(texts)} "
         f"({min(words)}-{max(words)} words, mean {statistics.mean(words):.1f}); threads {torch.get_num_threads()}; "
         f"span threshold {threshold:.4f} (top 1 % of span scores)"
     )

@@ -79,6 +79,7 @@ def run(
     threshold: float = 0.5,
     master: str = "local[2]",
     workdir: str | None = None,
+    path: str | None = None,
 ) -> dict:
     """docs/s in process and through Spark, the Spark share, and the workers' peak RSS."""
     import pandas as pd
@@ -126,7 +127,9 @@ def run(
         with WorkerMemory() as mem:
             t0 = time.perf_counter()
             options = ExtractOptions(batch_size=batch_size, threshold=threshold, threads=1)
-            extract(docs, model, schema, options=options).write.mode("overwrite").parquet(out)
+            source = model if path is None else path  # path: each Python worker loads the folder itself
+            kw = {} if path is None else dict(precision=model.precision, backend=model.backend)
+            extract(docs, source, schema, options=options, **kw).write.mode("overwrite").parquet(out)
             through_spark = time.perf_counter() - t0
         rows = spark.read.parquet(out).count()
         statuses = {r["status"]: r["count"] for r in spark.read.parquet(out).groupBy("status").count().collect()}
@@ -162,6 +165,13 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint", help="a benchmark checkpoint folder (default: build it, as bench_engine does)")
     ap.add_argument("--precision", help="default: conf/local.yaml's model.precision")
     ap.add_argument("--backend", help="default: conf/local.yaml's model.backend")
+    ap.add_argument(
+        "--distribution",
+        choices=["broadcast", "path"],
+        default="broadcast",
+        help="path: the workers load the checkpoint folder (model.distribution: path), for models too large to "
+        "broadcast with the driver's default heap (DeBERTa-v3-base and up)",
+    )
     a = ap.parse_args(argv)
     job = job_config()
     precision, backend = a.precision or job.model.precision, a.backend or job.model.backend
@@ -177,7 +187,14 @@ def main(argv=None) -> int:
             f"load {loadavg()}",
             flush=True,
         )
-        r = run(model, compiled, generate(a.docs, seed=2), a.batch_size, threshold)
+        r = run(
+            model,
+            compiled,
+            generate(a.docs, seed=2),
+            a.batch_size,
+            threshold,
+            path=os.path.abspath(path) if a.distribution == "path" else None,
+        )
     print(json.dumps(r))
     print(
         f"in process {r['in_process_docs_s']:.1f} docs/s, Spark {r['spark_docs_s']:.1f} docs/s: "

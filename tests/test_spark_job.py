@@ -410,3 +410,19 @@ def test_fast_path_python_workers_never_import_torch(tiny_checkpoint, tmp_path):
     assert loads and all(line.endswith("torch=0") for line in loads), loads
     assert set(rows) == set(GOOD)
     assert all(rows[k]["status"] in ("ok", "empty") for k in rows)
+
+
+def test_a_checkpoint_too_large_to_broadcast_is_a_config_error_naming_the_field():
+    """A DeBERTa-v3-base checkpoint (740 MiB) broadcast with the default 1 GiB driver heap died with a Java
+    OutOfMemoryError; now the job stops with one configuration line and the two ways out."""
+    from gliner2_udf.config import ConfigError
+    from gliner2_udf.spark.job import check_broadcast_fits
+
+    check_broadcast_fits(90 * 2**20, 2**30)  # the default model's checkpoint fits
+    with pytest.raises(ConfigError) as err:
+        check_broadcast_fits(740 * 2**20, 2**30)
+    assert str(err.value) == (
+        "model.distribution: a 740 MiB checkpoint does not fit a broadcast in the driver's 1024 MiB JVM heap; use "
+        "'path' (each Python worker loads the folder) or set spark.driver.memory to at least 2g"
+    )
+    check_broadcast_fits(740 * 2**20, 2 * 2**30)

@@ -53,8 +53,9 @@ from .bert import Intermediate, Residual  # the same blocks, the same parameter 
 
 LENGTH_CACHE = 16  # sequence lengths whose distance buckets are kept
 # Longer sequences compute c2p and p2c max(BLOCK, T // 16) rows at a time (SelfAttention._blocked_bias). Int8
-# DeBERTa-v3 encoders, 2 threads, against one product over all rows: base 8 x 180 tokens 15 % faster, xsmall 28 %,
-# base 2 x 512 15 %; 256-row blocks gained half of that at 180 and 512 tokens, 64-row blocks lost 20 % at 2048.
+# DeBERTa-v3-base encoder, 2 threads, rounds alternating the order (docs/benchmarks.md, run AB): 8 x 180 tokens
+# 4 % faster than one product over all rows; 2 x 512 17 % faster than 256-row blocks (30 % than one product);
+# 1 x 2048 with 128-row blocks 12 % faster than with 256.
 BLOCK = 64
 
 

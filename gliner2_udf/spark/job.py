@@ -190,6 +190,28 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
     return summary
 
 
+BROADCAST_HEADROOM = 256 * 2**20  # of the driver's JVM heap, beside twice the model's bytes
+
+
+def check_broadcast_fits(model_bytes: int, heap_bytes: int) -> None:
+    """A ``model.distribution`` ConfigError unless a broadcast of a ``model_bytes`` checkpoint fits the driver's
+    JVM heap (``heap_bytes``): the JVM holds the pickled bytes about twice while it cuts them into blocks. A
+    DeBERTa-v3-base checkpoint (740 MiB) ran the default 1 GiB heap out of memory with a Java stack trace."""
+    if 2 * model_bytes + BROADCAST_HEADROOM > heap_bytes:
+        mib = 2**20
+        need = -(-(2 * model_bytes + BROADCAST_HEADROOM) // 2**30)
+        raise ConfigError(
+            "model.distribution",
+            f"a {model_bytes // mib} MiB checkpoint does not fit a broadcast in the driver's {heap_bytes // mib} MiB "
+            f"JVM heap; use 'path' (each Python worker loads the folder) or set spark.driver.memory to at least "
+            f"{need}g",
+        )
+
+
+def folder_bytes(folder: str) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(folder) for f in files)
+
+
 def _load_and_plan(model_dir: str, version: str, compiled: CompiledSchema, precision: str, backend: str):
     """Load the checkpoint on the driver (refusing a hostile one) and plan the schema's passes in its
     window, before Spark starts: a schema part that never fits is a ``schema.<field>`` ConfigError."""
@@ -223,6 +245,9 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
         loaded = loaded or GLiNER2.from_pretrained(
             model_dir, model_version=version, precision=cfg.model.precision, backend=cfg.model.backend
         )
+        if loaded.backend == "torch":  # a lite folder is a fraction of the checkpoint
+            heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+            check_broadcast_fits(folder_bytes(model_dir), heap)
         model: Any = spark.sparkContext.broadcast(loaded)
     else:
         from .preflight import check_model_path
