@@ -38,13 +38,12 @@ PER_TEXT = 3  # entities per text fp32 finds at the calibrated threshold
 MARGINS = (0.25, 0.5, 1.0)  # logit margins over the threshold for the recall of clear spans
 
 
-def entity_keys(results) -> set:
-    return {
-        (n, label, s["start"], s["end"])
-        for n, r in enumerate(results)
-        for label, spans in r["entities"].items()
-        for s in spans or []
-    }
+def entities(results):
+    """``((text number, label, start, end), confidence)`` of every entity span in ``results``."""
+    for n, r in enumerate(results):
+        for label, spans in r["entities"].items():
+            for s in spans or []:
+                yield (n, label, s["start"], s["end"]), s.get("confidence")
 
 
 def labels(results) -> list:
@@ -53,8 +52,8 @@ def labels(results) -> list:
 
 def calibrate(exact, schema, texts) -> float:
     """The confidence above which fp32 keeps about ``PER_TEXT`` entities per text (from a pass at 0.05)."""
-    out = exact.batch_extract(texts, schema, threshold=0.05, include_confidence=True)
-    conf = sorted((s["confidence"] for r in out for spans in r["entities"].values() for s in spans or []), reverse=True)
+    out = exact.batch_extract(texts, schema, threshold=0.05, include_confidence=True, include_spans=True)
+    conf = sorted((c for _, c in entities(out)), reverse=True)
     k = min(len(conf), PER_TEXT * len(texts)) - 1
     return max(0.05, conf[k] - 1e-6) if k >= 0 else 0.5
 
@@ -68,19 +67,14 @@ def agreement(fast_out, exact_out, threshold: float) -> dict:
     """Span recall and label agreement of ``fast_out`` against ``exact_out`` (fp32); also the recall among the
     fp32 spans whose score clears the threshold by at least ``m`` in logit space (``recall_margin_m``): a
     random checkpoint's scores crowd near any threshold, a trained model's mostly do not."""
-    want, got = entity_keys(exact_out), entity_keys(fast_out)
+    margin = {k: logit(c) - logit(threshold) for k, c in entities(exact_out)}
+    want, got = set(margin), {k for k, _ in entities(fast_out)}
     same = sum(a == b for a, b in zip(labels(fast_out), labels(exact_out)))
     out = {
         "fp32_spans": len(want),
         "span_recall": len(want & got) / max(1, len(want)),
         "extra_spans": len(got - want),
         "label_agreement": same / len(exact_out),
-    }
-    margin = {
-        (n, label, s["start"], s["end"]): logit(s["confidence"]) - logit(threshold)
-        for n, r in enumerate(exact_out)
-        for label, spans in r["entities"].items()
-        for s in spans or []
     }
     for m in MARGINS:
         clear = {k for k, v in margin.items() if v >= m}

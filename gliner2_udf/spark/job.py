@@ -197,14 +197,14 @@ def check_broadcast_fits(model_bytes: int, heap_bytes: int) -> None:
     """A ``model.distribution`` ConfigError unless a broadcast of a ``model_bytes`` checkpoint fits the driver's
     JVM heap (``heap_bytes``): the JVM holds the pickled bytes about twice while it cuts them into blocks. A
     DeBERTa-v3-base checkpoint (740 MiB) ran the default 1 GiB heap out of memory with a Java stack trace."""
-    if 2 * model_bytes + BROADCAST_HEADROOM > heap_bytes:
+    need = 2 * model_bytes + BROADCAST_HEADROOM
+    if need > heap_bytes:
         mib = 2**20
-        need = -(-(2 * model_bytes + BROADCAST_HEADROOM) // 2**30)
         raise ConfigError(
             "model.distribution",
             f"a {model_bytes // mib} MiB checkpoint does not fit a broadcast in the driver's {heap_bytes // mib} MiB "
             f"JVM heap; use 'path' (each Python worker loads the folder) or set spark.driver.memory to at least "
-            f"{need}g",
+            f"{-(-need // 2**30)}g",
         )
 
 
