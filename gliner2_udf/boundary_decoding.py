@@ -15,6 +15,7 @@ This module imports neither torch nor transformers.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,31 +101,29 @@ def _max_total(ranked: list[Scored]) -> list[Scored]:
     totals the larger set, then the one whose ranks (positions in ``ranked``) come first."""
     order = sorted(range(len(ranked)), key=lambda i: (ranked[i][2], ranked[i][1], -ranked[i][0], i))
     ends = [ranked[i][2] for i in order]
-    # best[j]: (total, size, ranks) of the best selection among the first j spans of ``order``
-    best: list[tuple[float, int, tuple[int, ...]]] = [(0.0, 0, ())]
+    # best[j]: the best selection among the first j spans of ``order``, as (total, size, chain); a chain is
+    # (rank, chain) back to None, so a step costs O(log n) and ranks are compared only on exact ties
+    best: list[tuple[float, int, tuple | None]] = [(0.0, 0, None)]
     for j, i in enumerate(order):
-        p = _last_ending_by(ends, j, ranked[i][1])
-        total, size, ranks = best[p]
-        take = (total + ranked[i][0], size + 1, tuple(sorted(ranks + (i,))))
-        best.append(max(best[j], take, key=_better))
-    return [ranked[i] for i in best[-1][2]]
+        total, size, chain = best[bisect_right(ends, ranked[i][1], 0, j)]
+        take = (total + ranked[i][0], size + 1, (i, chain))
+        best.append(take if _better(take, best[j]) else best[j])
+    return [ranked[i] for i in _ranks(best[-1][2])]
 
 
-def _last_ending_by(ends: list[int], j: int, start: int) -> int:
-    """How many of the first ``j`` spans (sorted by end) end at or before ``start``."""
-    lo, hi = 0, j
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if ends[mid] <= start:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+def _better(a: tuple, b: tuple) -> bool:
+    """Selection ``a`` strictly better than ``b``: a larger total, then more spans, then earlier ranks."""
+    if a[0] != b[0] or a[1] != b[1]:
+        return (a[0], a[1]) > (b[0], b[1])
+    return tuple(-r for r in _ranks(a[2])) > tuple(-r for r in _ranks(b[2]))
 
 
-def _better(sel: tuple[float, int, tuple[int, ...]]):
-    total, size, ranks = sel
-    return (total, size, tuple(-r for r in ranks))
+def _ranks(chain: tuple | None) -> list[int]:
+    out = []
+    while chain is not None:
+        out.append(chain[0])
+        chain = chain[1]
+    return sorted(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,11 +133,12 @@ def _better(sel: tuple[float, int, tuple[int, ...]]):
 def candidates(scores: WindowScores, q: int, threshold: float, policy: Policy) -> list[Scored]:
     """Query ``q``'s candidates at or above ``threshold`` (plus the count head's top ones when adaptive)."""
     p = scores.probs[q]
-    keep = [c for c in range(p.shape[0]) if p[c] >= 0 and p[c] >= threshold]
+    keep = np.flatnonzero((p >= 0) & (p >= threshold))
     if policy.adaptive_threshold:
-        valid = sorted((c for c in range(p.shape[0]) if p[c] >= 0), key=lambda c: -p[c])
-        keep = sorted(set(keep) | set(valid[: int(scores.counts[q])]))
-    return [(float(p[c]), int(scores.spans[q, c, 0]), int(scores.spans[q, c, 1])) for c in keep]
+        valid = sorted(np.flatnonzero(p >= 0).tolist(), key=lambda c: -p[c])
+        keep = sorted(set(keep.tolist()) | set(valid[: int(scores.counts[q])]))
+    spans = scores.spans[q].tolist()
+    return [(float(p[c]), spans[c][0], spans[c][1]) for c in keep]
 
 
 def to_text(view: WindowView, s: int, e: int, prob: float, validators=()) -> Span | None:

@@ -7,9 +7,11 @@ Checkpoints are the tiny boundary models of conftest.py, built and saved by the 
 The numeric core (candidates, logits) is pinned to the reference in test_boundary_model.py.
 """
 
+import itertools
 import json
 import math
 import os
+import random
 
 import numpy as np
 import pytest
@@ -158,6 +160,27 @@ def test_flat_overlap_keeps_the_set_of_maximum_total_probability():
     assert resolve(items, "flat") == [(0.6, 0, 1), (0.6, 1, 3), (0.5, 3, 4)]  # 1.7 beats 0.9 + 0.5
     assert resolve(items, "longest") == [(0.9, 0, 3), (0.5, 3, 4)]
     assert resolve([(0.5, 0, 2), (0.5, 1, 3)], "nested") == [(0.5, 0, 2)]
+
+
+def test_flat_overlap_matches_every_subset_tried_including_ties():
+    """``flat`` against brute force over all subsets: the largest total, then more spans, then the ranks
+    (by probability, start, end) that come first; probabilities from a small set so totals tie often."""
+    rng = random.Random(7)
+    for _ in range(400):
+        items = []
+        for _ in range(rng.randint(1, 8)):
+            s = rng.randint(0, 5)
+            items.append((rng.choice([0.25, 0.5, 0.75, 1.0]), s, s + rng.randint(1, 3)))
+        ranked = sorted(set(items), key=lambda x: (-x[0], x[1], x[2]))
+        best = None
+        for k in range(len(ranked) + 1):
+            for subset in itertools.combinations(range(len(ranked)), k):
+                spans = [ranked[i] for i in subset]
+                if any(a[2] > b[1] and b[2] > a[1] for a, b in itertools.combinations(spans, 2)):
+                    continue
+                key = (sum(x[0] for x in spans), len(spans), tuple(-i for i in subset))
+                best = max(best, key) if best is not None else key
+        assert resolve(items, "flat") == [ranked[-r] for r in best[2]]  # best[2] holds negated ranks
 
 
 def test_relation_edges_take_the_longest_mention_and_one_edge_per_texts():

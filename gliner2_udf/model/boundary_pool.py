@@ -133,8 +133,9 @@ class SharedPoolBuilder(nn.Module):
         s = top_s[:, :, None].expand(b, k, k).reshape(b, k * k)
         e = top_e[:, None, :].expand(b, k, k).reshape(b, k * k)
         valid = boundary_mask.gather(1, s) & boundary_mask.gather(1, e) & (e > s)
-        prior = self.prior(z, s, e)
+        pair_prior = self.pair_priors(z)  # [B, N * N]
         keys = s * n + e
+        prior = pair_prior.gather(1, keys)
         overall = prior + union_start.gather(1, s) + union_end.gather(1, e)
         per_query = take_per_query(starts, s[:, None].expand(-1, starts.shape[1], -1))
         per_query = per_query + take_per_query(ends, e[:, None].expand(-1, ends.shape[1], -1)) + prior[:, None]
@@ -157,12 +158,14 @@ class SharedPoolBuilder(nn.Module):
             torch.cat(all_keys, 1), torch.cat(all_scores, 1), torch.cat(all_valid, 1), size
         )
         index = torch.stack([keys // n, keys % n], dim=-1)
-        prior = torch.where(valid, self.prior(z, index[..., 0], index[..., 1]), 0.0)
+        prior = torch.where(valid, pair_prior.gather(1, keys), 0.0)
         return index, valid, prior
 
-    def prior(self, z: torch.Tensor, s: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        left, right = take(self.start_projection(z), s), take(self.end_projection(z), e)
-        return (left * right).sum(-1) / math.sqrt(z.shape[-1])
+    def pair_priors(self, z: torch.Tensor) -> torch.Tensor:
+        """``c0`` of every (start, end) pair, ``[B, N * N]`` at ``s * N + e``: one product of the projections
+        instead of gathering a pair of vectors for each of the ``top_k ** 2`` pairs."""
+        left, right = self.start_projection(z), self.end_projection(z)
+        return (left @ right.transpose(1, 2)).flatten(1) / math.sqrt(z.shape[-1])
 
 
 def overlap_buckets(index: torch.Tensor) -> torch.Tensor:
