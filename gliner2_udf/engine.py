@@ -47,12 +47,13 @@ class GLiNER2(UpstreamAPI):
         max_tokens: int | None = None,
         precision: str = "fp32",
         backend: str = "torch",
+        inference_only: bool = False,
     ):
         from .runtime import load_runner
 
         model_version = model_version or "unversioned"
         runner = load_runner(
-            network, tokenizer, precision, backend, model_version, getattr(self, "_storage_dtype", None)
+            network, tokenizer, precision, backend, model_version, getattr(self, "_storage_dtype", None), inference_only
         )
         self._setup(runner, tokenizer, model_version, max_tokens)
 
@@ -83,6 +84,7 @@ class GLiNER2(UpstreamAPI):
         max_tokens: int | None = None,
         precision: str = "fp32",
         backend: str = "torch",
+        inference_only: bool = False,
     ) -> GLiNER2:
         """Load an upstream-format checkpoint folder (strict; safetensors unless ``allow_pickle``), or a
         lite folder (``export_lite``; runs without torch, with the precision it was exported at).
@@ -91,6 +93,9 @@ class GLiNER2(UpstreamAPI):
         or commit; default ``main``): it is downloaded once into the hub cache (found there when
         ``HF_HUB_OFFLINE`` is set, see ``hub``), and ``model_version`` defaults to ``owner/name@<commit>``.
         ``precision`` (fp32 | int8 | bf16) and ``backend`` (torch | onnx | auto) choose how inference runs.
+        ``inference_only`` keeps only what inference runs (int8 on torch: the fp32 weights are released as
+        their int8 replacements appear, so the process never holds both); such a model cannot be saved or
+        pickled. Spark workers load this way.
         """
         from . import hub
 
@@ -108,7 +113,7 @@ class GLiNER2(UpstreamAPI):
             model_version = default_model_version(path)
         model = cls.__new__(cls)
         model._storage_dtype = stored_dtype(path)
-        model.__init__(network, tokenizer, model_version, max_tokens, precision, backend)
+        model.__init__(network, tokenizer, model_version, max_tokens, precision, backend, inference_only)
         return model
 
     @classmethod
@@ -129,7 +134,8 @@ class GLiNER2(UpstreamAPI):
         from .checkpoint import save_checkpoint
 
         if self.network is None:
-            raise ValueError("a lite model has no torch network to save; save the checkpoint it came from")
+            kind = "a lite model" if self.backend == "onnx" else "a model loaded with inference_only=True"
+            raise ValueError(f"{kind} has no fp32 network to save; save the checkpoint it came from")
         save_checkpoint(self.network, self.tokenizer, path, **({"dtype": dtype} if dtype is not None else {}))
 
     def export_lite(self, folder: str) -> str:

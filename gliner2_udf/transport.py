@@ -28,7 +28,9 @@ def to_bytes(model) -> bytes:
 
 
 def from_bytes(blob: bytes, model_version: str, max_tokens: int, precision: str = "fp32", backend: str = "torch"):
-    """The model ``to_bytes`` wrote (the unpickling side of ``GLiNER2.__reduce__``)."""
+    """The model ``to_bytes`` wrote (the unpickling side of ``GLiNER2.__reduce__``). It is loaded
+    ``inference_only``: an unpickled model is a worker's copy (a Spark broadcast), so an int8 one does not keep
+    the fp32 weights, and pickling it again is refused."""
     from .engine import GLiNER2
     from .runtime.lite import is_lite_folder
 
@@ -43,7 +45,12 @@ def from_bytes(blob: bytes, model_version: str, max_tokens: int, precision: str 
         return GLiNER2.from_lite(folder, model_version=model_version, max_tokens=max_tokens)
     try:
         return GLiNER2.from_pretrained(
-            folder, model_version=model_version, max_tokens=max_tokens, precision=precision, backend=backend
+            folder,
+            model_version=model_version,
+            max_tokens=max_tokens,
+            precision=precision,
+            backend=backend,
+            inference_only=True,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

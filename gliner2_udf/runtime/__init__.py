@@ -44,10 +44,13 @@ def fastest_backend(network, precision: str) -> str:
     return "onnx" if lite else "torch"
 
 
-def load_runner(network, tokenizer, precision: str, backend: str, model_version: str, storage_dtype=None):
+def load_runner(
+    network, tokenizer, precision: str, backend: str, model_version: str, storage_dtype=None, inference_only=False
+):
     """The runner for a loaded torch ``network``: ``torch_runner.TorchRunner``, or for ``backend="onnx"`` a
     ``lite.LiteRunner`` on the network's lite folder (exported to the cache on first use); ``backend="auto"``
-    is ``fastest_backend``'s choice."""
+    is ``fastest_backend``'s choice. ``inference_only``: a torch runner converts ``network`` itself instead of
+    a copy (``precision.runtime_network``) and keeps no fp32 network."""
     check_setting(precision, backend)
     if backend == "auto":
         backend = fastest_backend(network, precision)
@@ -60,7 +63,7 @@ def load_runner(network, tokenizer, precision: str, backend: str, model_version:
             )
         from .torch_runner import BoundaryRunner
 
-        return BoundaryRunner(network, precision)
+        return BoundaryRunner(network, precision, keep_fp32=not inference_only)
     if backend == "onnx":
         from .lite import LiteRunner
         from .lite_export import cached_lite
@@ -70,4 +73,4 @@ def load_runner(network, tokenizer, precision: str, backend: str, model_version:
         return runner
     from .torch_runner import TorchRunner
 
-    return TorchRunner(network, precision)
+    return TorchRunner(network, precision, keep_fp32=not inference_only)

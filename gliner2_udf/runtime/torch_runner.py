@@ -17,10 +17,10 @@ from .precision import autocast, runtime_network
 class TorchRunner:
     backend = "torch"
 
-    def __init__(self, network, precision: str = "fp32"):
-        self.network = network.eval()  # fp32: what save_pretrained and pickling write
+    def __init__(self, network, precision: str = "fp32", keep_fp32: bool = True):
+        self.runtime = runtime_network(network.eval(), precision, keep_fp32)
+        self.network = None if self.runtime is network and precision == "int8" else network  # fp32, for saving
         self.precision = precision
-        self.runtime = runtime_network(network, precision)
         self.max_width = network.max_width
         self.max_positions = getattr(network.encoder.config, "max_position_embeddings", None)
 
@@ -55,12 +55,12 @@ class BoundaryRunner:
     architecture = "boundary"
     max_width = None
 
-    def __init__(self, network, precision: str = "fp32"):
+    def __init__(self, network, precision: str = "fp32", keep_fp32: bool = True):
         from ..boundary_decoding import Policy
 
-        self.network = network.eval()  # fp32: what save_pretrained and pickling write
+        self.runtime = runtime_network(network.eval(), precision, keep_fp32)  # int8: the encoder
+        self.network = None if self.runtime is network and precision == "int8" else network  # fp32, for saving
         self.precision = precision
-        self.runtime = runtime_network(network, precision)  # int8: the encoder's Linear layers
         cfg = network.config
         self.policy = Policy(
             cfg.overlap_policy, cfg.enable_abstention, cfg.abstention_threshold, cfg.adaptive_threshold
@@ -82,7 +82,7 @@ class BoundaryRunner:
         query, tail query)`` per relation. Returns one ``WindowScores`` per window of ``batch``."""
         from ..boundary_decoding import WindowScores
 
-        net, cfg, tensor = self.runtime, self.network.config, torch.from_numpy
+        net, cfg, tensor = self.runtime, self.runtime.config, torch.from_numpy
         query_pos, label_pos = tensor(batch.tasks.field_pos), tensor(batch.tasks.label_pos)
         query_mask = torch.ones(query_pos.shape, dtype=torch.bool)
         out = net(

@@ -68,7 +68,11 @@ class ModelSource:
         from ..engine import GLiNER2
 
         return GLiNER2.from_pretrained(
-            self.path, model_version=self.model_version, precision=self.precision, backend=self.backend
+            self.path,
+            model_version=self.model_version,
+            precision=self.precision,
+            backend=self.backend,
+            inference_only=True,
         )
 
 
