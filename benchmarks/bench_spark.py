@@ -40,6 +40,7 @@ class WorkerMemory:
 
     def __init__(self):
         self.peaks: dict[int, float] = {}
+        self.anon: dict[int, float] = {}  # peak RssAnon as sampled: without the checkpoint file's mapped pages
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -61,14 +62,20 @@ class WorkerMemory:
                     if "pyspark" not in " ".join(p.cmdline()):
                         continue
                     with open(f"/proc/{p.pid}/status") as fh:
-                        hwm = next(int(x.split()[1]) for x in fh if x.startswith("VmHWM:")) / 1024
+                        status = dict(line.split(":", 1) for line in fh)
+                    hwm, anon = (int(status[k].split()[0]) / 1024 for k in ("VmHWM", "RssAnon"))
                     self.peaks[p.pid] = max(self.peaks.get(p.pid, 0.0), hwm)
+                    self.anon[p.pid] = max(self.anon.get(p.pid, 0.0), anon)
                 except (OSError, StopIteration, psutil.Error):
                     pass
 
     @property
     def peak_mb(self) -> float:
         return max(self.peaks.values(), default=float("nan"))
+
+    @property
+    def peak_anon_mb(self) -> float:
+        return max(self.anon.values(), default=float("nan"))
 
 
 def run(
@@ -142,6 +149,7 @@ def run(
             "spark_docs_s": len(texts) / through_spark,
             "share": in_process / through_spark,
             "worker_peak_rss_mb": mem.peak_mb,
+            "worker_peak_anon_mb": mem.peak_anon_mb,
             "in_workers_docs_s": len(texts) / in_workers,
             "workers": len(mem.peaks),
             "load_in_process": load_in,
@@ -198,7 +206,8 @@ def main(argv=None) -> int:
     print(json.dumps(r))
     print(
         f"in process {r['in_process_docs_s']:.1f} docs/s, Spark {r['spark_docs_s']:.1f} docs/s: "
-        f"{100 * r['share']:.0f} % (target >= 80 %); worker peak RSS {r['worker_peak_rss_mb']:.0f} MiB; "
+        f"{100 * r['share']:.0f} % (target >= 80 %); worker peak RSS {r['worker_peak_rss_mb']:.0f} MiB "
+        f"(anonymous {r['worker_peak_anon_mb']:.0f} MiB); "
         f"load {loadavg()}"
     )
     print(

@@ -41,6 +41,7 @@ class TrainConfig:
     max_words: int = 128
     freeze_word_embeddings: bool = False
     freeze_layers: int = 0  # also freeze the embeddings and the first N transformer layers
+    freeze_encoder: bool = False  # train the heads only (no backward pass through the encoder)
     device: str = "auto"
     max_minutes: float | None = None  # stop (and save) after this wall time
     augment: Augment = field(default_factory=Augment)
@@ -126,6 +127,8 @@ def train(cfg: TrainConfig, log=print) -> str:
         net.encoder.embeddings.requires_grad_(False)
         for layer in layers[: cfg.freeze_layers]:
             layer.requires_grad_(False)
+    if cfg.freeze_encoder:
+        net.encoder.requires_grad_(False)
     net.to(device).train()
 
     optimizer = torch.optim.AdamW(_param_groups(net, cfg))
