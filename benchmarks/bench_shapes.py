@@ -11,8 +11,7 @@ structure), 2 cores:
   Python workers do); rounds interleave the engines, the table gives medians;
 * accuracy: the shipped setting against our fp32 (the reference's scores) at a threshold where fp32 finds about
   3 entities per text: the share of fp32 entity spans found with the same label and offsets, and the share of
-  texts whose classification label is the same (``--threshold 0.5`` for a checkpoint whose heads were trained,
-  ``train_heads.py``);
+  texts whose classification label is the same;
 * with ``--long-docs N``, the same for N documents of 2,000-5,000 words (one round each, in-process).
 
     .venv/bin/python benchmarks/bench_shapes.py --checkpoint DIR [--texts 32 --rounds 3 --long-docs 2]
@@ -93,9 +92,6 @@ def main(argv=None) -> int:
     ap.add_argument("--long-docs", type=int, default=0)
     ap.add_argument("--agreement-texts", type=int, default=128, help="texts for the accuracy bound")
     ap.add_argument("--accuracy-only", action="store_true", help="skip the timed part")
-    ap.add_argument(
-        "--threshold", type=float, help="a fixed threshold (a checkpoint with trained heads: 0.5) instead of calibrating"
-    )
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
@@ -111,7 +107,7 @@ def main(argv=None) -> int:
     ref = AutoExtractor.from_pretrained(path).eval()  # span or boundary, as the folder says
     texts = generate(args.texts)
     schema, ref_schema = compile_schema(our_schema()), reference_schema(ref)
-    threshold = args.threshold if args.threshold is not None else calibrate(exact, schema, texts)
+    threshold = calibrate(exact, schema, texts)
     kw = dict(threshold=threshold, include_confidence=True, include_spans=True)
     cfg = exact.network.encoder.config
     print(

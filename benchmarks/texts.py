@@ -13,7 +13,6 @@ Example::
 from __future__ import annotations
 
 import random
-import string
 
 PEOPLE = [
     "Maria Lopez",
@@ -147,23 +146,9 @@ REVIEWS = [
 ]
 
 
-# the tone of each review sentence (+1 praise, -1 complaint, 0 neither): a review's sentiment is their sum's sign
-REVIEW_TONE = [0, 1, -1, 1, 1, -1, 1, 0, -1, 1, -1, 1, -1, 1, 1]
-# the entity type of each placeholder that names one (price, role and number are not asked)
-PLACEHOLDER_TYPE = {
-    "person": "person",
-    "company": "company",
-    "company2": "company",
-    "place": "location",
-    "product": "product",
-    "date": "date",
-}
-
-
-def _fill(template: str, rng: random.Random) -> tuple[str, list[tuple[str, int, int]]]:
-    """``template`` filled, and ``(entity type, start, end)`` of each filler that names an entity."""
+def _fill(template: str, rng: random.Random) -> str:
     company, company2 = rng.sample(COMPANIES, 2)
-    values = dict(
+    return template.format(
         person=rng.choice(PEOPLE),
         company=company,
         company2=company2,
@@ -174,69 +159,37 @@ def _fill(template: str, rng: random.Random) -> tuple[str, list[tuple[str, int, 
         role=rng.choice(ROLES),
         number=rng.randint(2, 40),
     )
-    out, spans = "", []
-    for literal, name, _, _ in string.Formatter().parse(template):
-        out += literal
-        if name is not None:
-            value = str(values[name])
-            if name in PLACEHOLDER_TYPE:
-                spans.append((PLACEHOLDER_TYPE[name], len(out), len(out) + len(value)))
-            out += value
-    return out, spans
 
 
-def generate_record(rng: random.Random, min_words: int = 60, max_words: int = 120) -> dict:
-    """One news story or product review of ``min_words``..``max_words`` whitespace-separated words, as a
-    training record (``gliner2_udf.training.records``): its entities and its sentiment (news is neutral)."""
-    review = rng.random() >= 0.5
-    templates = REVIEWS if review else NEWS
+def generate_one(rng: random.Random, min_words: int = 60, max_words: int = 120) -> str:
+    """One news story or product review of ``min_words``..``max_words`` whitespace-separated words."""
+    templates = NEWS if rng.random() < 0.5 else REVIEWS
     target = rng.randint(min_words, max_words)
-    sentences: list[tuple[str, list, int]] = []
+    sentences: list[str] = []
     words = 0
-    pool = list(range(len(templates)))
+    pool = list(templates)
     rng.shuffle(pool)
     while True:
         if not pool:
-            pool = list(range(len(templates)))
+            pool = list(templates)
             rng.shuffle(pool)
-        t = pool.pop()
-        sentence, spans = _fill(templates[t], rng)
+        sentence = _fill(pool.pop(), rng)
         n = len(sentence.split())
         if words + n > max_words:
             if words >= min_words:
                 break
             continue
-        sentences.append((sentence, spans, REVIEW_TONE[t] if review else 0))
+        sentences.append(sentence)
         words += n
         if words >= target:
             break
-    text, entities = "", {label: [] for label in ENTITIES}
-    for sentence, spans, _ in sentences:
-        text += " " if text else ""
-        for label, s, e in spans:
-            entities[label].append([len(text) + s, len(text) + e])
-        text += sentence
-    tone = sum(t for _, _, t in sentences)
-    sentiment = "positive" if tone > 0 else "negative" if tone < 0 else "neutral"
-    task = {"task": "sentiment", "labels": SENTIMENT, "true": [sentiment], "multi_label": False}
-    return {"text": text, "entities": entities, "classifications": [task], "source": "benchmarks/texts.py"}
-
-
-def generate_one(rng: random.Random, min_words: int = 60, max_words: int = 120) -> str:
-    """One news story or product review of ``min_words``..``max_words`` whitespace-separated words."""
-    return generate_record(rng, min_words, max_words)["text"]
+    return " ".join(sentences)
 
 
 def generate(n: int = 256, seed: int = 0, min_words: int = 60, max_words: int = 120) -> list[str]:
     """``n`` texts, identical for the same arguments."""
     rng = random.Random(seed)
     return [generate_one(rng, min_words, max_words) for _ in range(n)]
-
-
-def generate_records(n: int, seed: int) -> list[dict]:
-    """``n`` annotated texts (``generate_record``); ``generate(n, seed)`` gives the same texts."""
-    rng = random.Random(seed)
-    return [generate_record(rng) for _ in range(n)]
 
 
 # The schema every engine is asked (5 entity types, a 3-label classification, a 3-field structure).
