@@ -100,3 +100,16 @@ def test_training_learns_and_resumes(tmp_path, tiny_checkpoint):
     train(TrainConfig(steps=160, **cfg), log=lines.append)
     assert any("resumed from step 150" in line for line in lines)
     assert json.loads((out / "train_config.json").read_text())["step"] == 160
+
+
+def test_freeze_encoder_trains_the_heads_only(tmp_path, tiny_checkpoint):
+    from gliner2_udf.checkpoint import read_state_dict
+
+    data = tmp_path / "records.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in records(16)))
+    cfg = TrainConfig(
+        records=[str(data)], out=str(tmp_path / "run"), init=tiny_checkpoint, steps=3, batch_size=4, freeze_encoder=True
+    )
+    before, after = read_state_dict(tiny_checkpoint), read_state_dict(train(cfg, log=lambda _: None))
+    changed = {k for k in before if not (before[k] == after[k]).all()}
+    assert changed and all(not k.startswith("encoder.") for k in changed)
