@@ -37,8 +37,8 @@ def runtime_network(network: nn.Module, precision: str, keep_fp32: bool = True) 
     spec = {nn.Linear: per_channel_dynamic_qconfig}  # one scale per output row: see the module docstring
 
     def int8(module: nn.Module) -> nn.Module:
-        """An int8 version of ``module``: in place, or new modules around the same fp32 tensors (not copies of
-        them), so quantizing adds only the int8 weights to the process."""
+        """An int8 version of ``module`` (a word-embedding table in it: bf16): in place, or new modules around
+        the same fp32 tensors (not copies of them), so quantizing adds only the int8 weights to the process."""
         if keep_fp32:
             shared = {id(t): t for t in (*module.parameters(), *module.buffers())}
             module = copy.deepcopy(module, shared)
@@ -47,12 +47,12 @@ def runtime_network(network: nn.Module, precision: str, keep_fp32: bool = True) 
             embeddings.word_embeddings = Bf16Embedding(embeddings.word_embeddings.weight)
         return quantize_dynamic(module, spec, dtype=torch.qint8, inplace=True)
 
-    runtime = network
-    if not keep_fp32:  # what int8 keeps of the fp32 layers (biases) must not be views of the file either
-        own_tensors(network, weights=False)
     if keep_fp32:
         runtime = copy.copy(network)
         runtime._modules = dict(network._modules)  # replace submodules on the copy only
+    else:
+        runtime = network
+        own_tensors(network, weights=False)  # the biases int8 layers take must not be views of the file either
     runtime.encoder = int8(network.encoder)
     if network.architecture == "span":  # the boundary heads stay fp32: their cost is small beside the encoder
         span = network.span_rep.span_rep_layer

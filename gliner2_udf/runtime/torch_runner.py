@@ -14,12 +14,18 @@ from ..processor import Batch, Output
 from .precision import autocast, runtime_network
 
 
+def networks(network, precision: str, keep_fp32: bool):
+    """``(the network inference runs, the fp32 network that saving and pickling write)``; the second is ``None``
+    where int8 converted ``network`` itself (``keep_fp32=False``, see ``precision.runtime_network``)."""
+    runtime = runtime_network(network.eval(), precision, keep_fp32)
+    return runtime, None if runtime is network and precision == "int8" else network
+
+
 class TorchRunner:
     backend = "torch"
 
     def __init__(self, network, precision: str = "fp32", keep_fp32: bool = True):
-        self.runtime = runtime_network(network.eval(), precision, keep_fp32)
-        self.network = None if self.runtime is network and precision == "int8" else network  # fp32, for saving
+        self.runtime, self.network = networks(network, precision, keep_fp32)
         self.precision = precision
         self.max_width = network.max_width
         self.max_positions = getattr(network.encoder.config, "max_position_embeddings", None)
@@ -58,8 +64,7 @@ class BoundaryRunner:
     def __init__(self, network, precision: str = "fp32", keep_fp32: bool = True):
         from ..boundary_decoding import Policy
 
-        self.runtime = runtime_network(network.eval(), precision, keep_fp32)  # int8: the encoder
-        self.network = None if self.runtime is network and precision == "int8" else network  # fp32, for saving
+        self.runtime, self.network = networks(network, precision, keep_fp32)  # int8: the encoder
         self.precision = precision
         cfg = network.config
         self.policy = Policy(
