@@ -229,6 +229,26 @@ def test_path_distribution_matches_broadcast(spark, tiny_checkpoint):
         assert_rows_close(a[k], b[k])
 
 
+def test_int8_torch_workers_by_path_and_by_broadcast_agree(spark, tiny_deberta_checkpoint):
+    """Python workers load int8/torch inference_only (converted in place, no fp32 weights kept; in process that
+    gives the results of the int8 model that keeps fp32, test_precision.py): by path and by broadcast, the same rows."""
+    from gliner2_udf import GLiNER2
+    from gliner2_udf.spark import extract
+
+    df = spark.createDataFrame([(k, v) for k, v in GOOD.items()], "id string, text string").repartition(2)
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    kw = dict(options=ExtractOptions(batch_size=4), extracted_at=at)
+    local = GLiNER2.from_pretrained(tiny_deberta_checkpoint, precision="int8", backend="torch")
+    by_path = extract(df, tiny_deberta_checkpoint, SCHEMA, precision="int8", backend="torch", **kw).collect()
+    by_bc = extract(df, local, SCHEMA, **kw).collect()
+    assert local.network is not None  # the driver's model keeps fp32 for saving and pickling
+    a = {r["id"]: r.asDict(recursive=True) for r in by_path}
+    b = {r["id"]: r.asDict(recursive=True) for r in by_bc}
+    assert set(a) == set(GOOD) and {r["status"] for r in by_path} == {"ok"}
+    for k in a:
+        assert_rows_close(a[k], b[k])
+
+
 def assert_rows_close(a, b, tol=1e-5):
     """Equal, except floats within ``tol`` (batches of other sizes pad differently)."""
     if isinstance(a, float) and isinstance(b, float):
@@ -426,23 +446,3 @@ def test_a_checkpoint_too_large_to_broadcast_is_a_config_error_naming_the_field(
         "'path' (each Python worker loads the folder) or set spark.driver.memory to at least 2g"
     )
     check_broadcast_fits(740 * 2**20, 2 * 2**30)
-
-
-def test_int8_torch_workers_by_path_and_by_broadcast_agree(spark, tiny_deberta_checkpoint):
-    """Python workers load int8/torch inference_only (converted in place, no fp32 weights kept; in process that
-    gives the results of the int8 model that keeps fp32, test_precision.py): by path and by broadcast, the same rows."""
-    from gliner2_udf import GLiNER2
-    from gliner2_udf.spark import extract
-
-    df = spark.createDataFrame([(k, v) for k, v in GOOD.items()], "id string, text string").repartition(2)
-    at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
-    kw = dict(options=ExtractOptions(batch_size=4), extracted_at=at)
-    local = GLiNER2.from_pretrained(tiny_deberta_checkpoint, precision="int8", backend="torch")
-    by_path = extract(df, tiny_deberta_checkpoint, SCHEMA, precision="int8", backend="torch", **kw).collect()
-    by_bc = extract(df, local, SCHEMA, **kw).collect()
-    assert local.network is not None  # the driver's model keeps fp32 for saving and pickling
-    a = {r["id"]: r.asDict(recursive=True) for r in by_path}
-    b = {r["id"]: r.asDict(recursive=True) for r in by_bc}
-    assert set(a) == set(GOOD) and {r["status"] for r in by_path} == {"ok"}
-    for k in a:
-        assert_rows_close(a[k], b[k])
