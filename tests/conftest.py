@@ -74,13 +74,16 @@ def _save_oracle(encoder_config, tokenizer, folder, out, seed=0):
 @pytest.fixture(scope="session", autouse=True)
 def mlflow_store(tmp_path_factory):
     """Every job run in the tests is tracked in a throwaway sqlite store (never the project's mlflow.db),
-    and registered models are downloaded into a throwaway cache."""
+    registered models are downloaded into a throwaway cache, and ONNX exports go to a throwaway cache (never
+    the user's ~/.cache/gliner2_udf)."""
     base = tmp_path_factory.mktemp("mlflow")
     saved = {
-        k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "GLINER2_UDF_MODEL_CACHE", "MLFLOW_DISABLE_TELEMETRY")
+        k: os.environ.get(k)
+        for k in ("MLFLOW_TRACKING_URI", "GLINER2_UDF_MODEL_CACHE", "GLINER2_UDF_CACHE", "MLFLOW_DISABLE_TELEMETRY")
     }
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{base}/mlflow.db"
     os.environ["GLINER2_UDF_MODEL_CACHE"] = str(base / "cache")
+    os.environ["GLINER2_UDF_CACHE"] = str(base / "exports")
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     yield os.environ["MLFLOW_TRACKING_URI"]
     for k, v in saved.items():

@@ -281,15 +281,28 @@ def test_commit_every_and_stream_sections():
         "!!python/object/new:os.system [echo]",
         "!!python/name:os.system",
         "!!python/module:os",
-        "!!binary aGVsbG8=",
+        "!!python/object/apply:os.mkdir [WITNESS]",
     ],
 )
 def test_yaml_object_tags_are_refused(tmp_path, tag):
-    """safe_load: no tag can construct a Python object (or smuggle bytes into a string field)."""
+    """safe_load: a Python tag, in the file or in a --set value, is invalid YAML and constructs nothing (an
+    unsafe loader would have called os.mkdir and made the witness folder)."""
+    witness = tmp_path / "constructed"
+    tag = tag.replace("WITNESS", str(witness))
     f = tmp_path / "evil.yaml"
     f.write_text(yaml.safe_dump(BASE).replace("path: models/x", f"path: {tag}"))
-    with pytest.raises(ConfigError) as info:
+    assert tag in f.read_text()
+    with pytest.raises(ConfigError, match=r"evil\.yaml: not valid YAML: could not determine a constructor"):
         load_config(str(f))
-    assert "not valid YAML" in str(info.value) or "model.path: expected a non-empty string" in str(info.value)
-    with pytest.raises(ConfigError):
-        load_config(str(tmp_path / "evil.yaml"), ["threshold=!!python/object/apply:os.getcwd []"])
+    f.write_text(yaml.safe_dump(BASE))
+    with pytest.raises(ConfigError, match=r"^--set threshold: value is not valid YAML: could not determine"):
+        load_config(str(f), [f"threshold={tag}"])
+    assert not witness.exists()
+
+
+def test_yaml_binary_tag_is_not_a_string(tmp_path):
+    """``!!binary`` is safe YAML (it makes bytes), and bytes are not a path."""
+    f = tmp_path / "bytes.yaml"
+    f.write_text(yaml.safe_dump(BASE).replace("path: models/x", "path: !!binary aGVsbG8="))
+    with pytest.raises(ConfigError, match=r"^model\.path: expected a non-empty string"):
+        load_config(str(f))

@@ -396,23 +396,34 @@ def test_model_missing_on_one_executor_is_one_clear_error(cluster, tiny_checkpoi
     print(f"\none error after {seconds:.1f} s: {message}")
 
 
-def test_model_unloadable_in_tasks_fails_the_job_with_the_path_and_executor(cluster, tmp_path):
-    """Without the preflight (the library call ``extract``), tasks that cannot load the model fail; Spark
-    retries them and gives up; the driver turns the failure into the same one-line error."""
-    from gliner2_udf.spark import extract
-    from gliner2_udf.spark.preflight import ExecutorModelError, raise_model_error
+def test_model_unloadable_in_tasks_fails_the_job_with_the_path_and_executor(
+    cluster, tiny_checkpoint, tmp_path, monkeypatch
+):
+    """An executor that cannot load the model after the preflight passed (one that joined later; the preflight
+    is switched off here to stand for it): its tasks fail, Spark retries them and gives up, and the job's driver
+    turns the failure into one line naming the path and the executor. Nothing is written. The folder is
+    ``/proc/self/cwd/<name>``: the driver loads it from its own working folder, the executors have none."""
+    from gliner2_udf.config import from_dict
+    from gliner2_udf.spark import preflight, run
 
-    path = str(tmp_path / "nowhere")
-    df = cluster.createDataFrame(list(docs(4).items()), "id string, text string").coalesce(1)
+    name = f"gliner2-model-{uuid.uuid4().hex[:8]}"
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_checkpoint, tmp_path / name)
+    path = f"/proc/self/cwd/{name}"
+    monkeypatch.setattr(preflight, "check_model_path", lambda spark, folder: [])
+    out = str(tmp_path / "out")
+    cfg = from_dict(
+        job_dict(write_parquet(str(tmp_path / "docs.parquet"), docs(4)), out, path, model={"distribution": "path"})
+    )
     t0 = time.time()
-    with pytest.raises(Exception) as info:
-        extract(df, path, SCHEMA, model_version="v1").collect()
-    with pytest.raises(
-        ExecutorModelError,
-        match=rf"^model.path: cannot load the model from '{re.escape(path)}' on "
-        r"executor \d+ on host \S+ \(pid \d+\): ",
-    ):
-        raise_model_error(info.value)
+    with pytest.raises(preflight.ExecutorModelError) as info:
+        run(cfg, cluster)
+    assert re.match(
+        rf"^model.path: cannot load the model from '{re.escape(path)}' on executor \d+ on host \S+ \(pid \d+\): ",
+        str(info.value),
+    ), str(info.value)
+    assert "\n" not in str(info.value)
+    assert not glob.glob(os.path.join(out, "_delta_log", "*.json")), os.listdir(out)  # no commit
     assert time.time() - t0 < 120
 
 

@@ -106,14 +106,29 @@ def test_heads_in_numpy_equal_the_torch_heads(tiny_checkpoint):
 
 
 def test_cache_is_keyed_by_weights_not_by_version_label(tiny_checkpoint):
+    """Two labels on the same weights share one export; other weights under the same label get their own export,
+    which gives their own scores (the classifier's bias moved by 1: every label logit moves by 1)."""
     import torch
 
+    from gliner2_udf.runtime.onnx_export import cache_dir
+
     a = GLiNER2.from_pretrained(tiny_checkpoint, backend="onnx", model_version="same-label")
-    net = a.network
+    assert a._runner.path.startswith(cache_dir()) and cache_dir().startswith(os.environ["GLINER2_UDF_CACHE"])
+    assert (
+        GLiNER2.from_pretrained(tiny_checkpoint, backend="onnx", model_version="other")._runner.path == a._runner.path
+    )
+    net = GLiNER2.from_pretrained(tiny_checkpoint).network
     with torch.no_grad():
-        net.classifier[0].bias.add_(1.0)
+        net.classifier[-1].bias.add_(1.0)
     b = GLiNER2(net, a.tokenizer, "same-label", backend="onnx")
     assert a._runner.path != b._runner.path
+    compiled = a.compile(small_schema())
+    from gliner2_udf.text import normalize, split_words
+
+    items = [a.processor.encode(compiled, split_words(normalize(t)).tokens) for t in TEXTS if t]
+    st = a.processor.schema_tokens(compiled)
+    for (_, _, k0), (_, _, k1) in zip(a.forward_batch(items, st), b.forward_batch(items, st)):
+        np.testing.assert_allclose(k1["sentiment"], k0["sentiment"] + 1.0, atol=1e-4)
 
 
 @pytest.mark.slow

@@ -31,13 +31,20 @@ def raw(model):
     [("fp32", "onnx", 1e-4), ("int8", "onnx", 0.5), ("int8", "torch", 0.5), ("bf16", "torch", 0.5)],
 )
 def test_settings_against_fp32(tiny_checkpoint, precision, backend, tol):
+    """Every output of every text: span logits per span task (the same spans valid), the count head's instances,
+    label logits per classification."""
     exact = raw(GLiNER2.from_pretrained(tiny_checkpoint))
     fast = raw(GLiNER2.from_pretrained(tiny_checkpoint, precision=precision, backend=backend))
-    for (s0, _, k0), (s1, _, k1) in zip(exact, fast):
+    assert len(exact) == len(fast) == len(TEXTS)
+    for (s0, c0, k0), (s1, c1, k1) in zip(exact, fast):
+        assert c1 == c0 and set(c0) == {"entities", "deal"}
+        assert set(k1) == set(k0) == {"sentiment"}
         for name in k0:
             np.testing.assert_allclose(k1[name], k0[name], atol=tol)
-        for name in s0.keys() & s1.keys():
+        assert set(s1) == set(s0) and s0
+        for name in s0:
             finite = np.isfinite(s0[name])
+            assert (np.isfinite(s1[name]) == finite).all() and finite.any()
             np.testing.assert_allclose(s1[name][finite], s0[name][finite], atol=tol * 10)
 
 
