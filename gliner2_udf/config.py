@@ -36,6 +36,55 @@ MLFLOW_SCHEMES = ("models:/", "runs:/")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 
+# What a job file may put in ``spark.conf``: how the job runs (parallelism, memory, retries, the UI, Delta and
+# SQL tuning), never what runs. Properties that load code or change the processes (jars, class paths, Java
+# options, executor environments, plugins, listeners, catalogs, Python worker modules, Hadoop filesystems)
+# belong to spark-submit ``--conf`` or the cluster's configuration, which the job file cannot override.
+SPARK_CONF_KEYS = frozenset(
+    {
+        "spark.sql.shuffle.partitions",
+        "spark.sql.session.timeZone",
+        "spark.sql.ansi.enabled",
+        "spark.sql.warehouse.dir",
+        "spark.sql.sources.partitionOverwriteMode",
+        "spark.sql.execution.arrow.maxRecordsPerBatch",
+        "spark.driver.memory",
+        "spark.driver.cores",
+        "spark.driver.maxResultSize",
+        "spark.executor.memory",
+        "spark.executor.cores",
+        "spark.executor.instances",
+        "spark.executor.memoryOverhead",
+        "spark.executor.pyspark.memory",
+        "spark.task.cpus",
+        "spark.task.maxFailures",
+        "spark.default.parallelism",
+        "spark.cores.max",
+        "spark.network.timeout",
+        "spark.local.dir",
+        "spark.python.worker.memory",
+        "spark.python.worker.reuse",
+        "spark.ui.enabled",
+        "spark.ui.port",
+        "spark.ui.showConsoleProgress",
+        "spark.speculation",
+    }
+)
+SPARK_CONF_PREFIXES = (
+    "spark.sql.adaptive.",
+    "spark.sql.files.",
+    "spark.sql.parquet.",
+    "spark.databricks.delta.",
+    "spark.dynamicAllocation.",
+    "spark.memory.",
+    "spark.eventLog.",
+)
+_SPARK_CONF_CODE = re.compile(r"class|plugin|listener|extension|jar|path|javaoptions|module|env", re.IGNORECASE)
+# input.filter is one Spark SQL condition on the input's own columns: no subquery (it would read other
+# tables) and none of the functions that call Java methods by name.
+_FILTER_REFUSED = re.compile(r"\b(select|reflect|java_method|try_reflect)\b", re.IGNORECASE)
+_SQL_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
+
 
 # --------------------------------------------------------------------------------------------
 # dataclasses (defaults are the documented defaults of conf/local.yaml)
@@ -136,6 +185,18 @@ def _str(value: Any, path: str, optional: bool = False) -> str | None:
     return value.strip()
 
 
+def _filter(value: Any) -> str | None:
+    text = _str(value, "input.filter", True)
+    found = text and _FILTER_REFUSED.search(_SQL_QUOTED.sub("''", text))
+    if found:
+        raise ConfigError(
+            "input.filter",
+            f"expected a condition on the input's columns; {found.group(1)!r} is not allowed in a filter "
+            "(no subqueries, no functions that call Java methods)",
+        )
+    return text
+
+
 def _choice(value: Any, choices: tuple[str, ...], path: str) -> str:
     if value not in choices:
         raise ConfigError(path, f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
@@ -202,7 +263,7 @@ def _input(d: Any) -> InputConfig:
         table=table,
         id_column=_column(d.get("id_column", "id"), "input.id_column"),
         text_column=_column(d.get("text_column", "text"), "input.text_column"),
-        filter=_str(d.get("filter"), "input.filter", True),
+        filter=_filter(d.get("filter")),
         passthrough=_columns(d.get("passthrough"), "input.passthrough"),
     )
     for i, c in enumerate(cfg.passthrough):
@@ -303,6 +364,12 @@ def _stream(d: Any, inp: InputConfig, out: OutputConfig) -> StreamConfig | None:
     return cfg
 
 
+def spark_conf_allowed(key: str) -> bool:
+    """True for the Spark properties a job file may set (:data:`SPARK_CONF_KEYS`, :data:`SPARK_CONF_PREFIXES`)."""
+    allowed = key in SPARK_CONF_KEYS or key.startswith(SPARK_CONF_PREFIXES)
+    return allowed and (key in SPARK_CONF_KEYS or not _SPARK_CONF_CODE.search(key))
+
+
 def _spark(d: Any) -> SparkConfig:
     d = _mapping(d if d is not None else {}, "spark")
     _keys(d, SparkConfig, "spark")
@@ -310,6 +377,13 @@ def _spark(d: Any) -> SparkConfig:
     for k, v in conf.items():
         if not isinstance(k, str) or not k.startswith("spark."):
             raise ConfigError(f"spark.conf.{k}", "expected a Spark property name starting with 'spark.'")
+        if not spark_conf_allowed(k):
+            raise ConfigError(
+                f"spark.conf.{k}",
+                "not allowed in a job file, which may set how the job runs (parallelism, memory, retries, the UI, "
+                "SQL and Delta tuning; README, Configuration) but not what runs: pass it to spark-submit --conf or "
+                "put it in the cluster's configuration",
+            )
         if isinstance(v, (Mapping, list, tuple)) or v is None:
             raise ConfigError(f"spark.conf.{k}", f"expected a scalar value, got {v!r}")
     return SparkConfig(

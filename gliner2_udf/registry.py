@@ -635,6 +635,10 @@ class JobTracker:
             "documents_per_second": summary.docs_per_second,
             "seconds": summary.seconds,
         }
+        read = summary.input  # what the input held: rows, rows without an id, rows that repeat an id
+        metrics.update(
+            {"input.rows": read.rows, "input.null_ids": read.null_ids, "input.repeated_ids": read.repeated_ids}
+        )
         counts = dict(summary.status_counts)
         for status in dict.fromkeys([*STATUSES, *counts]):
             metrics[f"status.{status}"] = counts.get(status, 0)

@@ -306,3 +306,69 @@ def test_yaml_binary_tag_is_not_a_string(tmp_path):
     f.write_text(yaml.safe_dump(BASE).replace("path: models/x", "path: !!binary aGVsbG8="))
     with pytest.raises(ConfigError, match=r"^model\.path: expected a non-empty string"):
         load_config(str(f))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "spark.jars",
+        "spark.jars.packages",
+        "spark.driver.extraJavaOptions",
+        "spark.executor.extraClassPath",
+        "spark.executorEnv.LD_PRELOAD",
+        "spark.sql.extensions",
+        "spark.sql.catalog.spark_catalog",
+        "spark.plugins",
+        "spark.extraListeners",
+        "spark.python.worker.module",
+        "spark.pyspark.python",
+        "spark.databricks.delta.logStore.class",
+        "spark.sql.parquet.output.committer.class",
+        "spark.hadoop.fs.s3a.impl",
+    ],
+)
+def test_spark_conf_that_changes_what_runs_is_refused(key):
+    assert error_of(cfg_with(spark={"conf": {key: "x"}})) == (
+        f"spark.conf.{key}: not allowed in a job file, which may set how the job runs (parallelism, memory, "
+        "retries, the UI, SQL and Delta tuning; README, Configuration) but not what runs: pass it to spark-submit "
+        "--conf or put it in the cluster's configuration"
+    )
+
+
+def test_spark_conf_tuning_is_accepted():
+    conf = {
+        "spark.task.maxFailures": 4,
+        "spark.sql.adaptive.enabled": False,
+        "spark.databricks.delta.snapshotPartitions": 2,
+        "spark.executor.memory": "4g",
+        "spark.ui.showConsoleProgress": True,
+    }
+    cfg = from_dict(cfg_with(spark={"conf": conf}))
+    assert cfg.spark.conf == {
+        "spark.task.maxFailures": "4",
+        "spark.sql.adaptive.enabled": "false",
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.executor.memory": "4g",
+        "spark.ui.showConsoleProgress": "true",
+    }
+
+
+@pytest.mark.parametrize(
+    "condition,word",
+    [
+        ("id IN (SELECT id FROM secrets)", "SELECT"),
+        ("reflect('java.lang.Runtime', 'getRuntime') IS NOT NULL", "reflect"),
+        ("java_method('java.lang.System', 'exit', 0) = 1", "java_method"),
+        ("try_reflect('java.lang.Thread', 'dumpStack') IS NULL", "try_reflect"),
+    ],
+)
+def test_input_filter_with_a_subquery_or_java_calls_is_refused(condition, word):
+    assert error_of(cfg_with(input__filter=condition)) == (
+        f"input.filter: expected a condition on the input's columns; {word!r} is not allowed in a filter "
+        "(no subqueries, no functions that call Java methods)"
+    )
+
+
+def test_input_filter_words_inside_quotes_are_data():
+    cfg = from_dict(cfg_with(input__filter="source = 'select' OR `reflect` = \"java_method\""))
+    assert cfg.input.filter == "source = 'select' OR `reflect` = \"java_method\""

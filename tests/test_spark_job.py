@@ -249,6 +249,78 @@ def test_int8_torch_workers_by_path_and_by_broadcast_agree(spark, tiny_deberta_c
         assert_rows_close(a[k], b[k])
 
 
+def test_null_and_repeated_ids_follow_the_policy_and_are_counted(spark, tiny_checkpoint, tmp_path):
+    """7 rows: 2 ids repeated (one with other texts, one with the same text from another source), 1 null id.
+    Merge mode extracts one row per id (the first by text, then by source) and none without an id; append mode
+    extracts all 7. Both say so in the summary and in the MLflow run."""
+    import mlflow
+
+    from gliner2_udf.spark import run
+    from gliner2_udf.spark.io import InputCounts
+
+    rows = [
+        ("a", "web", "Tim Cook of Apple met Acme."),
+        ("a", "web", "Acme bought Apple."),  # kept for "a": first by text
+        ("b", "news", "Jane loves the new watch."),
+        ("b", "blog", "Jane loves the new watch."),  # kept for "b": same text, first by source
+        ("c", "news", "Paris: Acme cuts jobs."),
+        (None, "news", "A row without an id."),
+        ("d", "news", "Invoice 7 from Acme."),
+    ]
+    inp = str(tmp_path / "docs.parquet")
+    pq.write_table(pa.table({k: [r[i] for r in rows] for i, k in enumerate(["id", "source", "text"])}), inp)
+    counts = InputCounts(rows=7, null_ids=1, repeated_ids=2)
+    merged = run(job(inp, str(tmp_path / "merged"), tiny_checkpoint), spark)
+    assert (merged.input, merged.rows) == (counts, 4)
+    got = {r["id"]: r["source"] for r in spark.read.format("delta").load(str(tmp_path / "merged")).collect()}
+    assert got == {"a": "web", "b": "blog", "c": "news", "d": "news"}
+    assert (
+        "input rows:    7; 1 without an id, 2 repeat an id (merge mode extracts one row per id, the first by text"
+        in (merged.format())
+    )
+    metrics = mlflow.get_run(merged.mlflow_run_id).data.metrics
+    assert (metrics["input.rows"], metrics["input.null_ids"], metrics["input.repeated_ids"]) == (7, 1, 2)
+    appended = run(job(inp, str(tmp_path / "appended"), tiny_checkpoint, mode="append"), spark)
+    assert (appended.input, appended.rows) == (counts, 7)
+    assert "2 repeat an id (append mode extracts every row)" in appended.format()
+
+
+@pytest.mark.parametrize(
+    "mode,extra",
+    [
+        ("merge", {}),
+        ("append", {}),
+        ("overwrite", {}),
+        ("merge", {"output": {"commit_every": 10}}),
+        ("merge", {"stream": {"checkpoint": "CHECKPOINT"}}),
+    ],
+)
+def test_an_input_with_zero_rows_works_in_every_mode(spark, tiny_checkpoint, tmp_path, mode, extra):
+    """Zero rows: the run succeeds, writes an empty output table with every result column, and runs again."""
+    from gliner2_udf.spark import run
+
+    empty = spark.createDataFrame([], "id string, source string, text string")
+    inp, out = str(tmp_path / "docs"), str(tmp_path / "out")
+    fmt = "delta" if "stream" in extra else "parquet"
+    empty.write.format(fmt).save(inp)
+    d = {
+        "input": {"format": fmt, "path": inp, "passthrough": ["source"]},
+        "schema": SCHEMA,
+        "model": {"path": tiny_checkpoint},
+        "output": {"format": "delta", "path": out, "mode": mode, **extra.get("output", {})},
+    }
+    if "stream" in extra:
+        d["stream"] = {"checkpoint": str(tmp_path / "checkpoint")}
+    cfg = from_dict(d)
+    for _ in range(2):
+        summary = run(cfg, spark)
+        assert (summary.rows, summary.input.rows) == (0, 0)
+        table = spark.read.format("delta").load(out)
+        assert table.count() == 0 and {"id", "source", "entities", "deal", "status", "schema_hash"} <= set(
+            table.columns
+        )
+
+
 def assert_rows_close(a, b, tol=1e-5):
     """Equal, except floats within ``tol`` (batches of other sizes pad differently)."""
     if isinstance(a, float) and isinstance(b, float):

@@ -5,16 +5,22 @@
 ``write`` inserts the new rows with a Delta ``MERGE ... WHEN NOT MATCHED THEN INSERT *`` on the same
 key, so a re-run after a crash or over a grown table adds nothing twice and loses nothing.
 
+Null and repeated ids (counted by ``input_counts``, reported in the job summary and its MLflow run): merge mode
+keys rows on the id, so it extracts one row per id, the first by text (then by the passthrough columns), and
+no row without an id; append and overwrite extract every row.
+
 Example::
 
     docs = read_input(spark, cfg.input)
-    todo = pending(spark, docs, cfg.output, cfg.input.id_column, compiled.schema_hash)
+    todo = pending(spark, docs, cfg.output, cfg.input, compiled.schema_hash)
     write(spark, extract(todo, ...), cfg.output, cfg.input.id_column)
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -85,18 +91,51 @@ def read_output(spark: SparkSession, cfg: OutputConfig) -> DataFrame:
     return _reader(spark, cfg.format, cfg.path, cfg.table)
 
 
-def pending(spark: SparkSession, docs: DataFrame, cfg: OutputConfig, id_column: str, schema_hash: str) -> DataFrame:
-    """In merge mode: one row per id, without the ids already extracted with this schema.
+@dataclass(frozen=True)
+class InputCounts:
+    """What the input held: its rows, the rows without an id, and the rows whose id an earlier row has."""
 
-    Rows with a null id cannot be keyed, so merge mode leaves them out (append/overwrite keep them).
-    """
+    rows: int = 0
+    null_ids: int = 0
+    repeated_ids: int = 0
+
+    def __add__(self, other: InputCounts) -> InputCounts:
+        return InputCounts(
+            self.rows + other.rows, self.null_ids + other.null_ids, self.repeated_ids + other.repeated_ids
+        )
+
+
+def input_counts(docs: DataFrame, id_column: str) -> InputCounts:
+    """One aggregation over the input (after its filter): rows, null ids, rows that repeat an id."""
+    key = F.col(f"`{id_column}`")
+    r = docs.agg(F.count(F.lit(1)).alias("n"), F.count(key).alias("keyed"), F.countDistinct(key).alias("ids")).first()
+    return InputCounts(int(r["n"]), int(r["n"] - r["keyed"]), int(r["keyed"] - r["ids"]))
+
+
+def one_row_per_id(docs: DataFrame, cfg: InputConfig) -> DataFrame:
+    """Rows with an id, one per id: the first by text, then by the passthrough columns Spark can order (a
+    re-run keeps the same row)."""
+    orderable = {f.name for f in docs.schema.fields if not isinstance(f.dataType, T.MapType)}
+    order = [c for c in (cfg.text_column, *cfg.passthrough) if c in orderable]
+    first = Window.partitionBy(F.col(f"`{cfg.id_column}`")).orderBy(*[F.col(f"`{c}`").asc_nulls_last() for c in order])
+    return (
+        docs.where(F.col(f"`{cfg.id_column}`").isNotNull())
+        .withColumn("__row", F.row_number().over(first))
+        .where(F.col("__row") == 1)
+        .drop("__row")
+    )
+
+
+def pending(spark: SparkSession, docs: DataFrame, cfg: OutputConfig, inp: InputConfig, schema_hash: str) -> DataFrame:
+    """In merge mode: one row per id (``one_row_per_id``), without the ids already extracted with this schema.
+    Append and overwrite modes extract every row."""
     if cfg.mode != "merge":
         return docs
-    docs = docs.where(F.col(f"`{id_column}`").isNotNull()).dropDuplicates([id_column])
+    docs = one_row_per_id(docs, inp)
     if not output_exists(spark, cfg):
         return docs
-    done = read_output(spark, cfg).where(F.col("schema_hash") == F.lit(schema_hash)).select(id_column)
-    return docs.join(done, on=id_column, how="left_anti")
+    done = read_output(spark, cfg).where(F.col("schema_hash") == F.lit(schema_hash)).select(inp.id_column)
+    return docs.join(done, on=inp.id_column, how="left_anti")
 
 
 def chunks(todo: DataFrame, id_column: str, commit_every: int | None) -> list[DataFrame]:

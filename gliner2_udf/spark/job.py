@@ -129,15 +129,25 @@ class Summary:
     schema_hash: str = ""
     entity_counts: Mapping[str, int] = field(default_factory=dict)  # entities found per type
     mlflow_run_id: str | None = None
+    input: io.InputCounts = field(default_factory=io.InputCounts)  # rows read (after the filter), null/repeated ids
+    mode: str = "merge"
 
     @property
     def docs_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def id_policy(self) -> str:
+        if self.mode == "merge":
+            return "merge mode extracts one row per id, the first by text, and none without an id"
+        return f"{self.mode} mode extracts every row"
+
     def format(self) -> str:
         lines = [
             f"output:        {self.output}",
             f"model:         {self.model_version}   schema: {self.schema_hash}",
+            f"input rows:    {self.input.rows}; {self.input.null_ids} without an id, "
+            f"{self.input.repeated_ids} repeat an id ({self.id_policy})",
             f"rows written:  {self.rows} in {self.seconds:.1f} s ({self.docs_per_second:.1f} documents/s)",
             "status:        " + (", ".join(f"{k}={v}" for k, v in sorted(self.status_counts.items())) or "-"),
         ]
@@ -275,9 +285,12 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
         if cfg.stream is not None:
             from .stream import run_stream
 
-            run_stream(spark, cfg, extract_docs)
+            counts = run_stream(spark, cfg, extract_docs)
         else:
-            _write_batches(spark, cfg, extract_docs)
+            counts = _write_batches(spark, cfg, extract_docs)
+        if not io.output_exists(spark, cfg.output):  # nothing to extract: a first run still creates the table
+            empty = io.read_input(spark, cfg.input).limit(0)
+            io.write(spark, extract_docs(empty), cfg.output, cfg.input.id_column)
     except Exception as err:  # a task that could not load the model: one clear error, not a stack trace
         from .preflight import raise_model_error
 
@@ -289,16 +302,19 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
     written = io.read_output(spark, cfg.output).where(
         (F.col("extracted_at") == F.lit(started).cast("timestamp")) & (F.col("schema_hash") == compiled.schema_hash)
     )
-    rows, status, top, counts = summarize(written)
-    return Summary(where, rows, seconds, status, top, version, compiled.schema_hash, counts)
+    rows, status, top, entities = summarize(written)
+    return Summary(
+        where, rows, seconds, status, top, version, compiled.schema_hash, entities, input=counts, mode=cfg.output.mode
+    )
 
 
-def _write_batches(spark: SparkSession, cfg: JobConfig, extract_docs) -> int:
+def _write_batches(spark: SparkSession, cfg: JobConfig, extract_docs) -> io.InputCounts:
     """Extract the pending documents and write them: one commit, or one per ``output.commit_every``
     documents (each part merged on (id, schema_hash), so a re-run after a crash redoes only the parts
-    that were not committed). Returns the number of commits."""
+    that were not committed). Returns what the input held."""
     docs = io.read_input(spark, cfg.input)
-    todo = io.pending(spark, docs, cfg.output, cfg.input.id_column, cfg.compiled_schema.schema_hash)
+    counts = io.input_counts(docs, cfg.input.id_column)
+    todo = io.pending(spark, docs, cfg.output, cfg.input, cfg.compiled_schema.schema_hash)
     parts = io.chunks(todo, cfg.input.id_column, cfg.output.commit_every)
     fault_injection.reached("before_first_write")
     for n, part in enumerate(parts):
@@ -307,4 +323,4 @@ def _write_batches(spark: SparkSession, cfg: JobConfig, extract_docs) -> int:
         part = part.repartition(max(spark.sparkContext.defaultParallelism, part.rdd.getNumPartitions()))
         io.write(spark, extract_docs(part), cfg.output, cfg.input.id_column)
         fault_injection.reached("commit", n, last=n == len(parts) - 1)
-    return len(parts)
+    return counts

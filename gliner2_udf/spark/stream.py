@@ -31,12 +31,14 @@ from ..config import JobConfig
 from . import io
 
 
-def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[DataFrame], DataFrame]) -> int:
-    """Run the ``availableNow`` query to its end; returns the number of micro-batches it ran.
+def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[DataFrame], DataFrame]) -> io.InputCounts:
+    """Run the ``availableNow`` query to its end; returns what its micro-batches held (null and repeated ids
+    counted within each micro-batch: an id repeated in a later one is skipped by merge mode as already done).
 
     ``extract_batch(docs) -> rows`` is the job's extraction (model, schema and run constants bound).
     """
     out_cfg, id_column = cfg.output, cfg.input.id_column
+    counts = [io.InputCounts()]
     schema_hash = cfg.compiled_schema.schema_hash
     source = io.read_input_stream(spark, cfg.input, cfg.stream.max_files_per_trigger)
     started = threading.Event()
@@ -46,7 +48,8 @@ def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[Dat
     def each(batch: DataFrame, batch_id: int) -> None:
         started.wait(60)  # the query id is known once start() returns
         session = batch.sparkSession
-        todo = io.pending(session, batch, out_cfg, id_column, schema_hash)
+        counts[0] += io.input_counts(batch, id_column)
+        todo = io.pending(session, batch, out_cfg, cfg.input, schema_hash)
         todo = todo.repartition(max(session.sparkContext.defaultParallelism, 1))
         txn = (f"gliner2-extract-{query_id['id']}", batch_id) if out_cfg.mode == "append" else None
         io.write(session, extract_batch(todo), out_cfg, id_column, txn=txn)
@@ -64,4 +67,4 @@ def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[Dat
     started.set()
     query.awaitTermination()
     fault_injection.reached("after_last_commit")
-    return seen[0]
+    return counts[0]
