@@ -129,6 +129,7 @@ class OutputConfig:
     mode: str = "merge"
     partition_by: tuple[str, ...] = ()
     commit_every: int | None = None  # about this many documents per Delta commit (merge mode); None: one
+    retry_errors: bool = False  # merge mode: extract again the documents whose row has status "error"
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,12 @@ def _filter(value: Any) -> str | None:
             "(no subqueries, no functions that call Java methods)",
         )
     return text
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(path, f"expected true or false, got {value!r}")
+    return value
 
 
 def _choice(value: Any, choices: tuple[str, ...], path: str) -> str:
@@ -319,7 +326,12 @@ def _output(d: Any) -> OutputConfig:
         mode=_choice(d.get("mode", "merge"), OUTPUT_MODES, "output.mode"),
         partition_by=_columns(d.get("partition_by"), "output.partition_by"),
         commit_every=_int(d.get("commit_every"), "output.commit_every", 1, 100_000_000, optional=True),
+        retry_errors=_bool(d.get("retry_errors", False), "output.retry_errors"),
     )
+    if cfg.retry_errors and cfg.mode != "merge":
+        raise ConfigError(
+            "output.retry_errors", f"retrying error rows needs output.mode 'merge' (it replaces them), got {cfg.mode!r}"
+        )
     if cfg.mode == "merge" and cfg.format != "delta":
         raise ConfigError(
             "output.mode",

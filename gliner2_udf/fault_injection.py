@@ -13,6 +13,10 @@ until it is killed:
   ``GLINER2_UDF_FAULT_PAUSE_S`` seconds (default 300), so that a test can SIGKILL it there.
 * ``GLINER2_UDF_FAULT_BATCH_SLEEP=<seconds>``: a Python worker sleeps that long before each batch, so that
   a test can find and kill it while it is extracting.
+* ``GLINER2_UDF_FAULT_CRASH_TEXT=<marker>``: a Python worker SIGKILLs itself before it extracts a batch holding
+  a text that contains the marker (as a native crash or the out-of-memory killer would end it). With
+  ``GLINER2_UDF_FAULT_CRASH_ONCE=<folder>`` only the first worker that meets it dies (it leaves
+  ``<folder>/crashed`` behind), so a retry succeeds.
 
 Workers see these variables through ``spark.executorEnv.*`` (or the environment on local masters).
 
@@ -22,6 +26,7 @@ The points, one call each::
     reached("commit", n, last=...)         # driver, after the n-th (0-based) output commit of this run
     reached("after_last_commit")           # driver, after the run's last commit (streaming: after the query)
     reached("worker_batch")                # Python worker, before it extracts a batch
+    crash_if_marked(texts)                 # Python worker, before it extracts a batch
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ MARKS_ENV = "GLINER2_UDF_FAULT_MARKS"
 PAUSE_ENV = "GLINER2_UDF_FAULT_PAUSE"
 PAUSE_SECONDS_ENV = "GLINER2_UDF_FAULT_PAUSE_S"
 BATCH_SLEEP_ENV = "GLINER2_UDF_FAULT_BATCH_SLEEP"
+CRASH_TEXT_ENV = "GLINER2_UDF_FAULT_CRASH_TEXT"
+CRASH_ONCE_ENV = "GLINER2_UDF_FAULT_CRASH_ONCE"
 POINTS = ("before_first_write", "between_commits", "after_last_commit")  # where PAUSE_ENV may pause
 CALLS = ("before_first_write", "commit", "after_last_commit", "worker_batch")  # what reached() accepts
 
@@ -60,6 +67,29 @@ def reached(point: str, n: int = 0, last: bool = False) -> None:
             time.sleep(float(seconds))
     else:
         raise ValueError(f"unknown fault point {point!r}; expected one of {CALLS}")
+
+
+def crash_if_marked(texts) -> None:
+    """SIGKILL this process if one of ``texts`` (str, bytes or None) contains ``$GLINER2_UDF_FAULT_CRASH_TEXT``."""
+    marker = os.environ.get(CRASH_TEXT_ENV)
+    if not marker:
+        return
+    needle = marker.encode("utf-8")
+    hit = any(
+        t is not None and (needle in bytes(t) if isinstance(t, (bytes, bytearray, memoryview)) else marker in t)
+        for t in texts
+    )
+    once = os.environ.get(CRASH_ONCE_ENV)
+    if hit and once:
+        os.makedirs(once, exist_ok=True)
+        try:
+            os.close(os.open(os.path.join(once, "crashed"), os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+    if hit:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _mark(name: str) -> None:

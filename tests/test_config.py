@@ -372,3 +372,11 @@ def test_input_filter_with_a_subquery_or_java_calls_is_refused(condition, word):
 def test_input_filter_words_inside_quotes_are_data():
     cfg = from_dict(cfg_with(input__filter="source = 'select' OR `reflect` = \"java_method\""))
     assert cfg.input.filter == "source = 'select' OR `reflect` = \"java_method\""
+
+
+def test_retry_errors_needs_merge_mode_and_a_boolean():
+    assert from_dict(cfg_with(output__retry_errors=True)).output.retry_errors is True
+    assert error_of(cfg_with(output__retry_errors="yes")) == "output.retry_errors: expected true or false, got 'yes'"
+    assert error_of(cfg_with(output__retry_errors=True, output__mode="append")) == (
+        "output.retry_errors: retrying error rows needs output.mode 'merge' (it replaces them), got 'append'"
+    )

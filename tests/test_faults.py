@@ -649,3 +649,65 @@ def test_streaming_killed_between_output_and_checkpoint_commit_resumes_without_d
         s1,
     )
     report("(streaming re-run from the checkpoint)", "18 documents, 3 input files", len(items), s2)
+
+
+# --------------------------------------------------------------------------------------------
+# Python workers that die on a document: local masters retry, and a document that kills every attempt is isolated
+
+CRASH = "CRASH-ME"  # the fault hook SIGKILLs a Python worker whose batch holds a text with this
+
+
+def _rows(session, out: str) -> dict:
+    return {r["id"]: r for r in session.read.format("delta").load(out).select("id", "status", "error").collect()}
+
+
+def test_local_master_retries_a_python_worker_that_was_killed(cluster, tiny_checkpoint, tmp_path):
+    """``spark-submit --master local[1]`` (a local master, as ``make run`` and the README's cron line use): Spark
+    gives a local task one attempt unless the master says more; ours becomes ``local[1,4]``, so the task whose
+    worker was SIGKILLed once is retried and the job finishes with every row."""
+    items = docs(8)
+    items["doc-003"] += f" {CRASH}"
+    out = str(tmp_path / "out")
+    config = job_dict(write_parquet(str(tmp_path / "docs.parquet"), items), out, tiny_checkpoint)
+    once = str(tmp_path / "once")
+    proc, log = submit(
+        config, str(tmp_path), "once", {"GLINER2_UDF_FAULT_CRASH_TEXT": CRASH, "GLINER2_UDF_FAULT_CRASH_ONCE": once}
+    )
+    finish(proc, log)
+    assert os.path.exists(os.path.join(once, "crashed"))  # a worker did die on it
+    rows = _rows(cluster, out)
+    assert set(rows) == set(items) and {r["status"] for r in rows.values()} == {"ok"}
+    stats = check_table(cluster, out, items)
+    assert_exactly_once(stats, items)
+    report("Python worker SIGKILLed once on a local master (local[1])", "8 documents", 8, stats)
+
+
+def test_a_document_that_kills_its_worker_on_every_attempt_becomes_an_error_row(cluster, tiny_checkpoint, tmp_path):
+    """A document whose Python worker dies on every attempt (the hook stands for a native crash or the OOM killer):
+    the job narrows the failure down to it, writes it with status ``error`` and the rest as usual; a re-run skips it;
+    ``output.retry_errors`` extracts it again."""
+    from gliner2_udf.spark.isolate import MESSAGE
+
+    items = docs(8)
+    items["doc-005"] += f" {CRASH}"
+    out = str(tmp_path / "out")
+    config = job_dict(write_parquet(str(tmp_path / "docs.parquet"), items), out, tiny_checkpoint)
+    crash = {"GLINER2_UDF_FAULT_CRASH_TEXT": CRASH}
+    proc, log = submit(config, str(tmp_path), "poison", crash)
+    text = finish(proc, log, timeout=600)
+    rows = _rows(cluster, out)
+    assert set(rows) == set(items)
+    assert (rows["doc-005"]["status"], rows["doc-005"]["error"]) == ("error", MESSAGE.format(attempts="4 attempts"))
+    assert all(rows[k]["status"] == "ok" and rows[k]["error"] is None for k in rows if k != "doc-005")
+    assert "status:        error=1, ok=7" in text
+    stats = check_table(cluster, out, items)
+    assert_exactly_once(stats, items)
+    report("a document that SIGKILLs its Python worker on every attempt", "8 documents", 8, stats)
+    proc, log = submit(config, str(tmp_path), "rerun", crash)
+    assert "rows written:  0 " in finish(proc, log)  # merge mode skips it like any row already written
+    config["output"]["retry_errors"] = True
+    proc, log = submit(config, str(tmp_path), "retry")  # no crash this time
+    assert "status:        ok=1" in finish(proc, log)
+    rows = _rows(cluster, out)
+    assert set(rows) == set(items) and {r["status"] for r in rows.values()} == {"ok"}
+    assert cluster.read.format("delta").load(out).count() == len(items)

@@ -321,6 +321,22 @@ def test_an_input_with_zero_rows_works_in_every_mode(spark, tiny_checkpoint, tmp
         )
 
 
+def test_local_masters_give_a_task_four_attempts(spark):
+    """Spark runs a task on ``local[N]`` once; the session asks for ``local[N,4]`` (cluster masters unchanged)."""
+    from gliner2_udf.spark.isolate import task_attempts
+    from gliner2_udf.spark.session import with_local_retries
+
+    assert spark.sparkContext.master == "local[2,4]" and task_attempts(spark) == 4
+    assert [with_local_retries(m) for m in ("local", "local[*]", "local[3]", "local[2,1]", "yarn")] == [
+        "local[1,4]",
+        "local[*,4]",
+        "local[3,4]",
+        "local[2,1]",
+        "yarn",
+    ]
+    assert with_local_retries("local-cluster[2,1,1024]") == "local-cluster[2,1,1024]"
+
+
 def assert_rows_close(a, b, tol=1e-5):
     """Equal, except floats within ``tol`` (batches of other sizes pad differently)."""
     if isinstance(a, float) and isinstance(b, float):

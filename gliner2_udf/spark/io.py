@@ -127,14 +127,17 @@ def one_row_per_id(docs: DataFrame, cfg: InputConfig) -> DataFrame:
 
 
 def pending(spark: SparkSession, docs: DataFrame, cfg: OutputConfig, inp: InputConfig, schema_hash: str) -> DataFrame:
-    """In merge mode: one row per id (``one_row_per_id``), without the ids already extracted with this schema.
-    Append and overwrite modes extract every row."""
+    """In merge mode: one row per id (``one_row_per_id``), without the ids already extracted with this schema
+    (``retry_errors``: except those whose row has status ``error``). Append and overwrite extract every row."""
     if cfg.mode != "merge":
         return docs
     docs = one_row_per_id(docs, inp)
     if not output_exists(spark, cfg):
         return docs
-    done = read_output(spark, cfg).where(F.col("schema_hash") == F.lit(schema_hash)).select(inp.id_column)
+    done = read_output(spark, cfg).where(F.col("schema_hash") == F.lit(schema_hash))
+    if cfg.retry_errors:
+        done = done.where(F.col("status") != F.lit("error"))
+    done = done.select(inp.id_column)
     return docs.join(done, on=inp.id_column, how="left_anti")
 
 
@@ -169,7 +172,10 @@ def write(
 
         target = DeltaTable.forName(spark, cfg.table) if cfg.table else DeltaTable.forPath(spark, cfg.path)
         key = f"t.`{id_column}` = s.`{id_column}` AND t.schema_hash = s.schema_hash"
-        target.alias("t").merge(df.alias("s"), key).whenNotMatchedInsertAll().execute()
+        merge = target.alias("t").merge(df.alias("s"), key)
+        if cfg.retry_errors:  # the error rows that pending let through again are replaced
+            merge = merge.whenMatchedUpdateAll(condition="t.status = 'error'")
+        merge.whenNotMatchedInsertAll().execute()
         return
     writer = df.write.format(cfg.format).mode("overwrite" if cfg.mode == "overwrite" else "append")
     if txn is not None:

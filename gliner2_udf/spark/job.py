@@ -27,6 +27,7 @@ from ..options import DEFAULTS, ExtractOptions
 from ..rows import Layout
 from ..schema import CompiledSchema, compile_schema, load_schema
 from . import io
+from .isolate import write_isolating
 from .udf import ModelSource, make_udf
 
 
@@ -321,6 +322,6 @@ def _write_batches(spark: SparkSession, cfg: JobConfig, extract_docs) -> io.Inpu
         # Small files come as one partition and AQE may coalesce the anti-join's: spread the documents
         # over at least every core (a fixed number, which AQE keeps). The shuffle is cheap next to the model.
         part = part.repartition(max(spark.sparkContext.defaultParallelism, part.rdd.getNumPartitions()))
-        io.write(spark, extract_docs(part), cfg.output, cfg.input.id_column)
+        write_isolating(spark, part, extract_docs, cfg.output, cfg.input)
         fault_injection.reached("commit", n, last=n == len(parts) - 1)
     return counts

@@ -12,12 +12,17 @@ Where the Delta jars come from, in order:
 
 On Databricks (``DATABRICKS_RUNTIME_VERSION`` set) and under ``spark-submit`` (the JVM already runs) no
 package is set: Delta ships with the runtime, or comes from ``spark-submit --packages``.
+
+A local master (``local``, ``local[N]``, ``local[*]``; also one given to ``spark-submit --master``) becomes
+``local[N,4]``: Spark gives a task on a local master a single attempt unless the master names more, so one
+killed Python worker would fail the whole job. ``local[N,F]`` is kept as written.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import re
 import sys
 from collections.abc import Mapping
 
@@ -52,6 +57,7 @@ DELTA_EXCLUDES = ",".join(
         "javax.annotation:*",
     ]
 )
+LOCAL_TASK_ATTEMPTS = 4  # what spark.task.maxFailures gives a task on a cluster
 LOOPBACK_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
 
@@ -62,6 +68,20 @@ def on_databricks() -> bool:
 def under_spark_submit() -> bool:
     """True under spark-submit or the pyspark shell: the JVM was started before Python, with its packages."""
     return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def with_local_retries(master: str) -> str:
+    """``local``, ``local[N]``, ``local[*]`` -> ``local[N,LOCAL_TASK_ATTEMPTS]``; any other master unchanged."""
+    m = re.fullmatch(r"local(?:\[(\d+|\*)\])?", master.strip())
+    return f"local[{m.group(1) or 1},{LOCAL_TASK_ATTEMPTS}]" if m else master
+
+
+def _submitted_master() -> str | None:
+    """The master ``spark-submit`` started this driver with."""
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # connects to spark-submit's JVM, which holds its --master
+    return SparkConf().get("spark.master", None)
 
 
 def delta_conf() -> dict[str, str]:
@@ -94,13 +114,17 @@ def get_session(
     if on_databricks():
         return builder.getOrCreate()
     settings: dict[str, str] = dict(DELTA_CONF)
-    if not under_spark_submit():
+    if under_spark_submit():
+        submitted = _submitted_master()
+        if submitted and with_local_retries(submitted) != submitted:
+            settings["spark.master"] = with_local_retries(submitted)
+    else:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         settings.update(delta_conf())
         settings.update(LOOPBACK_CONF)
         settings.setdefault("spark.ui.enabled", "false")
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers use this interpreter (and venv)
-        builder = builder.master(master or "local[*]")
+        builder = builder.master(with_local_retries(master or "local[*]"))
     settings.update(conf or {})
     for k, v in settings.items():
         builder = builder.config(k, v)

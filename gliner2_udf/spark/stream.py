@@ -29,6 +29,7 @@ from pyspark.sql import DataFrame, SparkSession
 from .. import fault_injection
 from ..config import JobConfig
 from . import io
+from .isolate import write_isolating
 
 
 def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[DataFrame], DataFrame]) -> io.InputCounts:
@@ -52,7 +53,7 @@ def run_stream(spark: SparkSession, cfg: JobConfig, extract_batch: Callable[[Dat
         todo = io.pending(session, batch, out_cfg, cfg.input, schema_hash)
         todo = todo.repartition(max(session.sparkContext.defaultParallelism, 1))
         txn = (f"gliner2-extract-{query_id['id']}", batch_id) if out_cfg.mode == "append" else None
-        io.write(session, extract_batch(todo), out_cfg, id_column, txn=txn)
+        write_isolating(session, todo, extract_batch, out_cfg, cfg.input, txn=txn)
         fault_injection.reached("commit", seen[0], last=False)
         seen[0] += 1
 

@@ -182,6 +182,7 @@ def make_udf(source: ModelSource, compiled, layout: Layout, options: ExtractOpti
         model.set_threads(options.threads)
         for series in texts:
             fault_injection.reached("worker_batch")
+            fault_injection.crash_if_marked(series)
             rows = extract_rows(model, compiled, layout, series.tolist(), options)
             yield pd.DataFrame(rows, columns=columns)
 
