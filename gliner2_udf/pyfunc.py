@@ -42,6 +42,25 @@ def signature():
     )
 
 
+def verify_logged(checkpoint: str, schema: str, config: dict) -> None:
+    """Refuse a checkpoint or schema artifact that differs from the hashes recorded when it was registered (the
+    model's ``model_config``; ``registry.resolve`` checks the registry's own tags instead)."""
+    from .errors import RegistryError
+    from .identity import file_sha256, manifest_problems
+    from .registry import MANIFEST_TAG, SCHEMA_TAG
+
+    if not config.get(MANIFEST_TAG) or not config.get(SCHEMA_TAG):
+        raise RegistryError(
+            f"this logged model records no file manifest ({MANIFEST_TAG}, {SCHEMA_TAG} in its model_config); "
+            "register the checkpoint again with jobs/register_model.py"
+        )
+    problems = manifest_problems(checkpoint, json.loads(config[MANIFEST_TAG]))
+    if file_sha256(schema) != config[SCHEMA_TAG]:
+        problems.append("the schema artifact changed")
+    if problems:
+        raise RegistryError(f"the logged model does not match what was registered: {'; '.join(problems)}; refusing")
+
+
 class GLiNER2PyFunc(mlflow.pyfunc.PythonModel):
     """Loads ``artifacts["checkpoint"]`` and extracts with ``artifacts["schema"]`` unless a call passes
     ``params={"schema": "<JSON schema>"}``."""
@@ -55,6 +74,7 @@ class GLiNER2PyFunc(mlflow.pyfunc.PythonModel):
         from .schema import load_schema
 
         config = context.model_config or {}
+        verify_logged(context.artifacts["checkpoint"], context.artifacts["schema"], config)
         self.model = GLiNER2.from_pretrained(context.artifacts["checkpoint"], model_version=config.get("model_version"))
         self.schema = load_schema(context.artifacts["schema"])
 

@@ -47,6 +47,8 @@ DEFAULT_EXPERIMENT = "gliner2-udf"
 EXPERIMENT_ENV = "GLINER2_UDF_MLFLOW_EXPERIMENT"
 CACHE_ENV = "GLINER2_UDF_MODEL_CACHE"
 SHA_TAG = "checkpoint_sha256"
+MANIFEST_TAG = "checkpoint_manifest"  # JSON {file: sha256} of every file of the checkpoint folder
+SCHEMA_TAG = "schema_sha256"  # the default schema artifact
 MODEL_NAME = "model"  # the logged model's name inside its run
 EVAL_FILES = ("eval.json", "metrics.json")  # looked for inside the checkpoint folder
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>[^/@]+))$")
@@ -172,7 +174,7 @@ def find_eval_metrics(checkpoint: str, metrics_file: str | None = None) -> dict[
 def checkpoint_metadata(checkpoint: str, metrics_file: str | None = None) -> dict[str, Any]:
     """What the registry records about a checkpoint folder (read from its files, weights not loaded)."""
     from .checkpoint import architecture_of, read_config
-    from .identity import checkpoint_sha256
+    from .identity import checkpoint_sha256, folder_manifest
 
     with open(os.path.join(checkpoint, "config.json"), encoding="utf-8") as fh:
         raw = json.load(fh)
@@ -189,6 +191,7 @@ def checkpoint_metadata(checkpoint: str, metrics_file: str | None = None) -> dic
         "architecture": architecture_of(raw),
         "max_span_width": getattr(read_config(checkpoint), "max_width", "any"),  # boundary spans: any length
         SHA_TAG: checkpoint_sha256(checkpoint),
+        MANIFEST_TAG: json.dumps(folder_manifest(checkpoint), separators=(",", ":")),
     }
     metrics = find_eval_metrics(checkpoint, metrics_file)
     if metrics:
@@ -284,6 +287,9 @@ def register_checkpoint(
     with tempfile.TemporaryDirectory() as tmp, _run(f"register {name}", experiment) as run:
         schema_file = _schema_file(schema, tmp)
         load_schema(schema_file)  # fail here on a bad schema, not when the model is loaded
+        from .identity import file_sha256
+
+        meta[SCHEMA_TAG] = file_sha256(schema_file)
         artifact = checkpoint
         if ref is not None:  # the hub cache's snapshot is symlinks into its blobs: MLflow logs real files
             artifact = shutil.copytree(checkpoint, os.path.join(tmp, "hub", ref.repo_id.split("/")[1]))
@@ -307,6 +313,7 @@ def register_checkpoint(
                 artifacts={"checkpoint": artifact, "schema": schema_file},
                 signature=signature(),
                 metadata=meta,
+                model_config={MANIFEST_TAG: meta[MANIFEST_TAG], SCHEMA_TAG: meta[SCHEMA_TAG]},  # pyfunc verifies
                 pip_requirements=_requirements(),
                 registered_model_name=name,
                 await_registration_for=60,
@@ -314,7 +321,7 @@ def register_checkpoint(
         version = str(info.registered_model_version)
     client = _client()
     for key, value in {
-        **{k: meta[k] for k in (SHA_TAG, "encoder", "architecture", "max_span_width")},
+        **{k: meta[k] for k in (SHA_TAG, MANIFEST_TAG, SCHEMA_TAG, "encoder", "architecture", "max_span_width")},
         **hub_tags,
     }.items():
         client.set_model_version_tag(name, version, key, str(value))
@@ -476,8 +483,6 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
     except ImportError:
         raise RegistryError(f"{uri!r} needs mlflow: pip install -e '.[mlflow]'") from None
 
-    from .identity import checkpoint_sha256
-
     client = _client()
     try:
         client.get_registered_model(name)
@@ -499,33 +504,60 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
             ) from None
         raise RegistryError(f"model {name!r} has no version {version}") from None
     version = str(mv.version)
-    recorded = (mv.tags or {}).get(SHA_TAG)
-    dest = os.path.join(
-        cache_root(cache_dir), re.sub(r"[^A-Za-z0-9_.-]+", "_", name), f"{version}-{(recorded or 'unrecorded')[:12]}"
-    )
     pinned = f"models:/{name}/{version}"
+    tags = mv.tags or {}
+    if not tags.get(MANIFEST_TAG) or not tags.get(SCHEMA_TAG):
+        raise RegistryError(
+            f"{pinned} has no recorded file manifest (tags {MANIFEST_TAG}, {SCHEMA_TAG}): it was registered "
+            "before manifests were recorded, or its tags were removed; a checkpoint is never checked against "
+            "hashes read from its own download. Register it again with jobs/register_model.py"
+        )
+    recorded = json.loads(tags[MANIFEST_TAG])
+    dest = os.path.join(
+        cache_root(cache_dir), re.sub(r"[^A-Za-z0-9_.-]+", "_", name), f"{version}-{tags.get(SHA_TAG, '')[:12]}"
+    )
     fresh = not os.path.isfile(os.path.join(dest, "MLmodel"))
     if fresh:
         _download(pinned, dest)
-    if recorded is None:
-        from mlflow.models import Model
-
-        recorded = (Model.load(dest).metadata or {}).get(SHA_TAG)
-        if recorded is None:
-            raise RegistryError(
-                f"{pinned} has no recorded {SHA_TAG} (tag or metadata); register "
-                "checkpoints with jobs/register_model.py"
-            )
-    actual = checkpoint_sha256(_checkpoint_in(dest))
-    if actual != recorded and not fresh:  # a stale or damaged cache: fetch once more
+    problems = verify_artifacts(dest, recorded, tags[SCHEMA_TAG])
+    if problems and not fresh:  # a stale or damaged cache: fetch once more
         _download(pinned, dest, replace=True)
-        actual = checkpoint_sha256(_checkpoint_in(dest))
-    if actual != recorded:
+        problems = verify_artifacts(dest, recorded, tags[SCHEMA_TAG])
+    if problems:
         raise RegistryError(
-            f"checkpoint sha256 mismatch for {pinned} ({uri}): registered {recorded}, "
-            f"downloaded {actual}; refusing to run"
+            f"{pinned} ({uri}) does not match what was registered: {'; '.join(problems)}; refusing to run"
         )
-    return ResolvedModel(name, version, _checkpoint_in(dest), actual, uri)
+    return ResolvedModel(name, version, _checkpoint_in(dest), tags.get(SHA_TAG, ""), uri)
+
+
+def verify_artifacts(local_model: str, manifest: dict[str, str], schema_sha256: str) -> list[str]:
+    """What differs between a downloaded model's checkpoint and schema artifacts and the hashes recorded at
+    registration; empty if nothing. A changed weights file names both hashes."""
+    from .identity import file_sha256, folder_manifest, manifest_problems
+
+    folder = _checkpoint_in(local_model)
+    problems = manifest_problems(folder, manifest)
+    weights = "'model.safetensors' changed"
+    if weights in problems:
+        got = folder_manifest(folder)["model.safetensors"]
+        problems[problems.index(weights)] = f"{weights} (registered {manifest['model.safetensors']}, downloaded {got})"
+    schema = _schema_in(local_model)
+    if schema is None or file_sha256(schema) != schema_sha256:
+        problems.append("the schema artifact " + ("is missing" if schema is None else "changed"))
+    return problems
+
+
+def _schema_in(local_model: str) -> str | None:
+    from mlflow.models import Model
+
+    flavor = Model.load(local_model).flavors.get("python_function", {})
+    rel = (flavor.get("artifacts") or {}).get("schema", {}).get("path")
+    if not rel:
+        return None
+    root, path = os.path.realpath(local_model), os.path.realpath(os.path.join(local_model, rel))
+    if os.path.commonpath([root, path]) != root:
+        raise RegistryError(f"{local_model}: the 'schema' artifact {rel!r} reaches outside the model folder; refused")
+    return path if os.path.isfile(path) else None
 
 
 def resolve_checkpoint(uri: str) -> str:

@@ -40,6 +40,10 @@ pytestmark = pytest.mark.slow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPARK_SUBMIT = os.path.join(os.path.dirname(sys.executable), "spark-submit")
+with open(os.path.join(ROOT, "conf", "local.yaml"), encoding="utf-8") as _fh:
+    _model = yaml.safe_load(_fh)["model"]
+SHIPPED = {"precision": _model["precision"], "backend": _model["backend"]}  # what conf/local.yaml runs
+SETTINGS = {"shipped": SHIPPED, "fp32": {"precision": "fp32", "backend": "torch"}}
 BATCH_SLEEP = "0.3"  # seconds a worker waits before each batch: time to find and kill it mid-extraction
 TEXTS = [
     "Tim Cook of Apple met Acme in Berlin.",
@@ -59,11 +63,12 @@ def write_parquet(path: str, items: dict, binary: bool = False) -> str:
     return path
 
 
-def job_dict(inp: str, out: str, ckpt: str, fmt: str = "parquet", **extra) -> dict:
+def job_dict(inp: str, out: str, ckpt: str, fmt: str = "parquet", setting: str = "shipped", **extra) -> dict:
+    """A job on the shipped inference setting (``conf/local.yaml``'s precision and backend) unless ``setting``."""
     d = {
         "input": {"format": fmt, "path": inp},
         "schema": SCHEMA,
-        "model": {"path": ckpt},
+        "model": {"path": ckpt, **SETTINGS[setting]},
         "output": {"format": "delta", "path": out, "mode": "merge"},
         "batch_size": 4,
         "arrow_records_per_batch": 2,
@@ -81,6 +86,10 @@ def job_dict(inp: str, out: str, ckpt: str, fmt: str = "parquet", **extra) -> di
         else:
             d[k] = v
     return d
+
+
+def _runtime(setting: str) -> str:
+    return "{precision}/{backend}".format(**SETTINGS[setting])
 
 
 def report(fault: str, inputs: str, rows_in: int, stats: dict) -> None:
@@ -309,14 +318,17 @@ def _failed_tasks(sc, group: str) -> int:
     return failed
 
 
+@pytest.mark.parametrize("setting", ["shipped", "fp32"])
 @pytest.mark.parametrize("target", ["python-worker", "executor"])
-def test_killed_worker_or_executor_mid_extraction_costs_nothing(cluster, tiny_checkpoint, marks, tmp_path, target):
+def test_killed_worker_or_executor_mid_extraction_costs_nothing(
+    cluster, tiny_checkpoint, marks, tmp_path, target, setting
+):
     from gliner2_udf.config import from_dict
     from gliner2_udf.spark import run
 
     items = docs(24)
     inp = write_parquet(str(tmp_path / "docs.parquet"), items)
-    cfg = from_dict(job_dict(inp, str(tmp_path / "out"), tiny_checkpoint))
+    cfg = from_dict(job_dict(inp, str(tmp_path / "out"), tiny_checkpoint, setting=setting))
     sc = cluster.sparkContext
     group = f"kill-{target}-{uuid.uuid4().hex[:6]}"
     sc.setJobGroup(group, f"SIGKILL a {target} mid-extraction")
@@ -343,7 +355,7 @@ def test_killed_worker_or_executor_mid_extraction_costs_nothing(cluster, tiny_ch
     stats = check_table(cluster, cfg.output.path, items)
     assert_exactly_once(stats, items)
     assert summary.rows == len(items) and summary.status_counts == {"ok": len(items)}
-    report(f"{target} SIGKILLed mid-extraction", "24 short documents", len(items), stats)
+    report(f"{target} SIGKILLed mid-extraction ({_runtime(setting)})", "24 short documents", len(items), stats)
 
 
 def test_model_missing_on_one_executor_is_one_clear_error(cluster, tiny_checkpoint, tmp_path, monkeypatch):
@@ -427,7 +439,8 @@ def test_model_unloadable_in_tasks_fails_the_job_with_the_path_and_executor(
     assert time.time() - t0 < 120
 
 
-def test_hostile_corpus_through_the_job(cluster, tiny_checkpoint, tmp_path):
+@pytest.mark.parametrize("setting", ["shipped", "fp32"])
+def test_hostile_corpus_through_the_job(cluster, tiny_checkpoint, tmp_path, setting):
     """Null, empty, whitespace, controls, zero-width, combining, RTL, CJK, emoji, HTML, JSON, a 200,000-character
     word, punctuation, random code points, bytes that are not UTF-8, a 1 MB and a 10 MB document."""
     from gliner2_udf.config import from_dict
@@ -435,7 +448,7 @@ def test_hostile_corpus_through_the_job(cluster, tiny_checkpoint, tmp_path):
 
     items = corpus(big=True)
     inp = write_parquet(str(tmp_path / "hostile.parquet"), items, binary=True)
-    cfg = from_dict(job_dict(inp, str(tmp_path / "out"), tiny_checkpoint, arrow_records_per_batch=4))
+    cfg = from_dict(job_dict(inp, str(tmp_path / "out"), tiny_checkpoint, setting=setting, arrow_records_per_batch=4))
     summary = run(cfg, cluster)
     from pyspark.sql import functions as F
 
@@ -466,7 +479,7 @@ def test_hostile_corpus_through_the_job(cluster, tiny_checkpoint, tmp_path):
     stats = check_table(cluster, cfg.output.path, items)
     assert_exactly_once(stats, items)
     print(f"\nhostile corpus: {len(items)} rows, statuses {summary.status_counts}, {spans} spans checked")
-    report("none (hostile input)", f"{len(items)} hostile documents", len(items), stats)
+    report(f"none (hostile input, {_runtime(setting)})", f"{len(items)} hostile documents", len(items), stats)
 
 
 def test_streaming_merge_processes_only_new_documents(cluster, tiny_checkpoint, tmp_path):

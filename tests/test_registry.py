@@ -9,6 +9,7 @@ Python, never from the code under test.
 import hashlib
 import json
 import os
+import re
 import shutil
 
 import pyarrow as pa
@@ -229,8 +230,8 @@ def test_tampered_checkpoint_is_refused_with_both_hashes(tiny_checkpoint, tmp_pa
     with pytest.raises(registry.RegistryError) as err:
         registry.resolve("models:/tiny-tampered/1", cache_dir=str(tmp_path / "fresh"))
     assert str(err.value) == (
-        f"model.path: checkpoint sha256 mismatch for models:/tiny-tampered/1 "
-        f"(models:/tiny-tampered/1): registered {good}, downloaded {bad}; refusing to run"
+        f"model.path: models:/tiny-tampered/1 (models:/tiny-tampered/1) does not match what was registered: "
+        f"'model.safetensors' changed (registered {good}, downloaded {bad}); refusing to run"
     )
     # the extract job refuses it too, before Spark starts, with exit status 2
     conf = tmp_path / "job.yaml"
@@ -249,8 +250,69 @@ def test_tampered_checkpoint_is_refused_with_both_hashes(tiny_checkpoint, tmp_pa
         code, out, errtext = call(load_job("extract").main, ["--config", str(conf)])
     finally:
         os.environ["GLINER2_UDF_MODEL_CACHE"] = saved
-    assert code == 2 and errtext.startswith("configuration error: model.path: checkpoint sha256 mismatch")
+    assert code == 2 and errtext.startswith("configuration error: model.path: models:/tiny-tampered/1 (models:/tiny")
+    assert "does not match what was registered: 'model.safetensors' changed" in errtext
     assert good in errtext and bad in errtext
+
+
+def _stored_artifacts(name: str, version: str) -> str:
+    import mlflow
+
+    source = mlflow.MlflowClient().get_model_version(name, version).source
+    return mlflow.get_logged_model(source.split("/")[-1]).artifact_location.replace("file://", "")
+
+
+def _stored_checkpoint(root: str) -> str:
+    found = [d for d, _, files in os.walk(root) if "model.safetensors" in files]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.parametrize("change", ["config.json", "tokenizer.json", "encoder_config/config.json", "added", "schema"])
+def test_every_registered_file_is_verified_on_resolve_and_on_pyfunc_load(tiny_checkpoint, tmp_path, change):
+    """Not only the weights: the configuration, the encoder's configuration, the tokenizer, the schema artifact;
+    a file added to the folder is refused too. ``mlflow.pyfunc.load_model`` on the version refuses it as well."""
+    import mlflow
+
+    from gliner2_udf import registry
+
+    name = f"tiny-manifest-{change.replace('/', '-').replace('.', '-')}"
+    reg = registry.register_checkpoint(tiny_checkpoint, name, schema=SCHEMA)
+    root = _stored_artifacts(name, reg.version)
+    if change == "added":
+        with open(os.path.join(_stored_checkpoint(root), "extra.py"), "w") as fh:
+            fh.write("print('hello')\n")
+        problem = "'extra.py' not recorded"
+    elif change == "schema":
+        schema = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if f.startswith("schema")]
+        assert len(schema) == 1
+        with open(schema[0], "a") as fh:
+            fh.write("\n")
+        problem = "the schema artifact changed"
+    else:
+        with open(os.path.join(_stored_checkpoint(root), change), "a") as fh:
+            fh.write(" ")
+        problem = f"{change!r} changed"
+    with pytest.raises(registry.RegistryError) as err:
+        registry.resolve(reg.uri, cache_dir=str(tmp_path / "cache"))
+    assert str(err.value) == (
+        f"model.path: {reg.uri} ({reg.uri}) does not match what was registered: {problem}; refusing to run"
+    )
+    with pytest.raises(registry.RegistryError, match=f"does not match what was registered: {re.escape(problem)}"):
+        mlflow.pyfunc.load_model(reg.uri)
+
+
+def test_a_version_without_a_recorded_manifest_is_refused(tiny_checkpoint, tmp_path):
+    """The hashes come from the registry's tags, never from the download being checked."""
+    from gliner2_udf import registry
+
+    reg = registry.register_checkpoint(tiny_checkpoint, "tiny-no-manifest", schema=SCHEMA)
+    mlflow_client = registry._client()
+    mlflow_client.delete_model_version_tag("tiny-no-manifest", reg.version, registry.MANIFEST_TAG)
+    with pytest.raises(registry.RegistryError) as err:
+        registry.resolve(reg.uri, cache_dir=str(tmp_path / "cache"))
+    assert str(err.value).startswith(f"model.path: {reg.uri} has no recorded file manifest (tags checkpoint_manifest")
+    assert not os.path.exists(tmp_path / "cache")  # refused before anything was downloaded
 
 
 def test_register_model_job(tiny_checkpoint, client, tmp_path):

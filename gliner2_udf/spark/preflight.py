@@ -2,11 +2,11 @@
 
 ``model.distribution: path`` needs the checkpoint folder on every executor. ``check_model_path`` runs one
 tiny task per executor slot (the first wave of a job fills every free slot, so every registered
-executor gets one) that reads the folder and hashes its weights; a folder that is missing, unreadable
-or holds other weights than the driver's fails the job once, before any row is read, with the path
-and the executor in the message. An executor that joins later and cannot load the model fails its
-tasks with the same kind of message (``udf.ModelUnavailableError``); ``raise_model_error`` turns that
-job failure into the same driver error.
+executor gets one) that hashes every file of the folder; a folder that is missing, unreadable or holds
+other files than the driver verified (its manifest: weights, configuration, tokenizer) fails the job
+once, before any row is read, with the path and the executor in the message. An executor that joins
+later and cannot load the model fails its tasks with the same kind of message
+(``udf.ModelUnavailableError``); ``raise_model_error`` turns that job failure into the same driver error.
 
 Example::
 
@@ -21,11 +21,11 @@ from ..errors import ExecutorModelError
 from .udf import UNAVAILABLE
 
 
-def _probe(path: str, expected_sha: str):
+def _probe(path: str, manifest: dict[str, str]):
     def probe(_):
         import os
 
-        from ..identity import checkpoint_sha256
+        from ..identity import manifest_problems
         from .udf import executor_identity
 
         who = executor_identity()
@@ -34,9 +34,9 @@ def _probe(path: str, expected_sha: str):
                 raise FileNotFoundError(f"no such folder: {path!r}")
             with open(os.path.join(path, "config.json"), "rb") as fh:
                 fh.read(1)
-            sha = checkpoint_sha256(path)
-            if sha != expected_sha:
-                raise ValueError(f"the weights' sha256 is {sha}, the driver's is {expected_sha}")
+            problems = manifest_problems(path, manifest)
+            if problems:
+                raise ValueError(f"its files differ from the driver's: {'; '.join(problems)}")
             yield who, None
         except Exception as err:  # reported to the driver, which raises once
             yield who, f"{type(err).__name__}: {err}"
@@ -46,13 +46,13 @@ def _probe(path: str, expected_sha: str):
 
 def check_model_path(spark, path: str) -> list[str]:
     """Raise :class:`ExecutorModelError` unless every executor reads the same checkpoint at ``path``."""
-    from ..identity import checkpoint_sha256
+    from ..identity import folder_manifest
 
     sc = spark.sparkContext
     slots = max(1, sc.defaultParallelism)
     sc.setJobDescription(f"gliner2: check the model folder on every executor ({path})")
     try:
-        results = sc.parallelize(range(slots), slots).mapPartitions(_probe(path, checkpoint_sha256(path))).collect()
+        results = sc.parallelize(range(slots), slots).mapPartitions(_probe(path, folder_manifest(path))).collect()
     finally:
         sc.setJobDescription(None)
     failed = [(who, err) for who, err in results if err is not None]
