@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 
@@ -181,3 +182,46 @@ def test_spark_job_runs_a_lite_folder_where_torch_is_not_installed(tiny_checkpoi
     loads = log.read_text().splitlines()
     assert loads and all(line.endswith("torch=0") for line in loads), loads
     assert json.load(open(os.path.join(folder, "lite.json")))["model_version"] in run.stdout
+
+
+@pytest.mark.parametrize("change", ["encoder.onnx", "heads.npz", "tokenizer.json", "extra", "remote", "boundary"])
+def test_a_lite_folder_runs_only_as_exported(tiny_checkpoint, tmp_path, change):
+    """Every exported file's sha256 is in lite.json and checked on load; a file it does not record, remote code
+    and an architecture the lite runtime does not run are refused like a checkpoint's."""
+    from gliner2_udf.errors import CheckpointError
+
+    folder = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx").export_lite(str(tmp_path / "l"))
+    meta_file = os.path.join(folder, "lite.json")
+    meta = json.load(open(meta_file))
+    if change in ("remote", "boundary"):
+        meta.update({"auto_map": {"AutoModel": "evil.Model"}} if change == "remote" else {"architecture": "boundary"})
+        json.dump(meta, open(meta_file, "w"))
+        expected = "asks for remote code" if change == "remote" else "architecture 'boundary'; the lite runtime runs"
+    elif change == "extra":
+        open(os.path.join(folder, "custom_op.py"), "w").write("import os\n")
+        expected = "files differ from what was exported: 'custom_op.py' not recorded; refused"
+    else:
+        with open(os.path.join(folder, change), "ab") as fh:
+            fh.write(b"\0")
+        expected = f"files differ from what was exported: {change!r} changed; refused"
+    with pytest.raises(CheckpointError, match=re.escape(expected)):
+        GLiNER2.from_pretrained(folder)
+
+
+def test_a_tampered_cached_export_is_exported_again_and_the_cache_key_covers_the_tokenizer(tiny_checkpoint):
+    model = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
+    expected = model.batch_extract(TEXTS, small_schema(), include_confidence=True)
+    graph = os.path.join(model._runner.path, "encoder.onnx")
+    good = open(graph, "rb").read()
+    with open(graph, "r+b") as fh:  # a graph changed behind the cache's back
+        fh.seek(len(good) // 2)
+        fh.write(b"\x13\x37" * 8)
+    again = GLiNER2.from_pretrained(tiny_checkpoint, precision="int8", backend="onnx")
+    assert again._runner.path == model._runner.path and open(graph, "rb").read() == good
+    assert again.batch_extract(TEXTS, small_schema(), include_confidence=True) == expected
+    other = GLiNER2.from_pretrained(tiny_checkpoint)
+    other.tokenizer.add_tokens(["zzqx"])
+    assert (
+        GLiNER2(other.network, other.tokenizer, "v", precision="int8", backend="onnx")._runner.path
+        != graph.rsplit("/", 1)[0]
+    )

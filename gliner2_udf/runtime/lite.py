@@ -21,8 +21,9 @@ import numpy as np
 from ..processor import Output
 
 LITE_FILE = "lite.json"
-FORMAT = 6  # 2: per-channel int8 encoder; 3: fused attention; 4: span_words.onnx, no SkipLayerNormalization;
-#            5: FastGelu in the int8 encoder; 6: span_queries.onnx
+FORMAT = 7  # 2: per-channel int8 encoder; 3: fused attention; 4: span_words.onnx, no SkipLayerNormalization;
+#            5: FastGelu in the int8 encoder; 6: span_queries.onnx; 7: lite.json records every file's sha256
+LITE_FILES = ("encoder.onnx", "span_words.onnx", "span_queries.onnx", "heads.npz", "tokenizer.json")
 # tensors in span_words.onnx (project_start, project_end, out_project's first layer) and span_queries.onnx
 # (out_project's last layer, the count embedding's projector), not in heads.npz
 IN_GRAPHS = "span_rep.span_rep_layer.project_", "span_rep.span_rep_layer.out_project.", "count_embed.projector."
@@ -36,6 +37,38 @@ _INHERITED: list = []
 
 def is_lite_folder(path: str) -> bool:
     return os.path.isfile(os.path.join(path, LITE_FILE))
+
+
+def check_lite_folder(path: str) -> dict:
+    """``lite.json`` of ``path`` once the folder passed the checks a checkpoint gets, and more: no remote code,
+    the span architecture (the only one the lite runtime runs), this runtime's format, and every file exactly
+    as exported (the sha256 ``lite.json`` records; a file it does not record is refused too). Raises
+    :class:`CheckpointError` naming what is wrong."""
+    from ..errors import CheckpointError
+    from ..identity import folder_manifest
+
+    where = os.path.join(path, LITE_FILE)
+    with open(where, encoding="utf-8") as f:
+        meta = json.load(f)
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{where}: expected a JSON object")
+    if meta.get("auto_map") or meta.get("trust_remote_code"):
+        raise CheckpointError(f"{where}: asks for remote code (auto_map/trust_remote_code); refused")
+    if meta.get("architecture", "span") != "span":
+        raise CheckpointError(f"{where}: architecture {meta.get('architecture')!r}; the lite runtime runs 'span'")
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{where}: format {meta.get('format')!r}, expected {FORMAT}; export it again (GLiNER2.export_lite)"
+        )
+    recorded = meta.get("files")
+    if not isinstance(recorded, dict) or set(recorded) != set(LITE_FILES):
+        raise CheckpointError(f"{where}: expected the sha256 of {', '.join(LITE_FILES)} under 'files'")
+    actual = {k: v for k, v in folder_manifest(path).items() if k != LITE_FILE}
+    problems = [f"{n!r} {'changed' if n in actual else 'missing'}" for n in LITE_FILES if actual.get(n) != recorded[n]]
+    problems += [f"{n!r} not recorded" for n in actual if n not in recorded]
+    if problems:
+        raise CheckpointError(f"{path}: files differ from what was exported: {'; '.join(problems)}; refused")
+    return meta
 
 
 class WordPieceTokenizer:
@@ -140,10 +173,7 @@ class LiteRunner:
     def __init__(self, path: str, threads: int | None = None):
         import onnxruntime as ort
 
-        with open(os.path.join(path, LITE_FILE), encoding="utf-8") as f:
-            meta = json.load(f)
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{path}/{LITE_FILE}: format {meta.get('format')!r}, expected {FORMAT}")
+        meta = check_lite_folder(path)
         self.meta = meta
         self.precision = meta["precision"]
         self.max_positions = meta["max_positions"]

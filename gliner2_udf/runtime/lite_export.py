@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 
 import numpy as np
 import torch
 
+from ..errors import CheckpointError
+from ..identity import file_sha256
 from . import check_setting
-from .lite import FORMAT, IN_GRAPHS, LITE_FILE
+from .lite import FORMAT, IN_GRAPHS, LITE_FILE, LITE_FILES, check_lite_folder
 from .onnx_export import cache_dir, export, export_span_queries, export_span_words
 
 
@@ -24,10 +27,21 @@ def weights_key(network) -> str:
     return h.hexdigest()[:12]
 
 
+def tokenizer_key(tokenizer) -> str:
+    """12 hex digits of a sha256 over the tokenizer's serialized form (vocabulary, normalizer, special tokens)."""
+    return hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode("utf-8")).hexdigest()[:12]
+
+
 def cached_lite(network, tokenizer, precision: str, model_version: str, dtype: torch.dtype | None = None) -> str:
-    """The lite folder of ``network`` at ``precision`` in the cache, written on first use."""
-    key = weights_key(network)
-    folder = os.path.join(cache_dir(), f"lite{FORMAT}-{key}-{precision}")
+    """The lite folder of ``network`` and ``tokenizer`` at ``precision`` in the cache, written on first use. A
+    cached folder whose files differ from what its export recorded (``lite.check_lite_folder``) is exported
+    again, never run."""
+    folder = os.path.join(cache_dir(), f"lite{FORMAT}-{weights_key(network)}-{tokenizer_key(tokenizer)}-{precision}")
+    if os.path.isfile(os.path.join(folder, LITE_FILE)):
+        try:
+            check_lite_folder(folder)
+        except CheckpointError:
+            shutil.rmtree(folder, ignore_errors=True)
     if not os.path.isfile(os.path.join(folder, LITE_FILE)):
         with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
             export_lite(network, tokenizer, os.path.join(tmp, "lite"), precision, model_version, dtype)
@@ -69,6 +83,8 @@ def export_lite(
         "max_width": network.max_width,
         "max_positions": limit,
         "model_version": model_version,
+        "architecture": "span",
+        "files": {name: file_sha256(os.path.join(folder, name)) for name in LITE_FILES},
     }
     with open(os.path.join(folder, LITE_FILE), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=2)
