@@ -724,3 +724,41 @@ def test_a_document_that_kills_its_worker_on_every_attempt_becomes_an_error_row(
     rows = _rows(cluster, out)
     assert set(rows) == set(items) and {r["status"] for r in rows.values()} == {"ok"}
     assert cluster.read.format("delta").load(out).count() == len(items)
+
+
+def _peak_rss(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return int(re.search(r"VmHWM:\s+(\d+) kB", fh.read()).group(1)) * 1024
+    except OSError:
+        return None
+
+
+def test_a_whole_10mb_document_through_a_python_worker_on_the_shipped_setting(
+    cluster, tiny_checkpoint, marks, tmp_path
+):
+    """A 10 MB document, not cut (``max_chars`` 20,000,000), through the job on the shipped setting at the default
+    threshold 0.5: one row, status ``ok``, the whole text read, and the Python worker's peak memory bounded by its
+    answers (each window resolves its own candidates; the random tiny model finds about one entity per word)."""
+    from hostile import MB, _words
+    from pyspark.sql import functions as F
+
+    from gliner2_udf.config import from_dict
+    from gliner2_udf.spark import run
+
+    started = time.time()
+    items = {"doc-10mb": _words(10 * MB, seed=10)}
+    inp = write_parquet(str(tmp_path / "big.parquet"), items)
+    cfg = from_dict(job_dict(inp, str(tmp_path / "out"), tiny_checkpoint, max_chars=20_000_000))
+    summary = run(cfg, cluster)
+    row = cluster.read.format("delta").load(cfg.output.path).select("status", F.size("entities").alias("n")).first()
+    assert summary.rows == 1 and row["status"] == "ok" and row["n"] > 1_000_000
+    workers = [
+        int(name.split("-")[1])
+        for name in os.listdir(marks)
+        if name.startswith("worker-") and os.path.getmtime(os.path.join(marks, name)) >= started
+    ]
+    peaks = [p for p in map(_peak_rss, workers) if p is not None]
+    assert peaks, workers
+    print(f"\n10 MB document: {row['n']} entities, Python worker peak RSS {max(peaks) / 2**20:.0f} MiB")
+    assert max(peaks) < 3 * 2**30

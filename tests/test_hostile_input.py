@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from hostile import MB, SCHEMA, check_row, corpus, spans_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -144,7 +145,7 @@ def reset_peak():  # Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the c
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
 
-model = GLiNER2.from_pretrained({ckpt!r})
+model = GLiNER2.from_pretrained({ckpt!r}, precision={precision!r}, backend={backend!r})
 model.set_threads(1)
 compiled = compile_schema(SCHEMA)
 layout = Layout.build(compiled, "id")
@@ -154,7 +155,7 @@ for size in {sizes!r}:
     text = _words(size, seed=size)
     reset_peak()
     base = status("VmRSS")
-    options = ExtractOptions(batch_size=16, max_chars=20_000_000, threshold=0.52)
+    options = ExtractOptions(batch_size=16, max_chars=20_000_000)  # the default threshold, 0.5
     (row,) = extract_rows(model, compiled, layout, [text], options)
     assert row["status"] == "ok", row["error"]
     out[str(size)] = {{"base": base, "peak": status("VmHWM"), "entities": len(row["entities"])}}
@@ -165,13 +166,20 @@ print(json.dumps(out))
 
 @pytest.mark.slow
 def test_memory_for_a_10mb_document_grows_linearly(tiny_checkpoint):
-    """Peak RSS of a worker-like process extracting a 1 MB and then a whole 10 MB document (no max_chars cut):
-    windowing keeps the growth linear (10x the text, under 12x the memory; quadratic would be 100x).
-
-    Threshold 0.52: the random tiny model scores nearly every span at about 0.5, so at 0.5 it keeps ~3,000
-    overlapping candidates per window (about 0.9 GB per MB of text, still linear) where a trained model keeps
-    a few; at 0.52 it still finds ~33,000 entities per MB."""
-    code = MEMORY_PROBE.format(tests=os.path.dirname(__file__), ckpt=tiny_checkpoint, sizes=[MB, 10 * MB])
+    """Peak RSS of a worker-like process extracting a 1 MB and then a whole 10 MB document (no max_chars cut) on
+    the shipped inference setting (conf/local.yaml) at the default threshold 0.5: each window resolves its own
+    overlapping candidates, so memory grows with the answers, not with the candidates (10x the text, under 12x the
+    memory; quadratic would be 100x). The random tiny model scores nearly every span at about 0.5, so it finds
+    about one entity per word (1.7 million in 10 MB), far more than a trained model."""
+    with open(os.path.join(ROOT, "conf", "local.yaml"), encoding="utf-8") as fh:
+        shipped = yaml.safe_load(fh)["model"]
+    code = MEMORY_PROBE.format(
+        tests=os.path.dirname(__file__),
+        ckpt=tiny_checkpoint,
+        sizes=[MB, 10 * MB],
+        precision=shipped["precision"],
+        backend=shipped["backend"],
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-3000:]
     out = json.loads(p.stdout.strip().splitlines()[-1])
