@@ -120,3 +120,21 @@ def test_hostile_checkpoint_fails_the_job_before_spark(tiny_checkpoint, tmp_path
     with pytest.raises(ConfigError, match=f"^model.path: .*config.json: .*{message}"):
         run(_cfg(tmp_path, ckpt, {"entities": ["person"]}), spark=None)
     assert SparkSession.getActiveSession() is None
+
+
+def test_executor_preflight_refuses_any_file_that_differs_from_the_drivers(tiny_checkpoint, tmp_path):
+    """What each executor's preflight task runs: not only other weights, a changed tokenizer or config is refused
+    (the driver's manifest is every file's sha256)."""
+    import shutil
+
+    from gliner2_udf.identity import folder_manifest
+    from gliner2_udf.spark.preflight import _probe
+
+    driver = folder_manifest(tiny_checkpoint)
+    copy = shutil.copytree(tiny_checkpoint, tmp_path / "ckpt")
+    ((_, ok),) = list(_probe(str(copy), driver)(iter([0])))
+    assert ok is None
+    with open(copy / "tokenizer.json", "a") as fh:
+        fh.write(" ")
+    ((_, err),) = list(_probe(str(copy), driver)(iter([0])))
+    assert err == "ValueError: its files differ from the driver's: 'tokenizer.json' changed"
