@@ -323,8 +323,7 @@ def test_an_input_with_zero_rows_works_in_every_mode(spark, tiny_checkpoint, tmp
 
 def test_local_masters_give_a_task_four_attempts(spark):
     """Spark runs a task on ``local[N]`` once; the session asks for ``local[N,4]`` (cluster masters unchanged)."""
-    from gliner2_udf.spark.isolate import task_attempts
-    from gliner2_udf.spark.session import with_local_retries
+    from gliner2_udf.spark.session import task_attempts, with_local_retries
 
     assert spark.sparkContext.master == "local[2,4]" and task_attempts(spark) == 4
     assert [with_local_retries(m) for m in ("local", "local[*]", "local[3]", "local[2,1]", "yarn")] == [

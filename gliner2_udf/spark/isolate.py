@@ -14,7 +14,6 @@ Narrowing costs extractions: about twice the failed part's documents for one suc
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
 
@@ -23,6 +22,7 @@ from pyspark.sql import functions as F
 
 from ..config import InputConfig, OutputConfig
 from . import io
+from .session import task_attempts
 
 CRASHED = "Python worker exited unexpectedly"  # Spark's message for a worker that died without a traceback
 MESSAGE = (
@@ -34,18 +34,6 @@ _HASH_BITS = 64
 
 def worker_crashed(err: BaseException) -> bool:
     return CRASHED in str(err)
-
-
-def task_attempts(spark: SparkSession) -> int:
-    """How often Spark runs a task before it fails the job: ``F`` of ``local[N,F]``, 1 on other local masters,
-    ``spark.task.maxFailures`` elsewhere."""
-    master = spark.sparkContext.master
-    m = re.fullmatch(r"local\[[^,\]]+,(\d+)\]", master)
-    if m:
-        return int(m.group(1))
-    if re.fullmatch(r"local(\[[^\]]*\])?", master):
-        return 1
-    return int(spark.sparkContext.getConf().get("spark.task.maxFailures", "4"))
 
 
 def write_isolating(

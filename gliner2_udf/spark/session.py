@@ -76,6 +76,18 @@ def with_local_retries(master: str) -> str:
     return f"local[{m.group(1) or 1},{LOCAL_TASK_ATTEMPTS}]" if m else master
 
 
+def task_attempts(spark: SparkSession) -> int:
+    """How often Spark runs a task before it fails the job: ``F`` of ``local[N,F]``, 1 on other local masters,
+    ``spark.task.maxFailures`` elsewhere."""
+    master = spark.sparkContext.master
+    m = re.fullmatch(r"local\[[^,\]]+,(\d+)\]", master)
+    if m:
+        return int(m.group(1))
+    if re.fullmatch(r"local(\[[^\]]*\])?", master):
+        return 1
+    return int(spark.sparkContext.getConf().get("spark.task.maxFailures", "4"))
+
+
 def _submitted_master() -> str | None:
     """The master ``spark-submit`` started this driver with."""
     from pyspark import SparkConf, SparkContext
