@@ -407,6 +407,29 @@ def test_input_column_missing_from_the_table_is_one_line_exit_2_and_writes_nothi
     assert not out.exists()
 
 
+def test_a_text_column_that_is_not_text_is_one_line_exit_2_and_writes_nothing(spark, tiny_checkpoint, tmp_path, capsys):
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("job_extract", os.path.join(ROOT, "jobs", "extract.py"))
+    extract_job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extract_job)
+    inp = str(tmp_path / "numbers.parquet")
+    pq.write_table(pa.table({"id": ["a", "b"], "text": [1, 2]}), inp)
+    out = tmp_path / "out"
+    conf = tmp_path / "job.yaml"
+    conf.write_text(
+        json.dumps(
+            {"input": {"path": inp}, "schema": SCHEMA, "model": {"path": tiny_checkpoint}, "output": {"path": str(out)}}
+        )
+    )
+    assert extract_job.main(["--config", str(conf)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "configuration error: input.text_column: expected a string or binary column, 'text' is bigint"
+    )
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     "condition,reason", [("lang = 'en'", "UNRESOLVED_COLUMN"), ("source = ", "PARSE_SYNTAX_ERROR")]
 )
