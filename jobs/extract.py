@@ -1,6 +1,6 @@
 """Extract entities, classifications and structures from a document table with GLiNER2 on Spark.
 
-    spark-submit jobs/extract.py --config conf/local.yaml [--set key=value ...]
+    spark-submit jobs/extract.py --config conf/local.yaml [--set key=value ...]   (Delta is added if missing)
     python jobs/extract.py --config conf/local.yaml --set output.mode=overwrite --set batch_size=16
 
 The configuration is validated (and the schema compiled) before Spark starts; a bad one exits with
@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         if not cfg.model.is_mlflow_uri and not cfg.model.is_hub_id:
             resolve_model(cfg.model)  # a missing checkpoint fails here, before pyspark is imported
         from gliner2_udf.spark import run
+        from gliner2_udf.spark.session import needs_delta_relaunch, relaunch_with_delta
 
+        if needs_delta_relaunch():  # a plain spark-submit without Delta: the same command, with Delta added
+            relaunch_with_delta([os.path.abspath(__file__), *(sys.argv[1:] if argv is None else argv)])
         summary = run(cfg)  # loads the model and plans the schema before it starts Spark
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)

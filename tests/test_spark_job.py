@@ -373,6 +373,44 @@ def test_malformed_config_fails_before_spark_starts(tmp_path):
         assert "Spark" not in p.stderr + p.stdout and "ivy" not in (p.stderr + p.stdout).lower()
 
 
+@pytest.mark.slow
+def test_plain_spark_submit_from_the_repository_root_adds_delta(tiny_checkpoint, tmp_path):
+    """``spark-submit --master local[1] jobs/extract.py --config FILE`` as a user types it (the venv on PATH, no
+    SPARK_CONF_DIR, no --packages): the job starts itself once more with Delta and writes the table."""
+    import json
+
+    inp = write_docs(str(tmp_path / "docs.parquet"), GOOD)
+    out = str(tmp_path / "out")
+    conf = tmp_path / "job.yaml"
+    conf.write_text(
+        json.dumps(
+            {
+                "input": {"path": inp, "passthrough": ["source"]},
+                "schema": SCHEMA,
+                "model": {"path": tiny_checkpoint},
+                "output": {"path": out},
+                "spark": {"conf": {"spark.sql.shuffle.partitions": 2}},
+            }
+        )
+    )
+    bin_dir = os.path.dirname(sys.executable)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_")) or k == "SPARK_LOCAL_IP"}
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    p = subprocess.run(
+        ["spark-submit", "--master", "local[1]", "jobs/extract.py", "--config", str(conf)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    said = p.stdout + p.stderr  # spark-submit passes the Python driver's stderr on to its stdout
+    assert said.count("Delta Lake is not on this spark-submit's classpath; starting it again") == 1
+    assert f"rows written:  {len(GOOD)} " in said
+    assert len(pq.ParquetDataset(out).read().column("id")) == len(GOOD)
+
+
 @pytest.mark.parametrize(
     "field,value", [("text_column", "body"), ("id_column", "doc_id"), ("passthrough", ["source", "lang"])]
 )

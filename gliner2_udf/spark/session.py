@@ -13,6 +13,11 @@ Where the Delta jars come from, in order:
 On Databricks (``DATABRICKS_RUNTIME_VERSION`` set) and under ``spark-submit`` (the JVM already runs) no
 package is set: Delta ships with the runtime, or comes from ``spark-submit --packages``.
 
+A plain ``spark-submit jobs/extract.py ...`` without Delta on its classpath (no ``SPARK_CONF_DIR=conf/spark``,
+no ``--packages``) is started once more by ``relaunch_with_delta``: the same command with every property the
+first one had, plus the Delta package and SQL settings where it set none, so a cluster's own configuration
+keeps winning.
+
 A local master (``local``, ``local[N]``, ``local[*]``; also one given to ``spark-submit --master``) becomes
 ``local[N,4]``: Spark gives a task on a local master a single attempt unless the master names more, so one
 killed Python worker would fail the whole job. ``local[N,F]`` is kept as written.
@@ -88,6 +93,47 @@ def task_attempts(spark: SparkSession) -> int:
     return int(spark.sparkContext.getConf().get("spark.task.maxFailures", "4"))
 
 
+RELAUNCHED_ENV = "GLINER2_UDF_DELTA_RELAUNCHED"  # set on the relaunched spark-submit: never relaunch twice
+
+
+def needs_delta_relaunch() -> bool:
+    """True under a spark-submit (not Databricks) whose JVM cannot load Delta and that was not relaunched yet."""
+    if on_databricks() or not under_spark_submit() or os.environ.get(RELAUNCHED_ENV):
+        return False
+    from pyspark import SparkContext
+
+    SparkContext._ensure_initialized()
+    return not _delta_loadable(SparkContext._jvm)
+
+
+def relaunch_with_delta(argv: list[str]) -> None:
+    """Replace this process by ``spark-submit`` with the properties this one was started with (its master, its
+    cluster's settings) and, where they set none, the Delta package and SQL settings; ``argv`` is the script
+    and its arguments. Never returns."""
+    from pyspark import SparkConf
+
+    conf = dict(SparkConf().getAll())
+    packages = [p for p in conf.get("spark.jars.packages", "").split(",") if p]
+    if not any(p.startswith("io.delta:delta-spark") for p in packages):
+        conf["spark.jars.packages"] = ",".join([*packages, DELTA_PACKAGE])
+        conf.setdefault("spark.jars.excludes", DELTA_EXCLUDES)
+    extensions = [e for e in conf.get("spark.sql.extensions", "").split(",") if e]
+    if DELTA_CONF["spark.sql.extensions"] not in extensions:
+        conf["spark.sql.extensions"] = ",".join([*extensions, DELTA_CONF["spark.sql.extensions"]])
+    conf.setdefault("spark.sql.catalog.spark_catalog", DELTA_CONF["spark.sql.catalog.spark_catalog"])
+    conf.pop("spark.app.submitTime", None)
+    submit = os.path.join(os.environ["SPARK_HOME"], "bin", "spark-submit")
+    command = [submit, *(a for k, v in sorted(conf.items()) for a in ("--conf", f"{k}={v}")), *argv]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY_")}
+    env[RELAUNCHED_ENV] = "1"
+    print(
+        f"note: Delta Lake is not on this spark-submit's classpath; starting it again with {DELTA_PACKAGE}",
+        file=sys.stderr,
+    )
+    sys.stderr.flush()
+    os.execve(submit, command, env)
+
+
 def _submitted_master() -> str | None:
     """The master ``spark-submit`` started this driver with."""
     from pyspark import SparkConf, SparkContext
@@ -145,14 +191,20 @@ def get_session(
     return spark
 
 
-def _check_delta(spark: SparkSession) -> None:
+def _delta_loadable(jvm) -> bool:
     try:
-        spark._jvm.java.lang.Class.forName(
-            "io.delta.sql.DeltaSparkSessionExtension", True, spark._jvm.Thread.currentThread().getContextClassLoader()
+        jvm.java.lang.Class.forName(
+            "io.delta.sql.DeltaSparkSessionExtension", True, jvm.Thread.currentThread().getContextClassLoader()
         )
-    except Exception as err:  # py4j error: class not on the classpath
+        return True
+    except Exception:  # py4j error: class not on the classpath
+        return False
+
+
+def _check_delta(spark: SparkSession) -> None:
+    if not _delta_loadable(spark._jvm):
         raise RuntimeError(
             "Delta Lake classes are not on Spark's classpath. Run spark-submit with SPARK_CONF_DIR=conf/spark "
             f"(its spark-defaults.conf adds Delta) or pass --packages {DELTA_PACKAGE} and the Delta "
             "spark.sql.extensions / spark.sql.catalog.spark_catalog settings."
-        ) from err
+        )
