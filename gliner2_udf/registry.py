@@ -374,6 +374,12 @@ def alias_version(name: str, alias: str) -> str | None:
         return None
 
 
+def has_manifest(name: str, version: str) -> bool:
+    """Whether version ``version`` of ``name`` records the file manifest ``resolve`` checks."""
+    tags = _client().get_model_version(name, version).tags or {}
+    return bool(tags.get(MANIFEST_TAG) and tags.get(SCHEMA_TAG))
+
+
 # --------------------------------------------------------------------------------------------
 # resolving models:/ URIs
 

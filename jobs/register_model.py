@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--metrics", help="evaluation results (JSON); default: eval.json in the checkpoint, if any")
     ap.add_argument("--description", help="version description")
     ap.add_argument(
-        "--if-absent", action="store_true", help="do nothing when NAME@ALIAS already exists (needs --alias)"
+        "--if-absent",
+        action="store_true",
+        help="do nothing when NAME@ALIAS exists and records a file manifest (needs --alias)",
     )
     args = ap.parse_args(argv)
     from gliner2_udf.hub import is_hub_id
@@ -68,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.if_absent:
             existing = registry.alias_version(args.name, args.alias)
-            if existing is not None:
+            if existing is not None and registry.has_manifest(args.name, existing):
                 print(f"models:/{args.name}@{args.alias} -> models:/{args.name}/{existing} (already registered)")
                 return 0
+            if existing is not None:  # registered before file manifests: the job would refuse it
+                print(f"models:/{args.name}/{existing} records no file manifest; registering the checkpoint again")
         reg = registry.register_checkpoint(args.checkpoint, args.name, args.alias, **kwargs)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)

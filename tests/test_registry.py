@@ -325,6 +325,14 @@ def test_register_model_job(tiny_checkpoint, client, tmp_path):
     assert [str(v.version) for v in client.search_model_versions("name='tiny-cli'")] == ["1"]
     code, out, _ = call(main, args[:4])  # without --if-absent: a new version
     assert code == 0 and out.startswith("registered models:/tiny-cli/2 sha256=")
+    # a version registered before file manifests (make run's store on an older checkout): registered again
+    client.delete_model_version_tag("tiny-cli", "1", "checkpoint_manifest")
+    code, out, _ = call(main, args)
+    assert code == 0 and out.splitlines() == [
+        "models:/tiny-cli/1 records no file manifest; registering the checkpoint again",
+        *[line for line in out.splitlines()[1:] if line.startswith("registered models:/tiny-cli/3 (alias champion)")],
+    ]
+    assert len(out.splitlines()) == 2
     code, _, err = call(main, ["--checkpoint", str(tmp_path / "none"), "--name", "x"])
     assert code == 2 and err.strip() == f"error: --checkpoint: '{tmp_path / 'none'}' does not exist"
 
