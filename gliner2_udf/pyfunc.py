@@ -46,17 +46,14 @@ def verify_logged(checkpoint: str, schema: str, config: dict) -> None:
     """Refuse a checkpoint or schema artifact that differs from the hashes recorded when it was registered (the
     model's ``model_config``; ``registry.resolve`` checks the registry's own tags instead)."""
     from .errors import RegistryError
-    from .identity import file_sha256, manifest_problems
-    from .registry import MANIFEST_TAG, SCHEMA_TAG
+    from .registry import MANIFEST_TAG, SCHEMA_TAG, artifact_problems
 
     if not config.get(MANIFEST_TAG) or not config.get(SCHEMA_TAG):
         raise RegistryError(
             f"this logged model records no file manifest ({MANIFEST_TAG}, {SCHEMA_TAG} in its model_config); "
             "register the checkpoint again with jobs/register_model.py"
         )
-    problems = manifest_problems(checkpoint, json.loads(config[MANIFEST_TAG]))
-    if file_sha256(schema) != config[SCHEMA_TAG]:
-        problems.append("the schema artifact changed")
+    problems = artifact_problems(checkpoint, schema, json.loads(config[MANIFEST_TAG]), config[SCHEMA_TAG])
     if problems:
         raise RegistryError(f"the logged model does not match what was registered: {'; '.join(problems)}; refusing")
 

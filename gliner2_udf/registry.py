@@ -538,16 +538,20 @@ def resolve(uri: str, cache_dir: str | None = None) -> ResolvedModel:
 
 def verify_artifacts(local_model: str, manifest: dict[str, str], schema_sha256: str) -> list[str]:
     """What differs between a downloaded model's checkpoint and schema artifacts and the hashes recorded at
-    registration; empty if nothing. A changed weights file names both hashes."""
+    registration; empty if nothing."""
+    return artifact_problems(_checkpoint_in(local_model), _schema_in(local_model), manifest, schema_sha256)
+
+
+def artifact_problems(checkpoint: str, schema: str | None, manifest: dict[str, str], schema_sha256: str) -> list[str]:
+    """What differs between a checkpoint folder and schema file and the hashes recorded at registration, one
+    phrase each (a changed weights file names both hashes); empty if nothing."""
     from .identity import file_sha256, folder_manifest, manifest_problems
 
-    folder = _checkpoint_in(local_model)
-    problems = manifest_problems(folder, manifest)
+    problems = manifest_problems(checkpoint, manifest)
     weights = "'model.safetensors' changed"
     if weights in problems:
-        got = folder_manifest(folder)["model.safetensors"]
+        got = folder_manifest(checkpoint)["model.safetensors"]
         problems[problems.index(weights)] = f"{weights} (registered {manifest['model.safetensors']}, downloaded {got})"
-    schema = _schema_in(local_model)
     if schema is None or file_sha256(schema) != schema_sha256:
         problems.append("the schema artifact " + ("is missing" if schema is None else "changed"))
     return problems

@@ -45,7 +45,7 @@ def check_lite_folder(path: str) -> dict:
     as exported (the sha256 ``lite.json`` records; a file it does not record is refused too). Raises
     :class:`CheckpointError` naming what is wrong."""
     from ..errors import CheckpointError
-    from ..identity import folder_manifest
+    from ..identity import manifest_problems
 
     where = os.path.join(path, LITE_FILE)
     with open(where, encoding="utf-8") as f:
@@ -63,9 +63,7 @@ def check_lite_folder(path: str) -> dict:
     recorded = meta.get("files")
     if not isinstance(recorded, dict) or set(recorded) != set(LITE_FILES):
         raise CheckpointError(f"{where}: expected the sha256 of {', '.join(LITE_FILES)} under 'files'")
-    actual = {k: v for k, v in folder_manifest(path).items() if k != LITE_FILE}
-    problems = [f"{n!r} {'changed' if n in actual else 'missing'}" for n in LITE_FILES if actual.get(n) != recorded[n]]
-    problems += [f"{n!r} not recorded" for n in actual if n not in recorded]
+    problems = [p for p in manifest_problems(path, recorded) if p != f"{LITE_FILE!r} not recorded"]
     if problems:
         raise CheckpointError(f"{path}: files differ from what was exported: {'; '.join(problems)}; refused")
     return meta
