@@ -157,6 +157,9 @@ class JobConfig:
     arrow_records_per_batch: int = 64
     spark: SparkConfig = field(default_factory=SparkConfig)
     stream: StreamConfig | None = None  # None: one batch run; a section: streaming availableNow
+    progress_seconds: float = 30.0  # report progress this often while the job runs (console, MLflow); 0: never
+    documents_per_task: int = 250  # the work is cut into Spark tasks of about this many documents (progress moves
+    # as tasks finish); tasks come in whole waves of the cluster's cores
     compiled_schema: CompiledSchema | None = field(default=None, compare=False, repr=False)
 
 
@@ -456,6 +459,12 @@ def from_dict(d: Any) -> JobConfig:
         arrow_records_per_batch=_int(d.get("arrow_records_per_batch", 64), "arrow_records_per_batch", 1, 1_000_000),
         spark=_spark(d.get("spark")),
         stream=_stream(d.get("stream"), inp, out),
+        progress_seconds=_float(
+            d.get("progress_seconds", JobConfig.progress_seconds), "progress_seconds", 0.0, 86_400.0
+        ),
+        documents_per_task=_int(
+            d.get("documents_per_task", JobConfig.documents_per_task), "documents_per_task", 1, 100_000_000
+        ),
         compiled_schema=compiled,
     )
     _check_columns(cfg)
@@ -515,8 +524,8 @@ def apply_overrides(d: dict, overrides: list[str] | tuple[str, ...]) -> dict:
     return d
 
 
-def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> JobConfig:
-    """Read a YAML configuration (``yaml.safe_load``), apply ``key.path=value`` overrides, validate."""
+def read_config(path: str) -> dict:
+    """The YAML configuration at ``path`` as a mapping (``yaml.safe_load``), not yet validated."""
     import yaml
 
     if not os.path.isfile(path):
@@ -530,4 +539,9 @@ def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> JobCo
         d = {}
     if not isinstance(d, dict):
         raise ConfigError(path, f"expected a mapping at the top of the file, got {type(d).__name__}")
-    return from_dict(apply_overrides(d, overrides))
+    return d
+
+
+def load_config(path: str, overrides: list[str] | tuple[str, ...] = ()) -> JobConfig:
+    """Read a YAML configuration, apply ``key.path=value`` overrides, validate."""
+    return from_dict(apply_overrides(read_config(path), overrides))

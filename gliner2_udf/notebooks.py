@@ -2,12 +2,13 @@
 
 The notebooks only declare widgets, read them and call ``extract_table``, ``register`` or ``explore``;
 everything else lives in the package (``spark.job.run``, ``registry``), so nothing is implemented
-twice and the same calls work from a local ``SparkSession``.
+twice and the same calls work from a local ``SparkSession``. ``extract_table`` runs the same YAML
+configuration as ``jobs/extract.py``, with the widgets as overrides, so a setting is chosen once.
 
 Example::
 
-    result = extract_table(spark, "data/samples/documents.parquet", "conf/schemas/default.yaml",
-                           model_uri("gliner2-minilm-default", "champion"), "output/extractions", limit=50)
+    result = extract_table(spark, "conf/local.yaml", model=model_uri("gliner2-minilm-default", "champion"),
+                           output_table="output/extractions", limit=50, overrides="batch_size=8")
     ex = explore(spark, "output/extractions")
     ex.entity_counts          # pandas: label, mentions, documents
     ex.figures["entities"]    # a matplotlib Figure
@@ -17,14 +18,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .config import from_dict
+from .config import apply_overrides, from_dict, read_config
+from .errors import ConfigError
 from .hub import is_hub_id
-from .options import ExtractOptions
 
 INPUT_VIEW = "gliner2_notebook_input"
+DEFAULT_CONFIG = "conf/local.yaml"  # relative to the repository root, where the notebooks change directory
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")  # db.table, catalog.db.table
 _TOP = 10
 
@@ -44,7 +46,7 @@ def _location(value: str, what: str) -> dict[str, str]:
     """A catalog table name (``db.table``) or a path (anything with a ``/`` or a file suffix)."""
     value = (value or "").strip()
     if not value:
-        raise ValueError(f"{what}: expected a table name or a path, got an empty widget")
+        raise ConfigError(what, "expected a table name or a path, got an empty widget")
     if _TABLE.match(value) and "/" not in value and not value.endswith(".parquet"):
         return {"table": value}
     return {"path": value}
@@ -61,59 +63,78 @@ def _blank(value: Any) -> bool:
     return value is None or str(value).strip() == ""
 
 
-def extract_table(
-    spark,
-    input_table: str,
-    schema: Any,
-    model: str,
-    output_table: str,
+def _override_lines(overrides: Any) -> list[str]:
+    """``key.path=value`` items from a list, or from a widget's text (one per line, or separated by ``;``)."""
+    if isinstance(overrides, str):
+        overrides = re.split(r"[\n;]", overrides)
+    return [item.strip() for item in overrides or () if str(item).strip()]
+
+
+def job_config(
+    config: str = DEFAULT_CONFIG,
     *,
-    mode: str = "merge",
-    limit: int | str | None = None,
-    id_column: str = "id",
-    text_column: str = "text",
-    passthrough: Any = (),
-    batch_size: int | str = ExtractOptions.batch_size,
-    threshold: float | str = ExtractOptions.threshold,
-    revision: str | None = None,
-) -> dict[str, Any]:
-    """Run the configured extract job (``spark.job.run``) from notebook values; returns its summary.
+    input_table: str | None = None,
+    schema: str | None = None,
+    model: str | None = None,
+    output_table: str | None = None,
+    mode: str | None = None,
+    precision: str | None = None,
+    backend: str | None = None,
+    overrides: Any = (),
+):
+    """The job configuration a notebook runs: the YAML file ``config`` (the one ``jobs/extract.py`` reads), then
+    the widgets that are not blank, then ``overrides`` (``key.path=value``, as ``--set``). Validated here, without
+    Spark: a bad widget is a ``ConfigError`` naming its field before any table is read.
 
-    ``model``: a checkpoint folder, a ``models:/`` URI or a Hugging Face hub id (``owner/name``, at
-    ``revision``), resolved once on the driver like the job's ``model.path``.
-
-    ``input_table``/``output_table``: catalog names or paths (Parquet or Delta). ``limit``: only the
-    first N documents by id (a temporary view), for trying a model on a sample. ``passthrough``: a
-    list or a comma-separated string of input columns copied to the output.
+    ``input_table``/``output_table``: a catalog name (``db.table``) or a path; ``model``: a checkpoint folder, a
+    ``models:/`` URI (``model_uri``) or a hub id; ``mode``, ``precision``, ``backend``: ``output.mode``,
+    ``model.precision``, ``model.backend``.
     """
+    d = read_config(config)
+    if not _blank(input_table):
+        source = _location(input_table, "input_table")
+        inp = {k: v for k, v in dict(d.get("input") or {}).items() if k not in ("path", "table", "format")}
+        if "table" in source:
+            inp.update(format="delta", table=source["table"])
+        else:
+            inp.update(format=_input_format(source["path"]), path=source["path"])
+        d["input"] = inp
+    if not _blank(output_table):
+        out = {k: v for k, v in dict(d.get("output") or {}).items() if k not in ("path", "table")}
+        d["output"] = {**out, **_location(output_table, "output_table")}
+    if isinstance(d.get("model"), str):  # the shorthand model: <path>
+        d["model"] = {"path": d["model"]}
+    for value, section, key in [
+        (schema, None, "schema"),
+        (model, "model", "path"),
+        (mode, "output", "mode"),
+        (precision, "model", "precision"),
+        (backend, "model", "backend"),
+    ]:
+        if not _blank(value):
+            node = d if section is None else d.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise ConfigError(section, f"expected a mapping in {config!r}, got {type(node).__name__}")
+            node[key] = str(value).strip()
+    return from_dict(apply_overrides(d, _override_lines(overrides)))
+
+
+def extract_table(spark, config: str = DEFAULT_CONFIG, *, limit: int | str | None = None, **settings) -> dict[str, Any]:
+    """Run the configured extract job (``spark.job.run``) on ``job_config(config, **settings)``; returns its summary.
+
+    Everything is validated before Spark reads a table. ``limit``: only the first N documents by id (a
+    temporary view), for trying a model on a sample.
+    """
+    from .spark import io
     from .spark.job import run
 
-    source = _location(input_table, "input_table")
-    if isinstance(passthrough, str):
-        passthrough = [c.strip() for c in passthrough.split(",") if c.strip()]
-    inp: dict[str, Any] = {"id_column": id_column, "text_column": text_column, "passthrough": list(passthrough)}
-    if "table" in source:
-        inp.update(format="delta", table=source["table"])
-    else:
-        inp.update(format=_input_format(source["path"]), path=source["path"])
-    if not _blank(limit):
-        n = int(limit)
-        if n < 1:
-            raise ValueError(f"limit: expected a positive number of documents, got {limit!r}")
-        reader = spark.table(inp["table"]) if "table" in inp else spark.read.format(inp["format"]).load(inp["path"])
-        reader.orderBy(id_column).limit(n).createOrReplaceTempView(INPUT_VIEW)
-        inp = {**{k: v for k, v in inp.items() if k != "path"}, "format": "delta", "table": INPUT_VIEW}
-    out = _location(output_table, "output_table")
-    cfg = from_dict(
-        {
-            "input": inp,
-            "schema": schema,
-            "model": {"path": model, **({} if _blank(revision) else {"revision": str(revision).strip()})},
-            "output": {"format": "delta", "mode": mode, **out},
-            "batch_size": int(batch_size),
-            "threshold": float(threshold),
-        }
-    )
+    if not _blank(limit) and not (str(limit).strip().isdigit() and int(limit) > 0):
+        raise ConfigError("limit", f"expected a positive number of documents, got {limit!r}")
+    cfg = job_config(config, **settings)
+    if not _blank(limit):  # the first N documents after input.filter, by id
+        docs = io.read_input(spark, cfg.input)
+        docs.orderBy(cfg.input.id_column).limit(int(limit)).createOrReplaceTempView(INPUT_VIEW)
+        cfg = replace(cfg, input=replace(cfg.input, format="delta", path=None, table=INPUT_VIEW, filter=None))
     summary = run(cfg, spark)
     return {
         "output": summary.output,
@@ -125,6 +146,8 @@ def extract_table(
         "model_version": summary.model_version,
         "schema_hash": summary.schema_hash,
         "mlflow_run_id": summary.mlflow_run_id,
+        "precision": cfg.model.precision,
+        "backend": cfg.model.backend,
     }
 
 
@@ -349,4 +372,64 @@ def _figures(ex: Exploration) -> dict[str, Any]:
     return figs
 
 
-__all__ = ["model_uri", "extract_table", "register", "explore", "Exploration"]
+# --------------------------------------------------------------------------------------------
+# what runs cost, from their MLflow records
+
+COSTS = {  # the MLflow metric of each extract run (registry.JobTracker.log_summary): its column, its plot's title
+    "cost.cpu_seconds_per_1k_documents": ("cpu_seconds_per_1k_documents", "CPU-seconds per 1,000 documents"),
+    "cost.documents_per_second_per_core": ("documents_per_second_per_core", "documents/s per core"),
+    "cost.mean_characters": ("mean_characters", "mean characters per document"),
+}
+
+
+@dataclass
+class CostHistory:
+    runs: Any  # pandas: run_id, started, model_version, output, documents, and one column per COSTS entry
+    figure: Any  # matplotlib Figure: each cost over time, one line per model version
+
+
+def cost_history(output_table: str | None = None, experiment: str | None = None) -> CostHistory:
+    """The extract runs recorded in MLflow (``experiment``: the job's, ``registry.experiment_id``), oldest first,
+    with what each cost per document; ``output_table`` keeps the runs that wrote there."""
+    import mlflow
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from . import registry
+
+    exp = registry.experiment_id(experiment)
+    where = "tags.`gliner2.job` = 'extract'"
+    if not _blank(output_table):
+        output_table = str(output_table).strip()
+        if "'" in output_table:
+            raise ConfigError("output_table", f"expected a table name or a path without quotes, got {output_table!r}")
+        where += f" and params.output = '{output_table}'"
+    found = mlflow.search_runs(
+        experiment_ids=None if exp is None else [exp], filter_string=where, order_by=["attributes.start_time ASC"]
+    )
+    columns = ["run_id", "started", "model_version", "output", "documents", *(c for c, _ in COSTS.values())]
+    runs = pd.DataFrame(columns=columns)
+    if len(found):
+        runs = pd.DataFrame(
+            {
+                "run_id": found["run_id"],
+                "started": found["start_time"],
+                "model_version": found["params.model_version"],
+                "output": found["params.output"],
+                "documents": found.get("metrics.documents"),
+                **{c: found.get(f"metrics.{m}") for m, (c, _) in COSTS.items()},
+            }
+        )[columns]
+    fig = Figure(figsize=(6 * len(COSTS), 3.5))
+    for ax, (column, title) in zip(fig.subplots(1, len(COSTS), squeeze=False)[0], COSTS.values()):
+        for version, g in runs.dropna(subset=[column]).groupby("model_version", sort=True):
+            ax.plot(g["started"], g[column], marker="o", label=version)
+        ax.set_title(title)
+        ax.tick_params(axis="x", labelrotation=30)
+    if runs["model_version"].nunique():
+        fig.axes[0].legend(fontsize="small")
+    fig.tight_layout()
+    return CostHistory(runs.reset_index(drop=True), fig)
+
+
+__all__ = ["model_uri", "job_config", "extract_table", "register", "explore", "Exploration", "cost_history"]

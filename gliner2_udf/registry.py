@@ -34,6 +34,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -686,17 +687,43 @@ class JobTracker:
             metrics[f"status.{status}"] = counts.get(status, 0)
         for label, n in (getattr(summary, "entity_counts", None) or {}).items():
             metrics[f"entities.{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}"] = n
+        usage = summary.usage  # what a user budgets with
+        if usage.documents:
+            metrics.update(
+                {
+                    "cost.cpu_seconds_per_1k_documents": usage.cpu_seconds_per_1k,
+                    "cost.documents_per_second_per_core": summary.docs_per_second_per_core,
+                    "cost.mean_characters": usage.mean_characters,
+                    "cost.cores": summary.cores,
+                }
+            )
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
         summary.mlflow_run_id = self.run_id
+
+    def log_progress(self, figures: dict[str, float], step: int) -> None:
+        """``progress.*`` metrics at ``step``, while the job runs (called from the progress thread, so by run id)."""
+        if self.run_id is None:
+            return
+        from mlflow import MlflowClient
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        MlflowClient().log_batch(self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in figures.items()])
 
 
 @contextlib.contextmanager
 def track_job(
-    cfg: JobConfig, model_version: str, experiment: str | None = None, hub: HubRef | None = None
+    cfg: JobConfig,
+    model_version: str,
+    experiment: str | None = None,
+    hub: HubRef | None = None,
+    runtime: tuple[str, str] | None = None,
 ) -> Iterator[JobTracker]:
     """One MLflow run around an extract job: parameters and the configuration when it starts,
-    metrics from ``JobTracker.log_summary``; the run ends FAILED if the job raises. A hub model (``hub``)
-    adds the params and tags ``hub_id``, ``hub_revision`` and ``hub_commit``.
+    progress metrics while it runs and metrics from ``JobTracker.log_summary``; the run ends FAILED if the job
+    raises. A hub model (``hub``) adds the params and tags ``hub_id``, ``hub_revision`` and ``hub_commit``.
+    ``runtime``: the precision and backend the loaded model runs (``model.backend: auto`` resolved), logged as
+    ``runtime.precision`` and ``runtime.backend``.
 
     Without mlflow installed the job runs untracked (a note goes to stderr).
     """
@@ -719,6 +746,8 @@ def track_job(
         }
         params.update({f"config.{k}": v for k, v in _flat(conf).items()})
         params.update(_hub_tags(hub))
+        if runtime is not None:
+            params.update({"runtime.precision": runtime[0], "runtime.backend": runtime[1]})
         mlflow.log_params(params)
         mlflow.set_tags({"gliner2.model_version": model_version, "gliner2.job": "extract", **_hub_tags(hub)})
         mlflow.log_dict(conf, "config/job.yaml")

@@ -2,7 +2,8 @@
 # MAGIC %md
 # MAGIC # 03 · Explore results
 # MAGIC What the extract job found: entity mentions per type, the most frequent entities, the label
-# MAGIC distribution of each classification, a sample of structures, and the status of the documents.
+# MAGIC distribution of each classification, a sample of structures, and the status of the documents; then what
+# MAGIC the runs that wrote the table cost (from their MLflow records), per model version.
 
 # COMMAND ----------
 
@@ -13,7 +14,7 @@ dbutils.widgets.text("model_version", "", "Only this model version (empty: all)"
 
 import json
 
-from gliner2_udf.notebooks import explore
+from gliner2_udf.notebooks import cost_history, explore
 
 ex = explore(spark, dbutils.widgets.get("output_table"), model_version=dbutils.widgets.get("model_version"))
 print(f"{ex.documents} documents")
@@ -50,4 +51,14 @@ display(ex.figures["status"])
 
 # COMMAND ----------
 
-dbutils.notebook.exit(json.dumps(ex.summary()))
+# MAGIC %md ## What each run cost: CPU-seconds per 1,000 documents, documents/s per core, characters per document
+
+# COMMAND ----------
+
+costs = cost_history(dbutils.widgets.get("output_table"))
+display(costs.runs)
+display(costs.figure)
+
+# COMMAND ----------
+
+dbutils.notebook.exit(json.dumps({**ex.summary(), "runs": costs.runs["run_id"].tolist()}))

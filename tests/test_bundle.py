@@ -126,9 +126,61 @@ def test_extract_job_schedule_and_parameters(bundle):
     assert len(params) == len(job["parameters"])
     extract_nb = os.path.join(os.path.dirname(f), job["tasks"][0]["notebook_task"]["notebook_path"])
     assert set(params) == set(widgets(extract_nb))  # every widget settable, no stray parameter
-    assert params["mode"] == "merge"
-    schema = params["schema"].replace("${workspace.file_path}", ROOT)
-    assert os.path.isfile(schema), schema
+    config = params["config"].replace("${workspace.file_path}", ROOT)
+    assert os.path.isfile(config), config
+    # how the job runs is the configuration file's: those parameters are empty, so the file's values hold
+    assert {k: params[k] for k in ("schema", "mode", "precision", "backend", "limit", "overrides")} == dict.fromkeys(
+        ("schema", "mode", "precision", "backend", "limit", "overrides"), ""
+    )
+
+
+def test_the_scheduled_job_runs_the_shipped_setting(bundle):
+    """The scheduled notebook's configuration, with the bundle's variables as its widgets, validates and runs what
+    conf/local.yaml (the job users run with spark-submit) runs: precision, backend, batch sizes, schema."""
+    from gliner2_udf.config import load_config
+    from gliner2_udf.notebooks import job_config, model_uri
+
+    root, _ = bundle
+    _, job = jobs(bundle)["gliner2_extract"]
+    variables = {k: v["default"] for k, v in root["variables"].items()}
+    params = {p["name"]: resolve(p["default"], variables) for p in job["parameters"]}
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # as the notebook does: the file's relative paths are the bundle root's
+    try:
+        cfg = job_config(
+            params["config"].replace("${workspace.file_path}", ROOT),
+            input_table=params["input_table"],
+            output_table=params["output_table"],
+            model=model_uri(params["model_name"], params["model_alias"]),
+        )
+        local = load_config("conf/local.yaml")
+    finally:
+        os.chdir(cwd)
+    assert (cfg.input.format, cfg.input.table, cfg.output.table) == (
+        "delta",
+        "main.gliner2.documents",
+        "main.gliner2.extractions",
+    )
+    assert cfg.model.path == "models:/main.gliner2.gliner2_minilm_default@champion"
+    assert (cfg.model.precision, cfg.model.backend) == ("int8", "auto")
+    shipped = (
+        cfg.model.precision,
+        cfg.model.backend,
+        cfg.model.distribution,
+        cfg.options,
+        cfg.arrow_records_per_batch,
+        cfg.compiled_schema.schema_hash,
+        cfg.output.mode,
+    )
+    assert shipped == (
+        local.model.precision,
+        local.model.backend,
+        local.model.distribution,
+        local.options,
+        local.arrow_records_per_batch,
+        local.compiled_schema.schema_hash,
+        local.output.mode,
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """The Databricks notebooks, run locally as scripts (``runpy``) with a stand-in for ``dbutils``.
 
 02 registers the tiny checkpoint, 01 extracts the first documents of the sample table by alias into a
-catalog table (twice: merge mode adds only the new ones), 03 explores that table. Each notebook is
-checked through what it produced: its exit value, the table, and what it displayed (tables, figures).
+catalog table with the shipped configuration (twice: merge mode adds only the new ones), 03 explores that
+table and the runs' cost. Each notebook is checked through what it produced: its exit value, the table, its
+MLflow runs, and what it displayed (tables, figures).
 """
 
 import hashlib
@@ -142,14 +143,19 @@ def extracted(spark, registered, sample_ids):
 def test_01_extracts_the_first_documents_by_alias_then_merges_only_new_ones(spark, extracted, sample_ids):
     (first, _, dbutils), (grown, _, _) = extracted
     assert set(dbutils.widgets.declared) == {
+        "config",
         "input_table",
         "schema",
         "model_name",
         "model_alias",
         "output_table",
         "mode",
+        "precision",
+        "backend",
         "limit",
+        "overrides",
     }
+    assert dbutils.widgets.declared["config"] == "conf/local.yaml"
     assert first["rows"] == 30 and grown["rows"] == 6  # merge: the 6 new documents only
     assert first["model_version"] == grown["model_version"] == "models:/nb-tiny/1"
     assert first["output"] == "nb_extractions" and sum(first["status_counts"].values()) == 30
@@ -161,12 +167,66 @@ def test_01_extracts_the_first_documents_by_alias_then_merges_only_new_ones(spar
 
     run = MlflowClient().get_run(first["mlflow_run_id"])
     assert run.data.metrics["documents"] == 30 and run.data.params["model_uri"] == "models:/nb-tiny@champion"
+    # the shipped setting of conf/local.yaml, as jobs/extract.py runs it, and what it resolved to
+    params = run.data.params
+    assert (params["config.model.precision"], params["config.model.backend"]) == ("int8", "auto")
+    assert (params["runtime.precision"], params["runtime.backend"]) == ("int8", "onnx")
+    assert (params["config.batch_size"], params["config.input.passthrough"]) == ("4", '["source"]')
+    assert (first["precision"], first["backend"]) == ("int8", "auto")
+
+
+def test_01_widgets_override_the_file_and_are_checked_before_spark_reads(spark, tiny_checkpoint):
+    from gliner2_udf.config import ConfigError
+
+    missing = "/nonexistent/docs.parquet"  # reading it would be a Spark AnalysisException, not a ConfigError
+    cases = [
+        ({"precision": "int4"}, r"^model\.precision: "),
+        ({"mode": "upsert"}, r"^output\.mode: "),
+        ({"limit": "-3"}, r"^limit: expected a positive number"),
+        ({"overrides": "batch_size=8; threshold=2"}, r"^threshold: "),
+        ({"overrides": "batch_size"}, r"^--set: expected key.path=value"),
+    ]
+    for widgets, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            run_notebook("01_extract", spark, input_table=missing, output_table="nb_never", **widgets)
+    assert not spark.catalog.tableExists("nb_never")
+
+
+def test_job_config_layers_file_widgets_and_overrides(tmp_path):
+    from gliner2_udf.notebooks import job_config
+
+    local = os.path.join(ROOT, "conf", "local.yaml")
+    base = job_config(local)
+    assert (base.input.path, base.output.path, base.model.precision) == (
+        "data/samples/documents.parquet",
+        "output/extractions",
+        "int8",
+    )
+    cfg = job_config(
+        local,
+        input_table="main.docs.news",
+        output_table="/tmp/out/extractions",
+        schema=SCHEMA,
+        model="models:/m@champion",
+        mode="append",
+        precision="fp32",
+        backend="torch",
+        overrides="batch_size=16\nthreshold=0.3; input.passthrough=[]",
+    )
+    assert (cfg.input.format, cfg.input.table, cfg.input.path) == ("delta", "main.docs.news", None)
+    assert (cfg.output.path, cfg.output.table, cfg.output.mode) == ("/tmp/out/extractions", None, "append")
+    assert (cfg.model.path, cfg.model.precision, cfg.model.backend) == ("models:/m@champion", "fp32", "torch")
+    assert (cfg.options.batch_size, cfg.options.threshold, cfg.input.passthrough) == (16, 0.3, ())
+    # blank widgets keep the file's values
+    same = job_config(local, input_table=" ", output_table="", schema=None, mode="", precision="", overrides="")
+    assert same == base
 
 
 def test_03_explores_entities_labels_and_structures(spark, extracted):
     from matplotlib.figure import Figure
 
     value, shown, _ = run_notebook("03_explore_results", spark, output_table="nb_extractions")
+    shown = shown[:-2]  # the cost table and figure: test_03_plots_the_cost_of_the_runs
     rows = [r.asDict(recursive=True) for r in spark.table("nb_extractions").collect()]
     mentions = Counter(e["label"] for r in rows for e in r["entities"])
     categories = Counter(r["category"] for r in rows if r["category"] is not None)
@@ -212,3 +272,31 @@ def test_03_explores_entities_labels_and_structures(spark, extracted):
         "sentiment: documents per label",
     ]
     assert sum(p.get_width() for p in figures[2].axes[0].patches) == 36
+
+
+def test_03_plots_the_cost_of_the_runs(spark, extracted):
+    from matplotlib.figure import Figure
+    from mlflow import MlflowClient
+
+    (first, _, _), (grown, _, _) = extracted
+    value, shown, _ = run_notebook("03_explore_results", spark, output_table="nb_extractions")
+    runs, figure = shown[-2:]
+    assert isinstance(figure, Figure)
+    assert value["runs"] == list(runs["run_id"]) == [first["mlflow_run_id"], grown["mlflow_run_id"]]
+    client = MlflowClient()
+    for _, r in runs.iterrows():
+        metrics = client.get_run(r["run_id"]).data.metrics
+        assert r["model_version"] == "models:/nb-tiny/1" and r["documents"] == metrics["documents"]
+        assert r["cpu_seconds_per_1k_documents"] == metrics["cost.cpu_seconds_per_1k_documents"] > 0
+        assert r["documents_per_second_per_core"] == pytest.approx(metrics["documents_per_second"] / 2)
+    # the sample's documents, counted here: the mean characters of the first 30, then of the 6 added
+    texts = dict(zip(*pq.read_table(SAMPLE, columns=["id", "text"]).to_pydict().values()))
+    ordered = [len(texts[i]) for i in sorted(texts)]
+    assert list(runs["mean_characters"]) == pytest.approx([sum(ordered[:30]) / 30, sum(ordered[30:36]) / 6])
+    assert [ax.get_title() for ax in figure.axes] == [
+        "CPU-seconds per 1,000 documents",
+        "documents/s per core",
+        "mean characters per document",
+    ]
+    line = figure.axes[2].get_lines()[0]
+    assert line.get_label() == "models:/nb-tiny/1" and list(line.get_ydata()) == list(runs["mean_characters"])

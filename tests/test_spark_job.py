@@ -7,6 +7,7 @@ it stops this module's local session.
 import datetime as dt
 import hashlib
 import os
+import re
 import subprocess
 import sys
 
@@ -319,6 +320,50 @@ def test_an_input_with_zero_rows_works_in_every_mode(spark, tiny_checkpoint, tmp
         assert table.count() == 0 and {"id", "source", "entities", "deal", "status", "schema_hash"} <= set(
             table.columns
         )
+
+
+def test_progress_is_reported_while_the_job_runs_and_the_run_records_its_cost(spark, tiny_checkpoint, tmp_path, capsys):
+    from mlflow import MlflowClient
+
+    from gliner2_udf.spark import run
+
+    texts = list(GOOD.values())
+    docs = {f"p-{i:03d}": f"{texts[i % len(texts)]} Item {i}." for i in range(192)}
+    inp = write_docs(str(tmp_path / "docs.parquet"), docs)
+    cfg = job(inp, str(tmp_path / "out"), tiny_checkpoint, documents_per_task=4, progress_seconds=0.1)
+    summary = run(cfg, spark)
+    assert summary.rows == 192
+    client = MlflowClient()
+    record = client.get_run(summary.mlflow_run_id)
+    history = sorted(client.get_metric_history(summary.mlflow_run_id, "progress.documents"), key=lambda m: m.step)
+    values = [m.value for m in history]
+    assert values == sorted(values) and values[-1] == 192
+    during = [m for m in history if 0 < m.value < 192]
+    assert during, f"no partial progress was recorded: {values}"  # 48 tasks of 4 documents, a report every 0.1 s
+    assert all(m.timestamp <= record.info.end_time for m in history)
+    fractions = {m.step: m.value for m in client.get_metric_history(summary.mlflow_run_id, "progress.fraction")}
+    assert all(fractions[m.step] == pytest.approx(m.value / 192) for m in history)
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("progress: ")]
+    assert len(lines) == len(history) and lines[-1].startswith("progress: 192/192 documents (100%) in ")
+    assert any(re.match(r"progress: \d+/192 documents \(\d+%\) in .*left \(ends about", x) for x in lines)
+    # what the run cost: every document once, its characters counted here
+    metrics = record.data.metrics
+    assert summary.usage.documents == 192
+    assert metrics["cost.mean_characters"] == pytest.approx(sum(map(len, docs.values())) / 192)
+    assert metrics["cost.documents_per_second_per_core"] == pytest.approx(metrics["documents_per_second"] / 2)
+    cores_seconds_per_1k = 1000 * metrics["seconds"] * 2 / 192  # the CPU the two task slots had
+    assert 0 < metrics["cost.cpu_seconds_per_1k_documents"] <= cores_seconds_per_1k
+    assert "cost:" in summary.format() and "per core (2 cores)" in summary.format()
+
+
+@pytest.mark.parametrize(
+    "documents, cores, per_task, tasks",
+    [(1200, 2, 250, 6), (0, 2, 250, 2), (10, 4, 250, 4), (1001, 2, 500, 4), (100_000, 16, 250, 400)],
+)
+def test_tasks_come_in_whole_waves_of_at_most_per_task_documents(documents, cores, per_task, tasks):
+    from gliner2_udf.spark.job import task_count
+
+    assert task_count(documents, cores, per_task) == tasks
 
 
 def test_local_masters_give_a_task_four_attempts(spark):

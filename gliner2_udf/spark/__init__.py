@@ -11,7 +11,7 @@ Example::
                   "conf/schemas/default.yaml", id_column="doc_id", text_column="body")
 """
 
-__all__ = ["extract", "run", "get_session"]
+__all__ = ["extract", "run", "get_session", "latest"]
 
 
 def __getattr__(name):
@@ -19,6 +19,10 @@ def __getattr__(name):
         from . import job
 
         return getattr(job, name)
+    if name == "latest":  # one row per document: its latest extraction across schema versions
+        from .io import latest
+
+        return latest
     if name == "get_session":
         from .session import get_session
 

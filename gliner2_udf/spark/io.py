@@ -88,6 +88,8 @@ def output_exists(spark: SparkSession, cfg: OutputConfig) -> bool:
 
 
 def read_output(spark: SparkSession, cfg: OutputConfig) -> DataFrame:
+    if cfg.table is None and cfg.format == "parquet":  # files of several schema versions: the union of columns
+        return spark.read.option("mergeSchema", "true").parquet(cfg.path)
     return _reader(spark, cfg.format, cfg.path, cfg.table)
 
 
@@ -141,28 +143,36 @@ def pending(spark: SparkSession, docs: DataFrame, cfg: OutputConfig, inp: InputC
     return docs.join(done, on=inp.id_column, how="left_anti")
 
 
-def chunks(todo: DataFrame, id_column: str, commit_every: int | None) -> list[DataFrame]:
-    """``todo`` cut into parts of about ``commit_every`` documents (by a hash of the id), each written in
-    its own commit; ``[todo]`` when ``commit_every`` is None. Empty parts are left out.
+def chunks(todo: DataFrame, id_column: str, commit_every: int | None, total: int) -> list[tuple[DataFrame, int]]:
+    """``todo`` (``total`` documents) cut into parts of about ``commit_every`` documents (by a hash of the id), each
+    written in its own commit, with their sizes; ``[(todo, total)]`` when ``commit_every`` is None. Empty parts are
+    left out.
 
     Merge mode makes the parts idempotent: a re-run recomputes ``pending`` and so skips every part that
     was committed, and the MERGE key drops any document that is already there.
     """
     if not commit_every:
-        return [todo]
-    total = todo.count()
+        return [(todo, total)]
     n = -(-total // commit_every)
     if n <= 1:
-        return [todo] if total else []
+        return [(todo, total)] if total else []
     bucket = F.pmod(F.xxhash64(F.col(f"`{id_column}`")), F.lit(n))
     sizes = {r["b"]: r["count"] for r in todo.groupBy(bucket.alias("b")).count().collect()}
-    return [todo.where(bucket == F.lit(b)) for b in sorted(sizes)]
+    return [(todo.where(bucket == F.lit(b)), sizes[b]) for b in sorted(sizes)]
+
+
+def latest(rows: DataFrame, id_column: str = "id") -> DataFrame:
+    """One row per document of an output table: its latest extraction across schema versions and models (the
+    latest ``extracted_at``; then the smaller ``schema_hash``). Columns a schema version did not write are null."""
+    order = Window.partitionBy(F.col(f"`{id_column}`")).orderBy(F.col("extracted_at").desc(), F.col("schema_hash"))
+    return rows.withColumn("_latest", F.row_number().over(order)).where(F.col("_latest") == 1).drop("_latest")
 
 
 def write(
     spark: SparkSession, df: DataFrame, cfg: OutputConfig, id_column: str, txn: tuple[str, int] | None = None
 ) -> None:
-    """Write ``df`` in the configured mode (the first merge creates the table).
+    """Write ``df`` in the configured mode (the first merge creates the table). Columns ``df`` adds to an
+    existing table are added (Delta schema evolution; ``evolution.check_output`` has refused type changes).
 
     ``txn = (app_id, version)`` makes an append idempotent (Delta ``txnAppId``/``txnVersion``: a version
     at or below the one the table recorded for ``app_id`` is skipped); streaming passes its micro-batch.
@@ -172,12 +182,14 @@ def write(
 
         target = DeltaTable.forName(spark, cfg.table) if cfg.table else DeltaTable.forPath(spark, cfg.path)
         key = f"t.`{id_column}` = s.`{id_column}` AND t.schema_hash = s.schema_hash"
-        merge = target.alias("t").merge(df.alias("s"), key)
+        merge = target.alias("t").merge(df.alias("s"), key).withSchemaEvolution()
         if cfg.retry_errors:  # the error rows that pending let through again are replaced
             merge = merge.whenMatchedUpdateAll(condition="t.status = 'error'")
         merge.whenNotMatchedInsertAll().execute()
         return
     writer = df.write.format(cfg.format).mode("overwrite" if cfg.mode == "overwrite" else "append")
+    if cfg.format == "delta":
+        writer = writer.option("overwriteSchema" if cfg.mode == "overwrite" else "mergeSchema", "true")
     if txn is not None:
         writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(int(txn[1])))
     if cfg.partition_by:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,9 @@ from ..options import DEFAULTS, ExtractOptions
 from ..rows import Layout
 from ..schema import CompiledSchema, compile_schema, load_schema
 from . import io
+from .evolution import check_output
 from .isolate import write_isolating
+from .progress import Progress, Usage
 from .udf import ModelSource, make_udf
 
 
@@ -78,6 +81,7 @@ def extract(
     extracted_at: dt.datetime | None = None,
     precision: str = "fp32",
     backend: str = "torch",
+    tally: Any = None,
 ) -> DataFrame:
     """Extract from ``df[text_column]`` with ``schema``; one output row per input row, typed columns.
 
@@ -88,7 +92,7 @@ def extract(
     YAML/JSON path; it is compiled here, on the driver. ``options``: batch size, threshold, the longest
     document and threads per task (``ExtractOptions``). ``arrow_records_per_batch`` sets the session's
     ``spark.sql.execution.arrow.maxRecordsPerBatch`` (the rows the UDF sees per call). Lazy: nothing
-    runs until an action.
+    runs until an action. ``tally``: a ``progress.Tally`` accumulator the workers add their work to.
 
     Example::
 
@@ -102,7 +106,7 @@ def extract(
     source, version = _model_source(spark, model, model_version, precision, backend)
     if arrow_records_per_batch:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(int(arrow_records_per_batch)))
-    udf = make_udf(source, compiled, layout, _threads(spark, options))
+    udf = make_udf(source, compiled, layout, _threads(spark, options), tally)
     keep = [F.col(f"`{c}`") for c in (id_column, *layout.passthrough)]
     out = df.select(*keep, udf(F.col(f"`{text_column}`").cast("binary")).alias("__gliner2"))
     at = extracted_at or dt.datetime.now(dt.timezone.utc)
@@ -132,6 +136,12 @@ class Summary:
     mlflow_run_id: str | None = None
     input: io.InputCounts = field(default_factory=io.InputCounts)  # rows read (after the filter), null/repeated ids
     mode: str = "merge"
+    usage: Usage = field(default_factory=Usage)  # what the Python workers extracted, and their CPU-seconds
+    cores: int = 1  # the task slots the run had (Spark's default parallelism)
+
+    @property
+    def docs_per_second_per_core(self) -> float:
+        return self.docs_per_second / self.cores if self.cores else 0.0
 
     @property
     def docs_per_second(self) -> float:
@@ -152,6 +162,12 @@ class Summary:
             f"rows written:  {self.rows} in {self.seconds:.1f} s ({self.docs_per_second:.1f} documents/s)",
             "status:        " + (", ".join(f"{k}={v}" for k, v in sorted(self.status_counts.items())) or "-"),
         ]
+        if self.usage.documents:
+            lines.append(
+                f"cost:          {self.usage.cpu_seconds_per_1k:.1f} CPU-s per 1,000 documents (Python workers), "
+                f"{self.docs_per_second_per_core:.2f} documents/s per core ({self.cores} cores), "
+                f"{self.usage.mean_characters:.0f} characters per document"
+            )
         if self.mlflow_run_id:
             lines.append(f"mlflow run:    {self.mlflow_run_id}")
         if self.top_entities:
@@ -195,8 +211,8 @@ def run(cfg: JobConfig, spark: SparkSession | None = None) -> Summary:
     model_dir, version = resolve_model_version(cfg.model)  # a hub id: downloaded once, here, on the driver
     hub = snapshot_ref(model_dir, cfg.model.revision) if cfg.model.is_hub_id else None
     loaded = _load_and_plan(model_dir, version, cfg.compiled_schema, cfg.model.precision, cfg.model.backend)
-    with track_job(cfg, version, hub=hub) as tracking:
-        summary = _run(cfg, spark, model_dir, version, loaded)
+    with track_job(cfg, version, hub=hub, runtime=(loaded.precision, loaded.backend)) as tracking:
+        summary = _run(cfg, spark, model_dir, version, loaded, report=tracking.log_progress)
         tracking.log_summary(summary)
     return summary
 
@@ -241,7 +257,9 @@ def _load_and_plan(model_dir: str, version: str, compiled: CompiledSchema, preci
     return model
 
 
-def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: str, loaded: Any = None) -> Summary:
+def _run(
+    cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: str, loaded: Any = None, report=None
+) -> Summary:
     if spark is None:
         from .session import get_session
 
@@ -265,6 +283,7 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
 
         check_model_path(spark, model_dir)  # every executor reads the folder, or one clear error now
         model = model_dir
+    progress = Progress(spark, report=report, interval=cfg.progress_seconds)
 
     def extract_docs(docs: DataFrame) -> DataFrame:
         return extract(
@@ -280,15 +299,20 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
             extracted_at=started,
             precision=cfg.model.precision,
             backend=cfg.model.backend,
+            tally=progress.tally,
         )
 
     try:
+        added = check_output(spark, cfg.output, extract_docs(io.read_input(spark, cfg.input).limit(0)).schema)
+        if added:
+            print(f"note: this schema adds column(s) to {where}: {', '.join(added)}", file=sys.stderr)
         if cfg.stream is not None:
             from .stream import run_stream
 
-            counts = run_stream(spark, cfg, extract_docs)
+            with progress.over(None):  # a stream's total is not known before it ends
+                counts = run_stream(spark, cfg, extract_docs)
         else:
-            counts = _write_batches(spark, cfg, extract_docs)
+            counts = _write_batches(spark, cfg, extract_docs, progress)
         if not io.output_exists(spark, cfg.output):  # nothing to extract: a first run still creates the table
             empty = io.read_input(spark, cfg.input).limit(0)
             io.write(spark, extract_docs(empty), cfg.output, cfg.input.id_column)
@@ -305,23 +329,44 @@ def _run(cfg: JobConfig, spark: SparkSession | None, model_dir: str, version: st
     )
     rows, status, top, entities = summarize(written)
     return Summary(
-        where, rows, seconds, status, top, version, compiled.schema_hash, entities, input=counts, mode=cfg.output.mode
+        where,
+        rows,
+        seconds,
+        status,
+        top,
+        version,
+        compiled.schema_hash,
+        entities,
+        input=counts,
+        mode=cfg.output.mode,
+        usage=progress.usage,
+        cores=spark.sparkContext.defaultParallelism,
     )
 
 
-def _write_batches(spark: SparkSession, cfg: JobConfig, extract_docs) -> io.InputCounts:
+def task_count(documents: int, cores: int, per_task: int) -> int:
+    """Spark tasks for ``documents``: whole waves of ``cores`` tasks, each of at most about ``per_task`` documents
+    (a last wave with idle cores would slow the run; smaller tasks make progress reports move)."""
+    cores = max(1, cores)
+    return cores * max(1, -(-documents // (cores * per_task)))
+
+
+def _write_batches(spark: SparkSession, cfg: JobConfig, extract_docs, progress: Progress) -> io.InputCounts:
     """Extract the pending documents and write them: one commit, or one per ``output.commit_every``
     documents (each part merged on (id, schema_hash), so a re-run after a crash redoes only the parts
     that were not committed). Returns what the input held."""
     docs = io.read_input(spark, cfg.input)
     counts = io.input_counts(docs, cfg.input.id_column)
     todo = io.pending(spark, docs, cfg.output, cfg.input, cfg.compiled_schema.schema_hash)
-    parts = io.chunks(todo, cfg.input.id_column, cfg.output.commit_every)
+    total = todo.count()
+    parts = io.chunks(todo, cfg.input.id_column, cfg.output.commit_every, total)
     fault_injection.reached("before_first_write")
-    for n, part in enumerate(parts):
-        # Small files come as one partition and AQE may coalesce the anti-join's: spread the documents
-        # over at least every core (a fixed number, which AQE keeps). The shuffle is cheap next to the model.
-        part = part.repartition(max(spark.sparkContext.defaultParallelism, part.rdd.getNumPartitions()))
-        write_isolating(spark, part, extract_docs, cfg.output, cfg.input)
-        fault_injection.reached("commit", n, last=n == len(parts) - 1)
+    cores = spark.sparkContext.defaultParallelism
+    with progress.over(total):
+        for n, (part, size) in enumerate(parts):
+            # Small files come as one partition and AQE may coalesce the anti-join's: spread the documents over
+            # whole waves of the cores (a fixed number, which AQE keeps). The shuffle is cheap next to the model.
+            part = part.repartition(task_count(size, cores, cfg.documents_per_task))
+            write_isolating(spark, part, extract_docs, cfg.output, cfg.input)
+            fault_injection.reached("commit", n, last=n == len(parts) - 1)
     return counts

@@ -29,6 +29,7 @@ from .. import fault_injection
 from ..errors import ModelUnavailableError
 from ..options import ExtractOptions
 from ..rows import Layout, empty_row, prepare_text, to_row
+from .progress import text_characters
 
 _MODELS: OrderedDict[tuple, Any] = OrderedDict()  # per Python worker process
 _MAX_CACHED = 2
@@ -169,8 +170,9 @@ def _cut_from(result, text: str):
     return result
 
 
-def make_udf(source: ModelSource, compiled, layout: Layout, options: ExtractOptions):
-    """The pandas UDF ``binary text -> struct`` (see ``columns.result_type``)."""
+def make_udf(source: ModelSource, compiled, layout: Layout, options: ExtractOptions, tally=None):
+    """The pandas UDF ``binary text -> struct`` (see ``columns.result_type``). ``tally``: a ``progress.Tally``
+    accumulator that gets each batch's documents, characters and CPU-seconds."""
     from pyspark.sql.functions import pandas_udf
 
     from .columns import result_type
@@ -183,7 +185,11 @@ def make_udf(source: ModelSource, compiled, layout: Layout, options: ExtractOpti
         for series in texts:
             fault_injection.reached("worker_batch")
             fault_injection.crash_if_marked(series)
-            rows = extract_rows(model, compiled, layout, series.tolist(), options)
+            cpu = time.process_time()
+            values = series.tolist()
+            rows = extract_rows(model, compiled, layout, values, options)
+            if tally is not None:
+                tally.add((len(values), text_characters(values), time.process_time() - cpu))
             yield pd.DataFrame(rows, columns=columns)
 
     return pandas_udf(extract_batches, returnType=result_type(layout))
