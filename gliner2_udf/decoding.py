@@ -205,6 +205,26 @@ def merge(results: list[RawResult]) -> RawResult:
     return out
 
 
+def union(results) -> RawResult | None:
+    """One text's raw results from passes over different parts of a schema, as one (``None`` for a blank text).
+    Each part holds its own entity types, structures and relations; a classification task whose labels were
+    asked in groups (``labels``) gets its groups' scores one after the other, in label order."""
+    results = [r for r in results if r is not None]
+    if not results:
+        return None
+    if len(results) == 1:
+        return results[0]
+    out = RawResult(n_windows=max(r.n_windows for r in results))
+    for r in results:
+        if r.entities is not None:
+            out.entities = {**(out.entities or {}), **r.entities}
+        out.structures.update(r.structures)
+        out.relations.update(r.relations)
+        for name, p in r.class_probs.items():
+            out.class_probs[name] = np.concatenate([out.class_probs[name], p]) if name in out.class_probs else p
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # formatting
 

@@ -21,10 +21,10 @@ import os
 
 import numpy as np
 
-from . import boundary_decoding, decoding
+from . import boundary_decoding, decoding, labels
 from .identity import checkpoint_sha256, default_model_version  # noqa: F401 (re-exported)
 from .options import DEFAULTS, ExtractOptions
-from .passes import merge_results, plan_passes
+from .passes import plan_passes
 from .processor import Encoded, Processor, SchemaTokens
 from .runtime import lite
 from .schema import CompiledSchema, Schema, compile_schema
@@ -58,6 +58,7 @@ class GLiNER2(UpstreamAPI):
         self._setup(runner, tokenizer, model_version, max_tokens)
 
     def _setup(self, runner, tokenizer, model_version: str, max_tokens: int | None) -> None:
+        self.label_limits = labels.NO_LIMITS  # from_pretrained reads a checkpoint's (labels.read_limits)
         self._runner = runner
         self._workers = None
         self.precision, self.backend = runner.precision, runner.backend
@@ -114,6 +115,7 @@ class GLiNER2(UpstreamAPI):
         model = cls.__new__(cls)
         model._storage_dtype = stored_dtype(path)
         model.__init__(network, tokenizer, model_version, max_tokens, precision, backend, inference_only)
+        model.label_limits = labels.read_limits(path)
         return model
 
     @classmethod
@@ -151,7 +153,8 @@ class GLiNER2(UpstreamAPI):
         # pickled as the folder it runs from (see ``transport``), not as objects
         from .transport import from_bytes, to_bytes
 
-        return from_bytes, (to_bytes(self), self.model_version, self.max_tokens, self.precision, self.backend)
+        args = (to_bytes(self), self.model_version, self.max_tokens, self.precision, self.backend, self.label_limits)
+        return from_bytes, args
 
     def set_threads(self, n: int) -> None:
         self._runner.set_threads(max(1, int(n)))
@@ -212,31 +215,69 @@ class GLiNER2(UpstreamAPI):
         if self._workers is not None:
             self.plan(compiled)  # an oversized schema fails here, not in a worker
             return self._workers.extract_with(texts, compiled, options, include_confidence, include_spans)
-        passes = self.plan(compiled)
-        per_pass = []
         boundary = self.architecture == "boundary"
-        for part in passes:
-            raws = self.raw_extract(texts, part, options)
-            per_pass.append(
-                [
-                    decoding.format_result(part, r, include_confidence, include_spans, boundary)
-                    if r is not None
-                    else decoding.empty_result(part)
-                    for r in raws
-                ]
-            )
-        if len(passes) == 1:
-            return per_pass[0]
-        return [merge_results(compiled, list(parts)) for parts in zip(*per_pass)]
+        return [
+            decoding.format_result(compiled, r, include_confidence, include_spans, boundary)
+            if r is not None
+            else decoding.empty_result(compiled)
+            for r in self.raw_schema(texts, compiled, options)
+        ]
 
     def plan(self, schema) -> list[CompiledSchema]:
-        """The passes a schema needs in this model's window; raises SchemaError if a part never fits.
+        """The passes a schema needs: its label groups (``labels.first_round``, within ``label_limits``), each in as
+        many passes as this model's window needs; raises SchemaError if a part never fits.
 
         Call it on the driver to reject an oversized schema before any distributed work.
         """
-        return plan_passes(
-            compile_schema(schema), lambda c: self.processor.schema_length(c, cached=False), self.max_tokens
-        )
+        return [
+            p for group in labels.first_round(compile_schema(schema), self.label_limits) for p in self._window(group)
+        ]
+
+    def _window(self, compiled: CompiledSchema) -> list[CompiledSchema]:
+        return plan_passes(compiled, lambda c: self.processor.schema_length(c, cached=False), self.max_tokens)
+
+    def raw_schema(
+        self, texts: list, compiled: CompiledSchema, options: ExtractOptions = DEFAULTS
+    ) -> list[decoding.RawResult | None]:
+        """Per text, the raw result of the whole schema: its label groups and window passes united, and the
+        tournaments of single-label tasks longer than ``label_limits`` allow played out (see ``labels``)."""
+        groups = labels.first_round(compiled, self.label_limits)
+        raws = [decoding.union(rs) for rs in zip(*(self._raw_passes(texts, g, options) for g in groups))]
+        for task in labels.tournaments(compiled, self.label_limits):
+            self._tournament(texts, compiled, task, raws, options)
+        return raws
+
+    def _raw_passes(self, texts: list, compiled: CompiledSchema, options: ExtractOptions):
+        return [
+            decoding.union(rs) for rs in zip(*(self.raw_extract(texts, p, options) for p in self._window(compiled)))
+        ]
+
+    def _tournament(self, texts: list, compiled: CompiledSchema, task, raws: list, options: ExtractOptions) -> None:
+        """Play ``task``'s later rounds for every text and leave, in its raw result, the final round's softmax over
+        the finalists (zero for the labels knocked out)."""
+        cap = self.label_limits.classification
+        sizes = [len(g) for g in labels.groups(task.labels, cap)]
+        pending = {i: labels.advancing(r.class_probs[task.name], sizes, cap) for i, r in enumerate(raws) if r}
+        while pending:
+            by_candidates: dict[tuple, list[int]] = {}
+            for i, cands in pending.items():
+                by_candidates.setdefault(tuple(cands), []).append(i)
+            pending = {}
+            for cands, idx in by_candidates.items():
+                names = tuple(task.labels[j] for j in cands)
+                parts = labels.groups(names, cap)
+                probs = [
+                    self._raw_passes([texts[i] for i in idx], labels.round_schema(compiled, task, part), options)
+                    for part in parts
+                ]
+                for n, i in enumerate(idx):
+                    scores = np.concatenate([p[n].class_probs[task.name] for p in probs])
+                    if len(parts) == 1:  # the final: one softmax over the finalists
+                        full = np.zeros(len(task.labels))
+                        full[list(cands)] = scores
+                        raws[i].class_probs[task.name] = full
+                    else:
+                        pending[i] = [cands[j] for j in labels.advancing(scores, [len(p) for p in parts], cap)]
 
     def raw_extract(
         self, texts: list, compiled: CompiledSchema, options: ExtractOptions = DEFAULTS

@@ -54,19 +54,3 @@ def plan_passes(compiled: CompiledSchema, schema_length, max_tokens: int) -> lis
 
 def _asks(p: CompiledSchema) -> bool:
     return bool(p.entities or p.classifications or p.structures or p.relations)
-
-
-def merge_results(compiled: CompiledSchema, parts: list[dict]) -> dict:
-    """One text's formatted results from several passes -> the result one pass would have given."""
-    out: dict = {}
-    for s in compiled.structures:
-        out[s.name] = next(p[s.name] for p in parts if s.name in p)
-    if compiled.entities:
-        found = {k: v for p in parts for k, v in (p.get("entities") or {}).items()}
-        out["entities"] = {e.name: found.get(e.name, [] if e.dtype == "list" else None) for e in compiled.entities}
-    for c in compiled.classifications:
-        out[c.name] = next(p[c.name] for p in parts if c.name in p)
-    if compiled.relations:
-        rel = {k: v for p in parts for k, v in (p.get("relation_extraction") or {}).items()}
-        out["relation_extraction"] = {r.name: rel.get(r.name, []) for r in compiled.relations}
-    return out

@@ -27,7 +27,9 @@ def to_bytes(model) -> bytes:
     return buf.getvalue()
 
 
-def from_bytes(blob: bytes, model_version: str, max_tokens: int, precision: str = "fp32", backend: str = "torch"):
+def from_bytes(
+    blob: bytes, model_version: str, max_tokens: int, precision: str = "fp32", backend: str = "torch", label_limits=None
+):
     """The model ``to_bytes`` wrote (the unpickling side of ``GLiNER2.__reduce__``). It is loaded
     ``inference_only``: an unpickled model is a worker's copy (a Spark broadcast), so an int8 one does not keep
     the fp32 weights, and pickling it again is refused."""
@@ -42,15 +44,19 @@ def from_bytes(blob: bytes, model_version: str, max_tokens: int, precision: str 
         import atexit
 
         atexit.register(shutil.rmtree, tmp, True)
-        return GLiNER2.from_lite(folder, model_version=model_version, max_tokens=max_tokens)
-    try:
-        return GLiNER2.from_pretrained(
-            folder,
-            model_version=model_version,
-            max_tokens=max_tokens,
-            precision=precision,
-            backend=backend,
-            inference_only=True,
-        )
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        model = GLiNER2.from_lite(folder, model_version=model_version, max_tokens=max_tokens)
+    else:
+        try:
+            model = GLiNER2.from_pretrained(
+                folder,
+                model_version=model_version,
+                max_tokens=max_tokens,
+                precision=precision,
+                backend=backend,
+                inference_only=True,
+            )
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if label_limits is not None:  # the sender's, read from its checkpoint (a lite folder does not carry it)
+        model.label_limits = label_limits
+    return model

@@ -126,8 +126,9 @@ def test_decoded_results_match_reference(request, which):
         for e in ref.extract(TEXTS[0], ref_schema, threshold=0.0, include_confidence=True)["entities"]["person"]
     ]
     for threshold in np.quantile(scores, [0.3, 0.7, 0.95]):
-        for flags in [(False, False), (True, False), (False, True), (True, True)]:
-            for text in TEXTS:
+        for text in TEXTS:
+            ties = set()  # entity texts whose selection is a float tie (seen with confidences and offsets)
+            for flags in [(True, True), (False, False), (True, False), (False, True)]:
                 expected = ref.extract(
                     text, ref_schema, threshold=float(threshold), include_confidence=flags[0], include_spans=flags[1]
                 )
@@ -137,7 +138,45 @@ def test_decoded_results_match_reference(request, which):
                 if not flags[0]:  # labels without confidences cannot show a float tie: drop them
                     for key in ("sentiment", "topics"):
                         got.pop(key), expected.pop(key)
+                if flags == (True, True):
+                    ties = _entity_ties(got["entities"], expected["entities"])
+                for label in got["entities"]:
+                    got["entities"][label] = [x for x in got["entities"][label] if _text(x) not in ties]
+                    expected["entities"][label] = [x for x in expected["entities"][label] if _text(x) not in ties]
                 _close(got, expected)
+
+
+def _text(span):
+    return span["text"] if isinstance(span, dict) else span
+
+
+def _entity_ties(ours: dict, ref: dict, tol: float = 1e-5) -> set:
+    """The entity texts on which ours and the reference may differ because their scores tie within ``tol``: two
+    spans listed in either order, or one kept and an overlapping one of the same score dropped by the greedy
+    resolution. Every other span must be in both lists with the same score and in the same order."""
+    ties = set()
+
+    def key(x):
+        return (x["text"], x["start"], x["end"])
+
+    for label in ours:
+        a = {key(x): x["confidence"] for x in ours[label]}
+        b = {key(x): x["confidence"] for x in ref[label]}
+        for k in a.keys() & b.keys():
+            assert math.isclose(a[k], b[k], abs_tol=tol), f"{label} {k}: {a[k]} vs {b[k]}"
+        both = {**b, **a}
+        for k in a.keys() ^ b.keys():
+            partners = [j for j in both if j != k and abs(both[j] - both[k]) <= tol and j[1] < k[2] and k[1] < j[2]]
+            assert partners, f"{label}: {k} is in one list only and ties with no overlapping span"
+            ties |= {k[0], *(j[0] for j in partners)}
+        order_a = [k for k in a if k in b]
+        order_b = [k for k in b if k in a]
+        for x, y in zip(order_a, order_b):
+            if x != y:
+                assert abs(both[x] - both[y]) <= tol, f"{label}: {x} and {y} in another order"
+                ties |= {x[0], y[0]}
+    assert len(ties) <= 6, ties
+    return ties
 
 
 def test_batch_equals_single(minilm_checkpoint):
