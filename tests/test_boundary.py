@@ -16,6 +16,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from compare import label_ties, same
 from schemas import boundary_spec_schema as build
 
 from gliner2_udf import GLiNER2, Schema
@@ -32,25 +33,6 @@ def reference(path):
     from gliner2 import AutoExtractor
 
     return AutoExtractor.from_pretrained(path).eval()
-
-
-def same(ours, ref, tol=1e-5, where="result"):
-    """``ours`` equals ``ref`` with confidences within ``tol``; a structure the reference leaves out when
-    nothing was found is ``[]`` in ours (README: every requested key is present)."""
-    if isinstance(ref, dict):
-        assert isinstance(ours, dict), where
-        extra = {k for k in set(ours) - set(ref) if ours[k] == []}
-        assert set(ours) - extra == set(ref), f"{where}: keys {sorted(ours)} vs {sorted(ref)}"
-        for k in ref:
-            same(ours[k], ref[k], tol, f"{where}.{k}")
-    elif isinstance(ref, (list, tuple)):
-        assert isinstance(ours, (list, tuple)) and len(ours) == len(ref), f"{where}: {ours} vs {ref}"
-        for i, (a, b) in enumerate(zip(ours, ref)):
-            same(a, b, tol, f"{where}[{i}]")
-    elif isinstance(ref, float):
-        assert ours == pytest.approx(ref, abs=tol), where
-    else:
-        assert ours == ref, f"{where}: {ours!r} vs {ref!r}"
 
 
 @pytest.fixture(scope="module", params=CHECKPOINTS)
@@ -120,7 +102,7 @@ def test_relation_confidence_does_not_depend_on_the_batch(boundary_checkpoint):
     alone = [ours.extract(t, schema, include_confidence=True) for t in TEXTS]
     together = ours.batch_extract(TEXTS, schema, include_confidence=True)
     assert alone[0]["relation_extraction"]["works_for"]
-    assert together == alone
+    same(together, alone, tol=1e-6)  # the padded batch sums in another order: 1e-7, not the reference's scale
 
 
 def test_appended_period_never_leaks(boundary_checkpoint):
@@ -315,11 +297,18 @@ def test_adaptive_threshold_lets_the_count_heads_top_candidates_through_like_the
 )
 def test_upstream_convenience_methods_equal_the_reference(pair, method, arg):
     _, ours, ref = pair
-    for text in TEXTS:
-        for kw in ({}, {"include_confidence": True, "include_spans": True}):
-            same(getattr(ours, method)(text, arg, **kw), getattr(ref, method)(text, arg, **kw))
-    for got, text in zip(getattr(ours, "batch_" + method)(TEXTS, arg), TEXTS):
-        same(got, getattr(ref, method)(text, arg))
+    kw = {"include_confidence": True, "include_spans": True}
+    batch = getattr(ours, "batch_" + method)(TEXTS, arg)
+    batch_full = getattr(ours, "batch_" + method)(TEXTS, arg, **kw)
+    for text, got, got_full in zip(TEXTS, batch, batch_full):
+        full = getattr(ours, method)(text, arg, **kw), getattr(ref, method)(text, arg, **kw)
+        same(*full)
+        same(got_full, full[1])
+        # without confidences a tie is invisible: leave out the tasks whose labels tied with them
+        ties = label_ties(*full) | label_ties(got_full, full[1]) if method == "classify_text" else set()
+        expected = {k: v for k, v in getattr(ref, method)(text, arg).items() if k not in ties}
+        same({k: v for k, v in getattr(ours, method)(text, arg).items() if k not in ties}, expected)
+        same({k: v for k, v in got.items() if k not in ties}, expected)
 
 
 def test_extract_json_gives_the_one_instance_structure_of_extract(pair):
