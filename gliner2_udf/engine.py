@@ -18,10 +18,12 @@ Example::
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
 from . import boundary_decoding, decoding, labels
+from .errors import SchemaError
 from .identity import checkpoint_sha256, default_model_version  # noqa: F401 (re-exported)
 from .options import DEFAULTS, ExtractOptions
 from .passes import plan_passes
@@ -59,6 +61,7 @@ class GLiNER2(UpstreamAPI):
 
     def _setup(self, runner, tokenizer, model_version: str, max_tokens: int | None) -> None:
         self.label_limits = labels.NO_LIMITS  # from_pretrained reads a checkpoint's (labels.read_limits)
+        self._limits: dict[tuple, labels.LabelLimits] = {}  # limits_for, per schema
         self._runner = runner
         self._workers = None
         self.precision, self.backend = runner.precision, runner.backend
@@ -229,9 +232,36 @@ class GLiNER2(UpstreamAPI):
 
         Call it on the driver to reject an oversized schema before any distributed work.
         """
-        return [
-            p for group in labels.first_round(compile_schema(schema), self.label_limits) for p in self._window(group)
-        ]
+        compiled = compile_schema(schema)
+        return self._plan(compiled, self.limits_for(compiled))
+
+    def _plan(self, compiled: CompiledSchema, limits: labels.LabelLimits) -> list[CompiledSchema]:
+        passes = [p for group in labels.first_round(compiled, limits) for p in self._window(group)]
+        for task in labels.tournaments(compiled, limits):  # a later round may bring the longest labels together
+            size = {x: self.processor.schema_length(labels.round_schema(compiled, task, (x,))) for x in task.labels}
+            longest = sorted(task.labels, key=size.get, reverse=True)[: limits.classification]
+            self._window(labels.round_schema(compiled, task, tuple(longest)))
+        return passes
+
+    def limits_for(self, compiled: CompiledSchema) -> labels.LabelLimits:
+        """``label_limits``, with a smaller classification cap when a task's labels do not fit the window in one
+        pass: a checkpoint without limits (upstream) then plays the tournament rather than refusing the schema."""
+        key = (compiled.schema_hash, self.label_limits)
+        if key in self._limits:
+            return self._limits[key]
+        limits = self.label_limits
+        while True:
+            try:
+                self._plan(compiled, limits)
+                break
+            except SchemaError as err:
+                longest = max((len(c.labels) for c in compiled.classifications), default=0)
+                cap = (limits.classification or longest) // 2
+                if not err.path.startswith("classifications") or cap < 2:
+                    raise
+                limits = replace(limits, classification=cap)
+        self._limits[key] = limits
+        return limits
 
     def _window(self, compiled: CompiledSchema) -> list[CompiledSchema]:
         return plan_passes(compiled, lambda c: self.processor.schema_length(c, cached=False), self.max_tokens)
@@ -241,10 +271,11 @@ class GLiNER2(UpstreamAPI):
     ) -> list[decoding.RawResult | None]:
         """Per text, the raw result of the whole schema: its label groups and window passes united, and the
         tournaments of single-label tasks longer than ``label_limits`` allow played out (see ``labels``)."""
-        groups = labels.first_round(compiled, self.label_limits)
+        limits = self.limits_for(compiled)
+        groups = labels.first_round(compiled, limits)
         raws = [decoding.union(rs) for rs in zip(*(self._raw_passes(texts, g, options) for g in groups))]
-        for task in labels.tournaments(compiled, self.label_limits):
-            self._tournament(texts, compiled, task, raws, options)
+        for task in labels.tournaments(compiled, limits):
+            self._tournament(texts, compiled, task, raws, options, limits.classification)
         return raws
 
     def _raw_passes(self, texts: list, compiled: CompiledSchema, options: ExtractOptions):
@@ -252,10 +283,11 @@ class GLiNER2(UpstreamAPI):
             decoding.union(rs) for rs in zip(*(self.raw_extract(texts, p, options) for p in self._window(compiled)))
         ]
 
-    def _tournament(self, texts: list, compiled: CompiledSchema, task, raws: list, options: ExtractOptions) -> None:
+    def _tournament(
+        self, texts: list, compiled: CompiledSchema, task, raws: list, options: ExtractOptions, cap: int
+    ) -> None:
         """Play ``task``'s later rounds for every text and leave, in its raw result, the final round's softmax over
-        the finalists (zero for the labels knocked out)."""
-        cap = self.label_limits.classification
+        the finalists (zero for the labels knocked out); at most ``cap`` labels a pass."""
         sizes = [len(g) for g in labels.groups(task.labels, cap)]
         pending = {i: labels.advancing(r.class_probs[task.name], sizes, cap) for i, r in enumerate(raws) if r}
         while pending:

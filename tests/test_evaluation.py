@@ -176,6 +176,16 @@ def test_read_snips():
     assert any("Alejandro Fernández" in t for t, _ in items)  # non-ASCII decoded, not mangled
 
 
+@needs_data
+def test_many_label_set_holds_the_snips_intents_and_no_synonym():
+    labels = ev.many_label_intents()
+    snips = ev.snips_labels()
+    assert len(labels) == len(set(labels)) == 77 and set(snips) <= set(labels)
+    words = {w for s in snips for w in s.split()}
+    assert not any(set(label.split()) & words for label in labels if label not in snips)
+    assert labels == ev.many_label_intents()  # the same set every run
+
+
 def test_read_snips_latin1_fallback(tmp_path):
     folder = tmp_path / "cls" / "eval" / "snips"
     folder.mkdir(parents=True)
@@ -298,6 +308,7 @@ def test_evaluate_job_end_to_end(tiny_checkpoint, tmp_path):
     assert rep["conll2003"]["alphabetical"]["n"] == 5
     assert rep["sst2"]["n"] == 5 and 0 <= rep["sst2"]["accuracy"] <= 1
     assert rep["snips"]["n"] == 5 and len(rep["snips"]["labels"]) == 7
+    assert rep["many_label"]["n"] == 5 and len(rep["many_label"]["labels"]) == ev.MANY_LABELS
     assert rep["structures"]["n"] == 5 and {"f1", "loose_f1", "instance_count_accuracy", "per_field_f1", "seed"} <= set(
         rep["structures"]
     )

@@ -125,3 +125,22 @@ def test_limits_travel_with_a_broadcast_model(models):
 
     limited, _ = models
     assert pickle.loads(pickle.dumps(limited)).label_limits == LabelLimits(3, 4)
+
+
+def test_a_label_list_too_long_for_the_window_plays_the_tournament_on_any_checkpoint(models):
+    """An upstream checkpoint records no limits, but 200 labels do not fit its 512-token window in one pass: the
+    engine halves the group size until each group fits, instead of refusing the schema."""
+    from gliner2_udf import SchemaError
+
+    _, plain = models
+    labels = [f"label {i} with a long and winding description" for i in range(200)]
+    compiled = compile_schema({"classifications": [{"name": "intent", "labels": labels}]})
+    cap = plain.limits_for(compiled).classification
+    assert plain.label_limits == NO_LIMITS and cap in (100, 50, 25, 12, 6)
+    with pytest.raises(SchemaError):  # twice the cap would not fit
+        plain._plan(compiled, LabelLimits(None, 2 * cap))
+    got = run(plain, {"classifications": [{"name": "intent", "labels": labels}]})
+    for i, text in enumerate(TEXTS[:3]):
+        want = _tournament_by_hand(plain, text, labels, cap)
+        assert got[i]["intent"]["label"] == want["label"]
+        assert got[i]["intent"]["confidence"] == pytest.approx(want["confidence"])
