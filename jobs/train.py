@@ -63,6 +63,7 @@ def main(argv=None) -> None:
         help="freeze the embeddings and the encoder's first N layers (faster fine-tuning on a CPU)",
     )
     p.add_argument("--device", default="auto")
+    p.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on the CPU (CPUs with AVX512-BF16 or AMX)")
     a = p.parse_args(argv)
     records = list(a.records)
     if a.records_table:
@@ -87,6 +88,7 @@ def main(argv=None) -> None:
         freeze_word_embeddings=a.freeze_word_embeddings,
         freeze_layers=a.freeze_layers,
         device=a.device,
+        cpu_bf16=a.cpu_bf16,
         max_minutes=a.max_minutes,
         augment=Augment(max_words=a.max_words),
     )

@@ -1,9 +1,11 @@
 """The trainer on a real (tiny) checkpoint: examples, objective, optimisation, checkpoint and resume."""
 
 import json
+import math
 import random
 
 from gliner2_udf import GLiNER2, Schema
+from gliner2_udf.labels import LabelLimits, read_limits
 from gliner2_udf.processor import Processor
 from gliner2_udf.training.examples import Augment, build_example
 from gliner2_udf.training.trainer import TrainConfig, train
@@ -82,6 +84,8 @@ def test_training_learns_and_resumes(tmp_path, tiny_checkpoint):
     train(TrainConfig(steps=150, **cfg), log=lines.append)
     state = json.loads((out / "train_config.json").read_text())
     assert state["step"] == 150
+    # the checkpoint records what training covered: inference never asks it more labels in one pass
+    assert read_limits(str(out / "checkpoint")) == LabelLimits(25, 20)
     model = GLiNER2.from_pretrained(str(out / "checkpoint"))
     schema = (
         Schema()
@@ -113,3 +117,20 @@ def test_freeze_encoder_trains_the_heads_only(tmp_path, tiny_checkpoint):
     before, after = read_state_dict(tiny_checkpoint), read_state_dict(train(cfg, log=lambda _: None))
     changed = {k for k in before if not (before[k] == after[k]).all()}
     assert changed and all(not k.startswith("encoder.") for k in changed)
+
+
+def test_cpu_bf16_autocast_trains_and_saves_fp32_weights(tmp_path, tiny_checkpoint):
+    """``cpu_bf16``: the forward runs in bf16 autocast on the CPU, the weights stay and are saved in fp32."""
+    from gliner2_udf.checkpoint import read_state_dict
+
+    data = tmp_path / "records.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in records(16)))
+    cfg = TrainConfig(
+        records=[str(data)], out=str(tmp_path / "run"), init=tiny_checkpoint, steps=4, batch_size=4, cpu_bf16=True
+    )
+    lines = []
+    before, after = read_state_dict(tiny_checkpoint), read_state_dict(train(cfg, log=lines.append))
+    assert all(t.dtype == before[k].dtype for k, t in after.items())
+    assert any(k.startswith("encoder.") and not (before[k] == after[k]).all() for k in before)
+    losses = [float(line.split(" loss ")[1].split()[0]) for line in lines if " loss " in line]
+    assert losses and all(math.isfinite(x) for x in losses)

@@ -43,6 +43,7 @@ class TrainConfig:
     freeze_layers: int = 0  # also freeze the embeddings and the first N transformer layers
     freeze_encoder: bool = False  # train the heads only (no backward pass through the encoder)
     device: str = "auto"
+    cpu_bf16: bool = False  # bf16 autocast on the CPU too (CUDA always uses it); pays on CPUs with AVX512-BF16 or AMX
     max_minutes: float | None = None  # stop (and save) after this wall time
     augment: Augment = field(default_factory=Augment)
 
@@ -165,9 +166,7 @@ def train(cfg: TrainConfig, log=print) -> str:
         prefetch_factor=8 if cfg.num_workers else None,
         persistent_workers=bool(cfg.num_workers),
     )
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
-    )
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" or cfg.cpu_bf16)
     started = time.time()  # the time budget counts from the first batch, not from loading
     window_t, window_n, running = time.time(), 0, {}
     for data in loader:
@@ -210,5 +209,7 @@ def _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_
         {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step, "seen": seen}, tmp
     )
     os.replace(tmp, state_file)
-    with open(os.path.join(cfg.out, "train_config.json"), "w") as fh:
-        json.dump({**asdict(cfg), "step": step, "examples_seen": seen}, fh, indent=2, default=str)
+    # beside the run's state, and in the checkpoint: its augment caps are the label limits inference keeps to
+    for folder in (cfg.out, ckpt_dir):
+        with open(os.path.join(folder, "train_config.json"), "w") as fh:
+            json.dump({**asdict(cfg), "step": step, "examples_seen": seen}, fh, indent=2, default=str)
