@@ -92,6 +92,7 @@ class Progress:
         self._thread: threading.Thread | None = None
         self._t0 = 0.0
         self._step = 0
+        self._reported = -1  # the documents the last report counted
 
     @property
     def usage(self) -> Usage:
@@ -114,8 +115,8 @@ class Progress:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-            if exc[0] is None:
-                self.tick()  # the last figures: every document done
+            if exc[0] is None and self._reported != self.figures()["progress.documents"]:
+                self.tick()  # the last figures, unless the last report already had every document
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -151,6 +152,7 @@ class Progress:
 
     def tick(self) -> None:
         figures = self.figures()
+        self._reported = figures["progress.documents"]
         print(self.line(figures), file=self.out, flush=True)
         self._step += 1
         if self.report is not None:
