@@ -238,7 +238,10 @@ class GLiNER2(UpstreamAPI):
     def _plan(self, compiled: CompiledSchema, limits: labels.LabelLimits) -> list[CompiledSchema]:
         passes = [p for group in labels.first_round(compiled, limits) for p in self._window(group)]
         for task in labels.tournaments(compiled, limits):  # a later round may bring the longest labels together
-            size = {x: self.processor.schema_length(labels.round_schema(compiled, task, (x,))) for x in task.labels}
+            size = {
+                x: self.processor.schema_length(labels.round_schema(compiled, task, (x,)), cached=False)
+                for x in task.labels
+            }
             longest = sorted(task.labels, key=size.get, reverse=True)[: limits.classification]
             self._window(labels.round_schema(compiled, task, tuple(longest)))
         return passes
