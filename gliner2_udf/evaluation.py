@@ -88,6 +88,17 @@ TARGETS = {  # issue 3
 MANY_LABELS = 77  # SNIPS's 7 intents among this many candidates
 
 
+def target_score(targets: dict) -> float:
+    """One number for "better on the targets" (the trainer keeps the checkpoint that maximises it): the mean over
+    ``TARGETS`` of how much of each is reached, capped at 1 (value / target for a floor, target / value for a
+    ceiling); ``targets`` is a report's ``"targets"``."""
+    reached = []
+    for key, (op, t) in TARGETS.items():
+        v = targets[key]["value"]
+        reached.append(min(1.0, v / t if op == ">=" else (t / v if v > 0 else 1.0)))
+    return sum(reached) / len(reached)
+
+
 def many_label_intents(root: str | None = None, n: int = MANY_LABELS) -> list[str]:
     """SNIPS's 7 readable intents and ``n - 7`` CLINC150 intents that share no word with them (so none is a
     synonym of the gold), in a fixed shuffled order: a many-label set whose texts and gold labels training never

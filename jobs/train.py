@@ -6,6 +6,10 @@
 Records are JSON lines (optionally gzipped) in the format of ``gliner2_udf.training.records``, or a
 Parquet/Delta table of such records (``--records-table path``, one JSON string column ``record`` or the
 record's columns). Re-running the same command resumes from ``--out``.
+
+With ``--eval-every N`` the starting weights and every N-th step's checkpoint are evaluated as ``make eval`` does
+(``gliner2_udf.evaluation``); the best by ``target_score`` is kept in ``--out/best`` and every evaluation is
+appended to ``--out/evals.jsonl``.
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ def main(argv=None) -> None:
         help="freeze the embeddings and the encoder's first N layers (faster fine-tuning on a CPU)",
     )
     p.add_argument("--device", default="auto")
+    p.add_argument("--bucket", type=int, default=0, help="sort pools of N batches by length (0: off)")
+    p.add_argument("--max-entity-labels", type=int, default=Augment.max_entity_labels)
+    p.add_argument("--max-cls-labels", type=int, default=Augment.max_cls_labels)
+    p.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps and keep the best checkpoint")
+    p.add_argument("--eval-limit", type=int, help="items per evaluation set (default: make eval's subsets)")
     p.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on the CPU (CPUs with AVX512-BF16 or AMX)")
     a = p.parse_args(argv)
     records = list(a.records)
@@ -90,9 +99,32 @@ def main(argv=None) -> None:
         device=a.device,
         cpu_bf16=a.cpu_bf16,
         max_minutes=a.max_minutes,
-        augment=Augment(max_words=a.max_words),
+        bucket=a.bucket,
+        eval_every=a.eval_every,
+        augment=Augment(max_words=a.max_words, max_entity_labels=a.max_entity_labels, max_cls_labels=a.max_cls_labels),
     )
-    print(train(cfg), flush=True)
+    evaluate = scorer(a.out, a.eval_limit) if a.eval_every else None
+    print(train(cfg, log=lambda line: print(line, flush=True), evaluate=evaluate), flush=True)
+
+
+def scorer(out: str, limit: int | None):
+    """A checkpoint folder -> its ``target_score``, each report appended to ``out/evals.jsonl``."""
+    import time
+
+    from gliner2_udf import GLiNER2
+    from gliner2_udf.evaluation import Limits, evaluate_all, target_score
+
+    def evaluate(folder: str) -> float:
+        model = GLiNER2.from_pretrained(folder)
+        rep = evaluate_all(model, Limits() if limit is None else Limits.all(limit))
+        score = target_score(rep["targets"])
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "evals.jsonl"), "a", encoding="utf-8") as fh:
+            line = {"folder": folder, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "score": score}
+            fh.write(json.dumps({**line, "targets": rep["targets"], "seconds": rep["wall_seconds"]}) + "\n")
+        return score
+
+    return evaluate
 
 
 if __name__ == "__main__":

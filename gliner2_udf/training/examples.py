@@ -46,6 +46,7 @@ class Augment:
     shuffle_tasks: float = 0.5
     use_descriptions: float = 0.5
     max_width: int = 8
+    max_tokens: int = 512  # the encoder's positions: a longer example (a long label list) is skipped
 
 
 class SpanMapper:
@@ -125,6 +126,8 @@ def build_example(rec: dict, processor: Processor, rng: random.Random, aug: Augm
     if rng.random() < aug.shuffle_tasks:
         st_tokens = _shuffled(processor, compiled, st_tokens, rng)
     encoded = processor.encode_with(st_tokens, words.tokens[: aug.max_words], max_word_tokens=16)
+    if len(encoded.ids) > aug.max_tokens:
+        return None
     n_prefix = encoded.n_prefix
 
     span_tasks, cls_tasks = [], []

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -45,6 +47,8 @@ class TrainConfig:
     device: str = "auto"
     cpu_bf16: bool = False  # bf16 autocast on the CPU too (CUDA always uses it); pays on CPUs with AVX512-BF16 or AMX
     max_minutes: float | None = None  # stop (and save) after this wall time
+    eval_every: int = 0  # with an ``evaluate`` callback: score the checkpoint every N steps, keep the best
+    bucket: int = 0  # batches of similar length: sort pools of ``bucket`` batches by sequence length (0: off)
     augment: Augment = field(default_factory=Augment)
 
 
@@ -66,15 +70,19 @@ def init_network(init: str, seed: int = 0):
 
 
 class RecordStream(IterableDataset):
-    """Endless, reshuffled-per-epoch stream of training examples; workers take disjoint records."""
+    """Endless, reshuffled-per-epoch stream of collated training batches; workers take disjoint records.
 
-    def __init__(self, records: list[dict], tokenizer, seed: int, augment: Augment, start_epoch: int = 0):
+    With ``bucket`` > 0 the examples of ``bucket`` batches are sorted by sequence length and cut into batches,
+    served in random order: a batch pads to its longest sequence, so mixing a 12-token query with a 120-token
+    record wastes most of the batch's compute."""
+
+    def __init__(
+        self, records: list[dict], tokenizer, seed: int, augment: Augment, batch_size: int, bucket=0, start_epoch=0
+    ):
         self.records, self.tokenizer, self.seed, self.augment = records, tokenizer, seed, augment
-        self.start_epoch = start_epoch
+        self.batch_size, self.bucket, self.start_epoch = batch_size, bucket, start_epoch
 
-    def __iter__(self):
-        info = get_worker_info()
-        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+    def examples(self, wid: int, nw: int):
         processor = Processor(self.tokenizer)
         epoch = self.start_epoch
         while True:
@@ -86,6 +94,21 @@ class RecordStream(IterableDataset):
                 if ex is not None:
                     yield ex
             epoch += 1
+
+    def __iter__(self):
+        info = get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        examples, size = self.examples(wid, nw), self.batch_size
+        if not self.bucket:
+            while True:
+                yield collate([next(examples) for _ in range(size)])
+        rng = random.Random(f"{self.seed}:bucket:{wid}")
+        while True:
+            pool = sorted((next(examples) for _ in range(size * self.bucket)), key=lambda e: len(e.encoded.ids))
+            batches = [pool[i : i + size] for i in range(0, len(pool), size)]
+            rng.shuffle(batches)
+            for batch in batches:
+                yield collate(batch)
 
 
 def _param_groups(net: GLiNER2Network, cfg: TrainConfig):
@@ -104,8 +127,13 @@ def _param_groups(net: GLiNER2Network, cfg: TrainConfig):
     ]
 
 
-def train(cfg: TrainConfig, log=print) -> str:
-    """Train and return the final checkpoint folder (``cfg.out/checkpoint``)."""
+def train(cfg: TrainConfig, log=print, evaluate: Callable[[str], float] | None = None) -> str:
+    """Train and return the final checkpoint folder (``cfg.out/checkpoint``).
+
+    ``evaluate`` scores a checkpoint folder (higher is better). With it, the starting weights are scored first
+    and every ``eval_every`` steps (and at the end) the saved checkpoint is scored; one that beats every score
+    so far, the start's included, is copied to ``cfg.out/best`` (``best.json`` says which step and score). A
+    resumed run keeps its best score."""
     device = torch.device(
         "cuda"
         if cfg.device == "auto" and torch.cuda.is_available()
@@ -147,28 +175,33 @@ def train(cfg: TrainConfig, log=print) -> str:
         return min(p / cfg.warmup, (1.0 - p) / (1.0 - cfg.warmup)) if cfg.warmup > 0 else 1.0 - p
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(lr_factor(s), 1e-3 * (s == 0)))
-    step, seen = 0, 0
+    step, seen, best, spent = 0, 0, None, 0.0  # spent: training minutes of earlier runs of this --out
     if resume:
         st = torch.load(state_file, map_location="cpu", weights_only=True)
         optimizer.load_state_dict(st["optimizer"])
         schedule.load_state_dict(st["schedule"])
-        step, seen = st["step"], st["seen"]
+        step, seen, best = st["step"], st["seen"], st.get("best")
+        spent = st.get("minutes", 0.0)
         log(f"resumed from step {step}")
+    if evaluate and best is None:
+        best = evaluate(cfg.init)
+        log(f"score of the starting weights: {best:.4f}")
 
     records = [r for path in cfg.records for r in read_records(path)]
     log(f"{len(records)} records, device {device}, {sum(p.numel() for p in net.parameters()) / 1e6:.1f}M params")
-    stream = RecordStream(records, tokenizer, cfg.seed, cfg.augment, start_epoch=seen // max(1, len(records)))
+    start_epoch = seen // max(1, len(records))
+    stream = RecordStream(records, tokenizer, cfg.seed, cfg.augment, cfg.batch_size, cfg.bucket, start_epoch)
     loader = DataLoader(
         stream,
-        batch_size=cfg.batch_size,
-        collate_fn=collate,
+        batch_size=None,
         num_workers=cfg.num_workers,
         prefetch_factor=8 if cfg.num_workers else None,
         persistent_workers=bool(cfg.num_workers),
     )
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" or cfg.cpu_bf16)
-    started = time.time()  # the time budget counts from the first batch, not from loading
-    window_t, window_n, running = time.time(), 0, {}
+    # the time budget counts from the first batch, not from loading, and a resumed run goes on where it stopped
+    started = time.time() - 60 * spent
+    window_t, window_n, running, scored = time.time(), 0, {}, False
     for data in loader:
         if step >= cfg.steps or progress(step) >= 1.0:
             break
@@ -193,21 +226,45 @@ def train(cfg: TrainConfig, log=print) -> str:
                 + " ".join(f"{k} {v:.3f}" for k, v in running.items())
                 + f" | {rate:.1f} ex/s"
             )
-        if step % cfg.save_every == 0:
-            _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_file)
-    _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_file)
+        scored = bool(evaluate and cfg.eval_every and step % cfg.eval_every == 0)
+        if step % cfg.save_every == 0 or scored:
+            _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_file, best, started)
+        if scored:
+            best = _keep_if_best(evaluate, best, step, cfg, ckpt_dir, state_file, log)
+    if not scored:
+        _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_file, best, started)
+        if evaluate:
+            _keep_if_best(evaluate, best, step, cfg, ckpt_dir, state_file, log)
     log(f"done: {step} steps, {seen} examples, {(time.time() - started) / 60:.1f} min")
     return ckpt_dir
 
 
-def _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_file):
+def _keep_if_best(evaluate, best, step, cfg, ckpt_dir, state_file, log) -> float:
+    """Score the saved checkpoint; copy it to ``best`` if it beats ``best``. Returns the best score."""
+    score = evaluate(ckpt_dir)
+    if score <= best:
+        log(f"step {step}: score {score:.4f}, not above the best {best:.4f}")
+        return best
+    log(f"step {step}: score {score:.4f}, the best so far (was {best:.4f}): kept in best/")
+    kept, tmp = os.path.join(cfg.out, "best"), os.path.join(cfg.out, "best.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(ckpt_dir, tmp)
+    shutil.rmtree(kept, ignore_errors=True)
+    os.replace(tmp, kept)
+    with open(os.path.join(cfg.out, "best.json"), "w") as fh:
+        json.dump({"step": step, "score": score}, fh)
+    st = torch.load(state_file, map_location="cpu", weights_only=True)
+    torch.save({**st, "best": score}, state_file)
+    return score
+
+
+def _save(net, tokenizer, optimizer, schedule, step, seen, cfg, ckpt_dir, state_file, best, started):
     net.eval()
     save_checkpoint(net, tokenizer, ckpt_dir)
     net.train()
     tmp = state_file + ".tmp"
-    torch.save(
-        {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step, "seen": seen}, tmp
-    )
+    state = {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step, "seen": seen}
+    torch.save({**state, "best": best, "minutes": (time.time() - started) / 60}, tmp)
     os.replace(tmp, state_file)
     # beside the run's state, and in the checkpoint: its augment caps are the label limits inference keeps to
     for folder in (cfg.out, ckpt_dir):
