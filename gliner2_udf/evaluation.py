@@ -437,6 +437,29 @@ def eval_classification(
     }
 
 
+# ---------------------------------------------------------------- typing on the sample
+def sample_typing(model, texts: Sequence[str], things: Iterable[str], schema, batch_size: int = 16) -> dict:
+    """Issue 20: products, devices and software are never persons. The bundled sample read with its schema: how
+    many ``person`` mentions contain, or are contained in, one of ``things`` (the product, item, company and city
+    names the sample generator writes), and the most frequent of them."""
+    t0 = time.time()
+    things = [t.lower() for t in things]
+    persons, wrong = Counter(), Counter()
+    for out in model.batch_extract(list(texts), schema, batch_size=batch_size):
+        for mention in out.get("entities", {}).get("person", []):
+            text = mention if isinstance(mention, str) else mention["text"]
+            persons[text] += 1
+            if any(text.lower() in t or t in text.lower() for t in things):
+                wrong[text] += 1
+    return {
+        "n": len(texts),
+        "person_mentions": sum(persons.values()),
+        "not_persons": sum(wrong.values()),
+        "top_not_persons": wrong.most_common(10),
+        "seconds": round(time.time() - t0, 1),
+    }
+
+
 # ---------------------------------------------------------------- structures
 def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
@@ -662,6 +685,10 @@ def format_table(rep: dict) -> str:
     rows.append(("SNIPS intent accuracy", str(rep["snips"]["n"]), "", "", f"{rep['snips']['accuracy']:.3f}"))
     many = rep["many_label"]
     rows.append((f"SNIPS among {MANY_LABELS} intents", str(many["n"]), "", "", f"{many['accuracy']:.3f}"))
+    if "sample_typing" in rep:
+        st = rep["sample_typing"]
+        rows.append(("Sample: 'person' mentions", str(st["n"]), "", "", str(st["person_mentions"])))
+        rows.append(("Sample: of them products, companies, places", "", "", "", str(st["not_persons"])))
     ner("Structures (held-out synthetic), aligned", rep["structures"])
     rows.append(("Structures, loose F1 (no instance grouping)", "", "", "", f"{rep['structures']['loose_f1']:.3f}"))
     rows.append(("Structures, instance count right", "", "", "", f"{rep['structures']['instance_count_accuracy']:.3f}"))

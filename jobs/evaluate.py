@@ -16,10 +16,28 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from gliner2_udf.evaluation import Limits, evaluate_all, format_table  # noqa: E402
+from gliner2_udf.evaluation import Limits, evaluate_all, format_table, sample_typing  # noqa: E402
+
+
+def sample_typing_report(model, path: str, batch_size: int, limit: int | None = None) -> dict:
+    """``evaluation.sample_typing`` on the sample table, with the names its generator (beside this file) writes."""
+    import importlib.util
+
+    import pyarrow.parquet as pq
+
+    from gliner2_udf import load_schema
+
+    spec = importlib.util.spec_from_file_location("make_sample_data", os.path.join(ROOT, "jobs", "make_sample_data.py"))
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    texts = pq.read_table(path, columns=["text"]).column("text").to_pylist()[:limit]
+    things = list(m._PRODUCTS) + [name for name, _ in m._ITEMS] + m._COMPANIES + m._CITIES
+    schema = load_schema(os.path.join(ROOT, "conf", "schemas", "default.yaml"))
+    return sample_typing(model, texts, things, schema, batch_size)
 
 
 def main(argv=None) -> int:
@@ -42,6 +60,12 @@ def main(argv=None) -> int:
     ap.add_argument("--precision", default="fp32", choices=["fp32", "int8", "bf16"])
     ap.add_argument("--backend", default="torch", choices=["torch", "onnx", "auto"])
     ap.add_argument("--errors", type=int, default=10, help="sample errors kept per CrossNER domain in the JSON")
+    ap.add_argument(
+        "--sample",
+        default=os.path.join(ROOT, "data", "samples", "documents.parquet"),
+        help="the sample table read with conf/schemas/default.yaml for 'person' mentions that are products "
+        "(make_sample_data's names); '' skips it",
+    )
     args = ap.parse_args(argv)
     if args.limit is not None and args.limit < 0:
         ap.error("--limit must be >= 0")
@@ -61,6 +85,8 @@ def main(argv=None) -> int:
         n_errors=args.errors,
         log=lambda s: print(s, flush=True),
     )
+    if args.sample:
+        rep["sample_typing"] = sample_typing_report(model, args.sample, args.batch_size, args.limit or None)
     rep["model"] = args.model
     rep["threads"] = args.threads
     rep["wall_seconds_with_load"] = round(time.time() - t0, 1)

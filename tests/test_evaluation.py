@@ -100,6 +100,39 @@ def test_targets_table_and_gap():
     assert ev.TARGETS["crossner_mean_f1"] == (">=", 0.40)
 
 
+def test_target_score_is_the_mean_share_of_each_target_reached():
+    values = {
+        "conll_alphabetical_f1": 0.9,  # above 0.80: 1
+        "conll_person_first_f1": 0.4,  # 0.4 / 0.8 = 0.5
+        "conll_order_gap": 0.04,  # a ceiling of 0.02: 0.02 / 0.04 = 0.5
+        "crossner_mean_f1": 0.2,  # 0.5
+        "sst2_accuracy": 0.8,  # 1
+        "snips_accuracy": 0.0,  # 0
+        "many_label_accuracy": 0.5,  # 1
+    }
+    targets = {k: {"value": v} for k, v in values.items()}
+    assert ev.target_score(targets) == pytest.approx((1 + 0.5 + 0.5 + 0.5 + 1 + 0 + 1) / 7)
+    assert ev.target_score({**targets, "conll_order_gap": {"value": 0.0}}) == pytest.approx(5 / 7)
+
+
+def test_sample_typing_counts_person_mentions_that_name_a_thing():
+    class Answers:  # stands in for a model: sample_typing only reads batch_extract's answers
+        def batch_extract(self, texts, schema, batch_size):
+            return [
+                {"entities": {"person": ["Maria Lopez", "HDMI adapter"], "product": ["HDMI adapter"]}},
+                {
+                    "entities": {
+                        "person": [{"text": "Nimbus", "confidence": 0.9}, {"text": "Berlin", "confidence": 0.8}]
+                    }
+                },
+                {"entities": {}},
+            ][: len(texts)]
+
+    got = ev.sample_typing(Answers(), ["a", "b", "c"], ["HDMI adapter", "Nimbus smart speaker", "Berlin"], None)
+    assert (got["n"], got["person_mentions"], got["not_persons"]) == (3, 4, 3)
+    assert dict(got["top_not_persons"]) == {"HDMI adapter": 1, "Nimbus": 1, "Berlin": 1}
+
+
 # ---------------------------------------------------------------- readers on the real files
 CROSSNER_COUNTS = {
     "AI": (431, 1804),
@@ -314,6 +347,7 @@ def test_evaluate_job_end_to_end(tiny_checkpoint, tmp_path):
     )
     assert set(rep["targets"]) == set(ev.TARGETS)
     assert all({"target", "value", "met"} <= set(v) for v in rep["targets"].values())
+    assert rep["sample_typing"]["n"] == 5 and "of them products" in p.stdout
 
 
 def test_error_analysis_kinds():

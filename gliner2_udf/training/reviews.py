@@ -8,7 +8,7 @@ verdict usually closes it, so a record is its last lines, up to ``max_words``, l
 polarity. The other Pang & Lee file in that folder (sentence polarity v1.0, Rotten Tomatoes snippets) is not
 used: SST-2, an evaluation set here, was built from those same snippets.
 
-    python -c "from gliner2_udf.training import reviews; reviews.fetch()"    # data/external/, once
+    python jobs/build_training_data.py --fetch-reviews ...    # downloads it into data/external/ once
 """
 
 from __future__ import annotations
