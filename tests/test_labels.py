@@ -27,6 +27,20 @@ def test_the_default_model_records_what_its_training_covered(tiny_checkpoint):
     assert read_limits(tiny_checkpoint) == NO_LIMITS  # upstream-format checkpoints: the reference's behaviour
 
 
+def test_chosen_label_limits_override_the_stages(tmp_path):
+    """The default model's last stage trained with 100 labels; its ``label_limits`` keep passes at 20."""
+    import json
+
+    stages = [{"augment": {"max_entity_labels": 25, "max_cls_labels": 20}}, {"augment": {"max_cls_labels": 100}}]
+    (tmp_path / "train_config.json").write_text(json.dumps({"stages": stages}))
+    assert read_limits(str(tmp_path)) == LabelLimits(25, 100)
+    chosen = {"stages": stages, "label_limits": {"entities": 25, "classification": 20}}
+    (tmp_path / "train_config.json").write_text(json.dumps(chosen))
+    assert read_limits(str(tmp_path)) == LabelLimits(25, 20)
+    with open(os.path.join(ROOT, "models", "gliner2-minilm-default", "train_config.json")) as fh:
+        assert max(s["augment"]["max_cls_labels"] for s in json.load(fh)["stages"]) == 100
+
+
 def test_groups_are_even_and_in_order():
     assert [len(g) for g in groups(tuple(range(77)), 20)] == [20, 19, 19, 19]
     assert groups(tuple(range(5)), 20) == [tuple(range(5))] and groups((), 3) == []
