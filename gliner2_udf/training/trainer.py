@@ -254,7 +254,8 @@ def _keep_if_best(evaluate, best, step, cfg, ckpt_dir, state_file, log) -> float
     with open(os.path.join(cfg.out, "best.json"), "w") as fh:
         json.dump({"step": step, "score": score}, fh)
     st = torch.load(state_file, map_location="cpu", weights_only=True)
-    torch.save({**st, "best": score}, state_file)
+    torch.save({**st, "best": score}, state_file + ".tmp")
+    os.replace(state_file + ".tmp", state_file)
     return score
 
 
