@@ -41,8 +41,21 @@ def test_split_passes_give_the_one_pass_answers(model):
     asked = [e.name for p in passes for e in p.entities]
     assert asked == ["person", "organization", "location", "date", "money"]  # every label asked, once
     split = narrow.extract(TEXT, schema(), include_spans=True)
-    # every answer, offsets included: the passes see other prompts, so only the confidences may differ
-    assert split == one
+    # each pass answers as its part of the schema asked alone would (offsets included); a pass does not see the
+    # other parts' prompts, so its answers can differ from the one-pass answers (stage 5 of the default model
+    # reads "worth 3 billion euros" as money without the classification and structure prompts beside it)
+    alone = {}
+    for p in passes:
+        part = Schema().entities([e.name for e in p.entities]) if p.entities else Schema()
+        for c in p.classifications:
+            part.classification(c.name, list(c.labels))
+        for st in p.structures:
+            builder = part.structure(st.name)
+            for f in st.fields:
+                builder.field(f.name, dtype=f.dtype)
+        alone.update(model.extract(TEXT, part, include_spans=True))
+    assert split == alone
+    assert split.keys() == one.keys() and split["entities"].keys() == one["entities"].keys()
     assert [e["text"] for e in one["entities"]["person"]] == ["Angela Merkel", "Emmanuel Macron"]
     assert {label: len(found) for label, found in one["entities"].items()} == {
         "person": 2,
