@@ -458,20 +458,28 @@ def test_many_label_group_keeps_long_lists_in_one_naming_style():
     assert 0.4 < styled / len(recs) < 0.9  # 4 of the 6 styles rename, the other 2 keep the names
 
 
+def _tar_gz(member: str, data: bytes) -> bytes:
+    """A gzipped tar archive holding one file."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 def _reviews_archive(path, rows):
     import csv
     import io
-    import tarfile
 
     from gliner2_udf.training import reviews
 
     buf = io.StringIO()
     csv.writer(buf).writerows(rows)
-    raw = ("\ufeff" + buf.getvalue()).encode("utf-8")
-    with tarfile.open(path, "w:gz") as tar:
-        info = tarfile.TarInfo(reviews.MEMBER)
-        info.size = len(raw)
-        tar.addfile(info, io.BytesIO(raw))
+    path.write_bytes(_tar_gz(reviews.MEMBER, ("\ufeff" + buf.getvalue()).encode("utf-8")))
     return str(path)
 
 
@@ -489,22 +497,11 @@ def test_review_records_take_each_reviews_closing_lines_without_its_rating(tmp_p
 
 
 def _vader_archive(path, name, lines):
-    import io
-    import tarfile
-
+    """vaderSentiment's sdist: the ground-truth archive inside it, one set inside that (CRLF lines, as shipped)."""
     from gliner2_udf.training import reviews
 
-    def tar_bytes(member, data):
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            info = tarfile.TarInfo(member)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        return buf.getvalue()
-
-    inner = tar_bytes(reviews.VADER_SETS[name], "\r\n".join(lines).encode("utf-8"))
-    with open(path, "wb") as f:
-        f.write(tar_bytes(reviews.VADER_MEMBER, inner))
+    inner = _tar_gz(reviews.VADER_SETS[name], "\r\n".join(lines).encode("utf-8"))
+    path.write_bytes(_tar_gz(reviews.VADER_MEMBER, inner))
     return str(path)
 
 
