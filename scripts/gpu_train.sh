@@ -9,6 +9,7 @@ set -euo pipefail
 OUT=${OUT:-output/gpu_out}; mkdir -p "$OUT"
 MINUTES=${MINUTES:-7}; WORKERS=${WORKERS:-14}; DEVICE=${DEVICE:-auto}; STEPS=${STEPS:-200000}
 RECORDS=${RECORDS:-data/train/gpu_records.jsonl.xz}; INIT=${INIT:-output/minilm_fp16}; LR_ENC=${LR_ENC:-5e-5}; LR_HEADS=${LR_HEADS:-5e-4}; WARMUP=${WARMUP:-0.05}
+SEED=${SEED:-0}; MAX_CLS=${MAX_CLS:-100}
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__, 'cuda', torch.cuda.is_available())"
 RUN=$(mktemp -d); FREEZE=()
@@ -17,7 +18,7 @@ if [ -f "$INIT/word_embeddings.int8.safetensors" ]; then
 fi
 python jobs/train.py --records "$RECORDS" --init "$INIT" --out "$RUN" \
   --steps "$STEPS" --max-minutes "$MINUTES" --batch-size 64 --num-workers "$WORKERS" --device "$DEVICE" \
-  --lr-encoder "$LR_ENC" --lr-heads "$LR_HEADS" --warmup "$WARMUP" --log-every 250 --save-every 1000000 \
+  --lr-encoder "$LR_ENC" --lr-heads "$LR_HEADS" --warmup "$WARMUP" --seed "$SEED" --max-cls-labels "$MAX_CLS" --log-every 250 --save-every 1000000 \
   --max-words 128 "${FREEZE[@]}" 2>&1 | grep -v -i warn | tee "$OUT/train.log"
 python - "$RUN" "$OUT" "${#FREEZE[@]}" <<'PY'
 import os, sys, tarfile, torch

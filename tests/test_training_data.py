@@ -327,6 +327,31 @@ def test_coordinated_lists_are_separate_mentions(synthetic):
             assert all(b <= s for (_, b), (s, _) in zip(sorted(spans), sorted(spans)[1:]))
 
 
+@needs_data
+def test_goods_on_invoices_are_products_beside_people(synthetic):
+    """Issue 20: the sample's invoice items read as persons. Training now types plain goods as products next to
+    asked people, and none of the sample's own items or product names is among the values."""
+    from gliner2_udf.training.synthetic import COINED_NAMES, GOODS, VALUE_TYPES
+
+    product_names, person_names = set(VALUE_TYPES["product"][0]), set(VALUE_TYPES["person"][0])
+    recs = list(itertools.islice(synthetic(0).faker_ner(), 3000))
+    products = [
+        r["text"][s:e] for r in recs for t, spans in r["entities"].items() if t in product_names for s, e in spans
+    ]
+    beside_people = [
+        r
+        for r in recs
+        if any(r["entities"].get(t) for t in product_names) and any(r["entities"].get(t) for t in person_names)
+    ]
+    assert len(beside_people) >= 30
+    assert sum(p in GOODS for p in products) >= 0.15 * len(products)
+    assert any(p.split()[0] in COINED_NAMES for p in products)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sample = open(os.path.join(root, "jobs", "make_sample_data.py"), encoding="utf-8").read()
+    for value in GOODS + COINED_NAMES:
+        assert f'"{value}' not in sample, value
+
+
 # ---------------------------------------------------------------- mix
 @needs_data
 def test_mix_is_valid_shuffled_and_deterministic():

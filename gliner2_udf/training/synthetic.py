@@ -87,9 +87,18 @@ def _version(f):
 
 PRODUCT_NOUNS = _data["PRODUCT_NOUNS"]
 MODEL_WORDS = _data["MODEL_WORDS"]
+COINED_NAMES = _data["COINED_NAMES"]
+GOODS = _data["GOODS"]
 
 
 def _product(f):
+    """A branded model ("Weber Air 120 laptop"), a coined name and a noun, or plain goods."""
+    form = random.random()
+    if form < 0.3:
+        return random.choice(GOODS)
+    if form < 0.6:
+        number = f" {random.randint(2, 30)}" if random.random() < 0.4 else ""
+        return f"{random.choice(COINED_NAMES)}{number} {random.choice(PRODUCT_NOUNS + GOODS)}"
     brand = f.last_name() if random.random() < 0.5 else f.company().split()[0].strip(",")
     model = (
         f"{random.choice(MODEL_WORDS)} {random.randint(2, 990)}"
