@@ -43,13 +43,13 @@ def test_split_passes_give_the_one_pass_answers(model):
     split = narrow.extract(TEXT, schema(), include_spans=True)
     # each pass answers as its part of the schema asked alone would (offsets included); a pass does not see the
     # other parts' prompts, so its answers can differ from the one-pass answers (stage 5 of the default model
-    # reads "worth 3 billion euros" as money without the classification and structure prompts beside it)
+    # read "worth 3 billion euros" as money without the classification and structure prompts beside it)
     alone = {}
     for p in passes:  # a pass is a compiled schema; the full-width model runs it in one pass
         alone.update(model.extract(TEXT, p, include_spans=True))
     assert split == alone
     assert split.keys() == one.keys() and split["entities"].keys() == one["entities"].keys()
-    assert [e["text"] for e in one["entities"]["person"]] == ["Angela Merkel", "Emmanuel Macron"]
+    assert sorted(e["text"] for e in one["entities"]["person"]) == ["Angela Merkel", "Emmanuel Macron"]  # by score
     assert {label: len(found) for label, found in one["entities"].items()} == {
         "person": 2,
         "organization": 1,
