@@ -20,11 +20,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from gliner2_udf.evaluation import Limits, evaluate_all, format_table, sample_typing  # noqa: E402
+from gliner2_udf.evaluation import Limits, TypingSample, evaluate_all, format_table  # noqa: E402
+
+SAMPLE = os.path.join(ROOT, "data", "samples", "documents.parquet")
 
 
-def sample_typing_report(model, path: str, batch_size: int, limit: int | None = None) -> dict:
-    """``evaluation.sample_typing`` on the sample table, with the names its generator (beside this file) writes."""
+def typing_sample(path: str = SAMPLE, limit: int | None = None) -> TypingSample:
+    """The sample table for ``evaluation.sample_typing``: its texts, the names its generator (beside this file)
+    writes, and the schema ``make run`` reads it with."""
     import importlib.util
 
     import pyarrow.parquet as pq
@@ -36,8 +39,7 @@ def sample_typing_report(model, path: str, batch_size: int, limit: int | None = 
     spec.loader.exec_module(m)
     texts = pq.read_table(path, columns=["text"]).column("text").to_pylist()[:limit]
     things = list(m._PRODUCTS) + [name for name, _ in m._ITEMS] + m._COMPANIES + m._CITIES
-    schema = load_schema(os.path.join(ROOT, "conf", "schemas", "default.yaml"))
-    return sample_typing(model, texts, things, schema, batch_size)
+    return TypingSample(texts, things, load_schema(os.path.join(ROOT, "conf", "schemas", "default.yaml")))
 
 
 def main(argv=None) -> int:
@@ -62,7 +64,7 @@ def main(argv=None) -> int:
     ap.add_argument("--errors", type=int, default=10, help="sample errors kept per CrossNER domain in the JSON")
     ap.add_argument(
         "--sample",
-        default=os.path.join(ROOT, "data", "samples", "documents.parquet"),
+        default=SAMPLE,
         help="the sample table read with conf/schemas/default.yaml for 'person' mentions that are products "
         "(make_sample_data's names); '' skips it",
     )
@@ -84,9 +86,8 @@ def main(argv=None) -> int:
         threshold=args.threshold,
         n_errors=args.errors,
         log=lambda s: print(s, flush=True),
+        sample=typing_sample(args.sample, args.limit or None) if args.sample else None,
     )
-    if args.sample:
-        rep["sample_typing"] = sample_typing_report(model, args.sample, args.batch_size, args.limit or None)
     rep["model"] = args.model
     rep["threads"] = args.threads
     rep["wall_seconds_with_load"] = round(time.time() - t0, 1)

@@ -8,8 +8,8 @@ Parquet/Delta table of such records (``--records-table path``, one JSON string c
 record's columns). Re-running the same command resumes from ``--out``.
 
 With ``--eval-every N`` the starting weights and every N-th step's checkpoint are evaluated as ``make eval`` does
-(``gliner2_udf.evaluation``); the best by ``target_score`` is kept in ``--out/best`` and every evaluation is
-appended to ``--out/evals.jsonl``.
+(``gliner2_udf.evaluation``, the typing on the sample table included); the best by ``target_score`` is kept in
+``--out/best`` and every evaluation is appended to ``--out/evals.jsonl``.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ def main(argv=None) -> None:
     p.add_argument("--max-cls-labels", type=int, default=Augment.max_cls_labels)
     p.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps and keep the best checkpoint")
     p.add_argument("--eval-limit", type=int, help="items per evaluation set (default: make eval's subsets)")
+    p.add_argument(
+        "--eval-sample", default=None, help="the sample table whose typing is a target (default: make eval's; '' skips)"
+    )
     p.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on the CPU (CPUs with AVX512-BF16 or AMX)")
     a = p.parse_args(argv)
     records = list(a.records)
@@ -103,20 +106,28 @@ def main(argv=None) -> None:
         eval_every=a.eval_every,
         augment=Augment(max_words=a.max_words, max_entity_labels=a.max_entity_labels, max_cls_labels=a.max_cls_labels),
     )
-    evaluate = scorer(a.out, a.eval_limit) if a.eval_every else None
+    evaluate = scorer(a.out, a.eval_limit, a.eval_sample) if a.eval_every else None
     print(train(cfg, log=lambda line: print(line, flush=True), evaluate=evaluate), flush=True)
 
 
-def scorer(out: str, limit: int | None):
+def scorer(out: str, limit: int | None, sample_path: str | None = None):
     """A checkpoint folder -> its ``target_score``, each report appended to ``out/evals.jsonl``."""
+    import importlib.util
     import time
 
     from gliner2_udf import GLiNER2
     from gliner2_udf.evaluation import Limits, evaluate_all, target_score
 
+    spec = importlib.util.spec_from_file_location(
+        "evaluate_job", os.path.join(os.path.dirname(__file__), "evaluate.py")
+    )
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)  # make eval's sample table and its names (beside this file)
+    sample = job.typing_sample(job.SAMPLE if sample_path is None else sample_path, limit) if sample_path != "" else None
+
     def evaluate(folder: str) -> float:
         model = GLiNER2.from_pretrained(folder)
-        rep = evaluate_all(model, Limits() if limit is None else Limits.all(limit))
+        rep = evaluate_all(model, Limits() if limit is None else Limits.all(limit), sample=sample)
         score = target_score(rep["targets"])
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "evals.jsonl"), "a", encoding="utf-8") as fh:

@@ -113,6 +113,9 @@ def test_target_score_is_the_mean_share_of_each_target_reached():
     targets = {k: {"value": v} for k, v in values.items()}
     assert ev.target_score(targets) == pytest.approx((1 + 0.5 + 0.5 + 0.5 + 1 + 0 + 1) / 7)
     assert ev.target_score({**targets, "conll_order_gap": {"value": 0.0}}) == pytest.approx(5 / 7)
+    # the sample's typing counts when the report has it: 20 % of person mentions are things, a ceiling of 5 %
+    with_sample = {**targets, "sample_person_things": {"value": 0.2}}
+    assert ev.target_score(with_sample) == pytest.approx((1 + 0.5 + 0.5 + 0.5 + 1 + 0 + 1 + 0.25) / 8)
 
 
 def test_sample_typing_counts_person_mentions_that_name_a_thing():
@@ -348,6 +351,26 @@ def test_evaluate_job_end_to_end(tiny_checkpoint, tmp_path):
     assert set(rep["targets"]) == set(ev.TARGETS)
     assert all({"target", "value", "met"} <= set(v) for v in rep["targets"].values())
     assert rep["sample_typing"]["n"] == 5 and "of them products" in p.stdout
+    st = rep["sample_typing"]
+    assert rep["targets"]["sample_person_things"]["value"] == pytest.approx(
+        st["not_persons"] / max(st["person_mentions"], 1)
+    )
+
+
+@needs_data
+def test_keep_best_scores_the_targets_and_the_sample_typing(tiny_checkpoint, tmp_path):
+    """jobs/train.py's scorer (``--eval-every``): every target, the sample's typing included, in ``evals.jsonl``."""
+    from jobs import load_job
+
+    scorer = load_job("train").scorer
+
+    score = scorer(str(tmp_path), 3)(tiny_checkpoint)
+    line = json.loads((tmp_path / "evals.jsonl").read_text())
+    assert set(line["targets"]) == set(ev.TARGETS)
+    assert line["score"] == score == pytest.approx(ev.target_score(line["targets"]))
+    scorer(str(tmp_path), 3, "")(tiny_checkpoint)  # '' leaves the sample out
+    line = json.loads((tmp_path / "evals.jsonl").read_text().splitlines()[-1])
+    assert set(line["targets"]) == set(ev.TARGETS) - {"sample_person_things"}
 
 
 def test_error_analysis_kinds():
