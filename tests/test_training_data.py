@@ -352,6 +352,62 @@ def test_goods_on_invoices_are_products_beside_people(synthetic):
         assert f'"{value}' not in sample, value
 
 
+# ---------------------------------------------------------------- fine-grained roles
+@pytest.fixture(scope="module")
+def roles():
+    from gliner2_udf.training.roles import Roles
+    from gliner2_udf.training.synthetic import ValuePools
+
+    return lambda seed: Roles(seed, ValuePools(seed, per_locale=8))
+
+
+def test_role_records_valid_deterministic_and_cover_every_kind(roles):
+    from gliner2_udf.training.roles import KINDS
+
+    a = list(itertools.islice(roles(1).records(), 1500))
+    assert a == list(itertools.islice(roles(1).records(), 1500)) and a != list(itertools.islice(roles(2).records(), 1500))
+    assert all(validate_record(r) == [] for r in a)
+    gold = {t for r in a for t, spans in r["entities"].items() if spans}
+    assert {KINDS[k]["names"][0] for k in KINDS} <= gold  # every kind is a gold type somewhere
+
+
+def test_a_writer_is_a_writer_when_asked_and_a_person_otherwise(roles):
+    """Issue 20 (CrossNER: writer -> person): the finest asked type is gold; a plain person stays a person."""
+    import random
+
+    gen = roles(0)
+    template = "{writer} dedicated {book} to {person}, her first teacher."
+    writer_names = {"writer", "author", "novelist"}
+    as_writer = as_person = 0
+    for i in range(300):
+        rec = gen.record(template, "literature", random.Random(i))
+        text, ents = rec["text"], rec["entities"]
+        writer = text[: text.index(" dedicated ")]
+        teacher = text[text.index(" to ") + 4 : text.index(", her first teacher")]
+        types_of = lambda name: {t for t, spans in ents.items() for s, e in spans if text[s:e] == name}  # noqa: E731
+        asked_writer = writer_names & set(ents)
+        assert len(types_of(writer)) <= 1 and len(types_of(teacher)) <= 1
+        assert not types_of(teacher) & writer_names
+        if asked_writer:
+            assert types_of(writer) == asked_writer
+            as_writer += 1
+        elif "person" in ents:
+            assert types_of(writer) == {"person"}
+            as_person += 1
+        if "person" in ents:
+            assert types_of(teacher) == {"person"}
+    assert as_writer > 150 and as_person > 5
+
+
+@needs_data
+def test_role_mix_group_serves_role_records():
+    from gliner2_udf.training.mix import MixConfig, MixStats, mix_records
+
+    stats = MixStats()
+    list(mix_records(MixConfig(n=1500, seed=3, shares={"lexicon": 1.0}), stats))
+    assert 0.12 < stats.by_source["roles"] / 1500 < 0.35
+
+
 # ---------------------------------------------------------------- mix
 @needs_data
 def test_mix_is_valid_shuffled_and_deterministic():
@@ -412,7 +468,7 @@ def test_value_pools_do_not_depend_on_hash_seed():
 
 
 # ---------------------------------------------------------------- vocabulary tables (data/*.yaml)
-TABLE_MODULES = ("synthetic", "mix", "converters", "lexicon")
+TABLE_MODULES = ("synthetic", "mix", "converters", "lexicon", "roles")
 
 
 @pytest.mark.parametrize("name", TABLE_MODULES)

@@ -1,7 +1,7 @@
 """Mix every record source into one shuffled, capped, augmented stream of training records.
 
-Groups and their default shares (``MixConfig.shares``): labelled NER 30 %, WordNet/lexicon and
-templated open-type NER 32 %, nested structures 12 %, classification 12 % and classification over long label
+Groups and their default shares (``MixConfig.shares``): labelled NER 30 %, WordNet/lexicon, templated open-type
+NER and fine-grained role typing (``roles.py``) 32 %, nested structures 12 %, classification 12 % and classification over long label
 lists (50-100 labels, names restyled) 4 %, relations 5 %, slot/structure sets 5 %. Each labelled source is
 read once and replayed in a new random order at every pass; generators are endless. Every record's entity
 types are stored in random order; labelled NER records lose some types, get 1-3 negative types from data
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from . import converters as cv
 from . import reviews, tables
 from .lexicon import Lexicon
+from .roles import Roles
 from .synthetic import Synthetic, ValuePools
 
 _data = tables.load("mix")  # data/mix.yaml
@@ -212,6 +213,7 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
         "wordnet_template": syn.wordnet_ner(),
         "synthetic_ner": syn.faker_ner(),
         "wordnet_sentences": lex.sentence_records(sentences, random.Random(f"{cfg.seed}:lexsent")),
+        "roles": Roles(cfg.seed, _pools(cfg.seed)).records(),
     }
     cls_names = cv.CLS_SOURCES
     classification = {**{n: stream(n) for n in cls_names}, "synthetic": syn.classification()}
@@ -236,7 +238,13 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
         "ner": Weighted(ner_streams, ner_weights, random.Random(cfg.seed + 2)),
         "lexicon": Weighted(
             lexicon,
-            {"wordnet_gloss": 0.3, "wordnet_template": 0.22, "synthetic_ner": 0.2, "wordnet_sentences": 0.28},
+            {
+                "wordnet_gloss": 0.3,
+                "wordnet_template": 0.22,
+                "synthetic_ner": 0.2,
+                "wordnet_sentences": 0.28,
+                "roles": 0.3,
+            },
             random.Random(cfg.seed + 3),
         ),
         "nested": syn.nested(),
