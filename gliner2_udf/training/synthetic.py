@@ -89,6 +89,7 @@ PRODUCT_NOUNS = _data["PRODUCT_NOUNS"]
 MODEL_WORDS = _data["MODEL_WORDS"]
 COINED_NAMES = _data["COINED_NAMES"]
 GOODS = _data["GOODS"]
+INDUSTRIES = _data["INDUSTRIES"]
 
 
 def _product(f):
@@ -108,13 +109,22 @@ def _product(f):
     return f"{brand} {model} {random.choice(PRODUCT_NOUNS)}"
 
 
+def _company(f):
+    """A faker company ("Weber LLC", "Smith-Jones") or a name and an industry without a legal form ("Halo
+    Logistics", "Brandt Foods"): sellers and buyers on invoices are companies, never people (issue 20)."""
+    if random.random() < 0.6:
+        return f.company()
+    name = random.choice(COINED_NAMES) if random.random() < 0.5 else f.last_name()
+    return f"{name} {random.choice(INDUSTRIES)}"
+
+
 # key: (value function, locales). Keys in one CONFLICT group never meet in a record as positive + negative
 # (a person name contains a first name, a city is a location...). The order seeds the value pools.
 _value_fns: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "person": (lambda f: f"{f.first_name()} {f.last_name()}", LOCALES),
     "first_name": (lambda f: f.first_name(), LOCALES),
     "last_name": (lambda f: f.last_name(), LOCALES),
-    "company": (lambda f: f.company(), LOCALES),
+    "company": (_company, LOCALES),
     "job": (lambda f: f.job(), EN),
     "city": (lambda f: f.city(), LOCALES),
     "country": (lambda f: f.country(), EN),
