@@ -627,3 +627,29 @@ def test_rated_sentences_keep_clear_ratings_and_balance_the_two_sides(tmp_path):
         ("Not worth the money.", ["negative"]),
     ]
     assert all(validate_record(r) == [] and r["source"] == "product_reviews" for r in recs)
+
+
+def test_imdb_records_take_closing_sentences_without_ratings_and_skip_rotten_tomatoes(tmp_path):
+    import csv
+    import io
+    import zipfile
+
+    from gliner2_udf.training import reviews
+
+    slow = "The first hour is slow and the second hour is slower still. "
+    rows = [
+        ["Great cast.<br /><br />Rated 4 stars. The story drags in the middle. Still, I loved every minute of it! 8/10", "1", "imdb"],
+        [slow * 30 + "What a dull mess it is.", "0", "imdb"],
+        ["the rock is destined to be a star .", "1", "rotten_tomatoes"],
+    ]
+    buf = io.StringIO()
+    csv.writer(buf).writerows([["text", "label", "source"], *rows])
+    path = tmp_path / reviews.PACKAGES["imdb"][1]
+    with zipfile.ZipFile(path, "w") as whl:
+        whl.writestr(reviews.IMDB_MEMBER, buf.getvalue())
+    recs = list(reviews.imdb_records(str(path)))
+    assert [(r["text"], r["classifications"][0]["true"]) for r in recs] == [
+        ("The story drags in the middle. Still, I loved every minute of it!", ["positive"]),
+        (slow * 2 + "What a dull mess it is.", ["negative"]),  # a third sentence would pass 40 words
+    ]
+    assert all(validate_record(r) == [] and r["source"] == "imdb" for r in recs)

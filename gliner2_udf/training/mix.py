@@ -234,6 +234,9 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
         for name, weight in {"product_reviews": 0.07, "tweets": 0.04, "editorials": 0.03}.items():
             classification[name] = stream(name, functools.partial(reviews.rated_sentences, name))
             cls_weights[name] = weight
+    if os.path.isfile(reviews.archive_path("imdb")):
+        classification["imdb"] = stream("imdb", reviews.imdb_records)
+        cls_weights["imdb"] = 0.2
     return {
         "ner": Weighted(ner_streams, ner_weights, random.Random(cfg.seed + 2)),
         "lexicon": Weighted(
