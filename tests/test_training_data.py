@@ -383,10 +383,16 @@ def test_role_records_valid_deterministic_and_cover_every_kind(roles):
     from gliner2_udf.training.roles import KINDS
 
     a = list(itertools.islice(roles(1).records(), 1500))
-    assert a == list(itertools.islice(roles(1).records(), 1500)) and a != list(itertools.islice(roles(2).records(), 1500))
+    assert a == list(itertools.islice(roles(1).records(), 1500))
+    assert a != list(itertools.islice(roles(2).records(), 1500))
     assert all(validate_record(r) == [] for r in a)
     gold = {t for r in a for t, spans in r["entities"].items() if spans}
     assert {KINDS[k]["names"][0] for k in KINDS} <= gold  # every kind is a gold type somewhere
+
+
+def _types_of(rec: dict, name: str) -> set[str]:
+    """The types under which ``name`` is a gold mention of ``rec``."""
+    return {t for t, spans in rec["entities"].items() for s, e in spans if rec["text"][s:e] == name}
 
 
 def test_a_writer_is_a_writer_when_asked_and_a_person_otherwise(roles):
@@ -402,18 +408,18 @@ def test_a_writer_is_a_writer_when_asked_and_a_person_otherwise(roles):
         text, ents = rec["text"], rec["entities"]
         writer = text[: text.index(" dedicated ")]
         teacher = text[text.rindex(" to ") + 4 : text.index(", her first teacher")]
-        types_of = lambda name: {t for t, spans in ents.items() for s, e in spans if text[s:e] == name}  # noqa: E731
+        of_writer, of_teacher = _types_of(rec, writer), _types_of(rec, teacher)
         asked_writer = writer_names & set(ents)
-        assert len(types_of(writer)) <= 1 and len(types_of(teacher)) <= 1
-        assert not types_of(teacher) & writer_names
+        assert len(of_writer) <= 1 and len(of_teacher) <= 1
+        assert not of_teacher & writer_names
         if asked_writer:
-            assert types_of(writer) == asked_writer
+            assert of_writer == asked_writer
             as_writer += 1
         elif "person" in ents:
-            assert types_of(writer) == {"person"}
+            assert of_writer == {"person"}
             as_person += 1
         if "person" in ents:
-            assert types_of(teacher) == {"person"}
+            assert of_teacher == {"person"}
     assert as_writer > 150 and as_person > 5
 
 
@@ -638,7 +644,8 @@ def test_imdb_records_take_closing_sentences_without_ratings_and_skip_rotten_tom
 
     slow = "The first hour is slow and the second hour is slower still. "
     rows = [
-        ["Great cast.<br /><br />Rated 4 stars. The story drags in the middle. Still, I loved every minute of it! 8/10", "1", "imdb"],
+        ["Great cast.<br /><br />Rated 4 stars. The story drags in the middle. Still, I loved every minute of it! 8/10"]
+        + ["1", "imdb"],
         [slow * 30 + "What a dull mess it is.", "0", "imdb"],
         ["the rock is destined to be a star .", "1", "rotten_tomatoes"],
     ]

@@ -1,11 +1,11 @@
 """Mix every record source into one shuffled, capped, augmented stream of training records.
 
 Groups and their default shares (``MixConfig.shares``): labelled NER 30 %, WordNet/lexicon, templated open-type
-NER and fine-grained role typing (``roles.py``) 32 %, nested structures 12 %, classification 12 % and classification over long label
-lists (50-100 labels, names restyled) 4 %, relations 5 %, slot/structure sets 5 %. Each labelled source is
-read once and replayed in a new random order at every pass; generators are endless. Every record's entity
-types are stored in random order; labelled NER records lose some types, get 1-3 negative types from data
-sets of another domain and sometimes a paraphrased type name.
+NER and fine-grained role typing (``roles.py``) 32 %, nested structures 12 %, classification 12 % and
+classification over long label lists (50-100 labels, names restyled) 4 %, relations 5 %, slot/structure
+sets 5 %. Each labelled source is read once and replayed in a new random order at every pass; generators are
+endless. Every record's entity types are stored in random order; labelled NER records lose some types, get 1-3
+negative types from data sets of another domain and sometimes a paraphrased type name.
 
 Example::
 

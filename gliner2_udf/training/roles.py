@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Iterator
 
 from . import tables
@@ -38,7 +37,6 @@ LISTS = _data["LISTS"]
 TEMPLATES = _data["TEMPLATES"]
 FAKER_KEYS = ("person", "company", "city", "country")
 FILLERS = {"year": lambda rng: str(rng.randint(1890, 2024))}
-WORD_SLOT = re.compile(r"\{(\w+)\}")
 
 
 def slot_kind(slot: str) -> str:
@@ -52,7 +50,9 @@ class Roles:
     def __init__(self, seed: int, pools: ValuePools):
         self.seed = seed
         self.pools = pools
-        bad = {slot_kind(s) for ts in TEMPLATES.values() for t in ts for s in SLOT.findall(t)} - set(KINDS) - set(FILLERS)
+        bad = (
+            {slot_kind(s) for ts in TEMPLATES.values() for t in ts for s in SLOT.findall(t)} - set(KINDS) - set(FILLERS)
+        )
         if bad:
             raise ValueError(f"roles.yaml: template slots without a kind: {sorted(bad)}")
         # the kinds each domain's templates use, asked together in some records
@@ -66,7 +66,7 @@ class Roles:
             return self.pools.sample(maker, rng)[0]
         if maker in LISTS:
             return rng.choice(LISTS[maker])
-        return WORD_SLOT.sub(lambda m: self._word(m.group(1), rng), rng.choice(PATTERNS[maker]))
+        return SLOT.sub(lambda m: self._word(m.group(1), rng), rng.choice(PATTERNS[maker]))
 
     def _word(self, key: str, rng: random.Random) -> str:
         if key in WORDS:
@@ -118,7 +118,11 @@ class Roles:
         asked |= {c for c in (KINDS[k]["coarse"] for k in present) if c and c not in KINDS and rng.random() < 0.5}
         if not asked:
             asked = {rng.choice(sorted(present))}
-        names = {k: (KINDS[k]["names"][0] if rng.random() < 0.6 else rng.choice(KINDS[k]["names"])) for k in asked if k in KINDS}
+        names = {
+            k: (KINDS[k]["names"][0] if rng.random() < 0.6 else rng.choice(KINDS[k]["names"]))
+            for k in asked
+            if k in KINDS
+        }
         names.update({c: c for c in asked if c not in KINDS})  # coarse types without a kind: creative work, event...
         ents: dict[str, list] = {names[k]: [] for k in asked}
         for slot, kind in kinds.items():
