@@ -186,3 +186,77 @@ def test_inference_only_int8_keeps_no_fp32_weights_and_gives_the_same_results(ti
     same(lean.batch_extract(TEXTS, small_schema(), **kw), kept.batch_extract(TEXTS, small_schema(), **kw), tol=1e-6)
     with pytest.raises(ValueError, match="inference_only"):
         lean.save_pretrained("unused")
+
+
+SATURATION_PROBE = """
+import json, torch
+from torch import nn
+from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+from gliner2_udf.runtime.precision import full_range, int8_linear_mapping
+
+torch.manual_seed(0)
+linear = nn.Linear(512, 64)
+with torch.no_grad():  # every pair of u8 x s8 products at its largest: activations and weights at the top
+    linear.weight.uniform_(0.9, 1.0)
+    linear.bias.zero_()
+x = torch.rand(16, 512) * 0.1 + 0.9
+want = linear(x).detach()
+spec = {nn.Linear: per_channel_dynamic_qconfig}
+chosen = quantize_dynamic(nn.Sequential(linear), spec, dtype=torch.qint8, mapping=int8_linear_mapping())[0]
+packed = chosen._packed_params._packed_params
+error = lambda y: ((y - want).abs() / want).max().item()
+print(json.dumps(dict(
+    full_range=full_range(),
+    chosen=error(chosen(x)),
+    levels_256=error(torch.ops.quantized.linear_dynamic(x, packed, reduce_range=False)),
+)))
+"""
+
+
+@pytest.mark.parametrize("instructions", [None, "AVX2"])
+def test_int8_activations_never_saturate(instructions):
+    """fbgemm without VNNI (``FBGEMM_ENABLE_INSTRUCTIONS=AVX2`` makes any x86 CPU run those kernels) sums pairs
+    of u8 x s8 products into a saturating int16: at 256 activation levels the probe's products come out near
+    half their value. The int8 Linear chosen for the machine must give the fp32 product either way."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.pop("FBGEMM_ENABLE_INSTRUCTIONS", None)
+    if instructions:
+        env["FBGEMM_ENABLE_INSTRUCTIONS"] = instructions
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", SATURATION_PROBE], env=env, capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    probe = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    assert probe["chosen"] < 0.01, probe
+    if instructions == "AVX2":
+        assert not probe["full_range"]
+        assert probe["levels_256"] > 0.3, probe  # the probe does reach the saturation it guards against
+    elif probe["full_range"]:
+        assert probe["levels_256"] < 0.01, probe
+
+
+def test_int8_uses_all_activation_levels_where_the_cpu_allows():
+    """With AVX512-VNNI the int8 Linear rounds activations to 256 levels, not torch's 128: about half the error."""
+    import torch
+    from torch import nn
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    from gliner2_udf.runtime.precision import DynamicLinear, FullRangeLinear, full_range, int8_linear_mapping
+
+    torch.manual_seed(0)
+    linear = nn.Linear(384, 384)
+    x = torch.randn(64, 384)
+    want = linear(x).detach()
+    spec = {nn.Linear: per_channel_dynamic_qconfig}
+    chosen = quantize_dynamic(nn.Sequential(linear), spec, dtype=torch.qint8, mapping=int8_linear_mapping())[0]
+    torch_default = DynamicLinear(384, 384, dtype=torch.qint8)
+    torch_default.set_weight_bias(chosen.weight(), chosen.bias())
+    err, err_default = ((m(x) - want).abs().mean().item() for m in (chosen, torch_default))
+    assert type(chosen) is (FullRangeLinear if full_range() else DynamicLinear)
+    if full_range():
+        assert err < 0.7 * err_default, (err, err_default)
+    else:
+        assert err == err_default
