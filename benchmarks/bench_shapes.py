@@ -8,7 +8,7 @@ structure), 2 cores:
 * speed: the reference's ``batch_extract`` (batch size 8, 2 threads; and in 2 forked one-thread processes)
   against ours in the shipped job's setting (``conf/local.yaml``'s precision and backend, ``auto`` resolved for
   this checkpoint) on 2 threads and in 2 one-thread worker processes (``set_workers``, what Spark's one-thread
-  Python workers do); rounds interleave the engines, the table gives medians;
+  Python workers do, at the job's ``batch_size``); rounds interleave the engines, the table gives medians;
 * accuracy: the shipped setting against our fp32 (the reference's scores) at a threshold where fp32 finds about
   3 entities per text: the share of fp32 entity spans found with the same label and offsets, and the share of
   texts whose classification label is the same;
@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import torch  # noqa: E402
 from bench_engine import forked, interleaved  # noqa: E402
-from common import WORKER_BATCH, job_setting, loadavg, worker_batch  # noqa: E402
+from common import WORKER_BATCH, job_batch, job_setting, loadavg  # noqa: E402
 from texts import generate, our_schema, reference_schema  # noqa: E402
 
 PER_TEXT = 3  # entities per text fp32 finds at the calibrated threshold
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
     # speed: warm every engine, then interleaved rounds
     fast.batch_extract(texts, schema, batch_size=16, **kw)
     ref.batch_extract(texts[:16], ref_schema, batch_size=WORKER_BATCH, **kw)
-    proc_batch = worker_batch(fast.backend)
+    proc_batch = job_batch()  # what the shipped job's one-thread workers run
     configs = {
         "reference bs8, 2 threads": lambda: ref.batch_extract(texts, ref_schema, batch_size=WORKER_BATCH, **kw),
         f"ours {setting}, 2 threads": lambda: fast.batch_extract(texts, schema, batch_size=16, **kw),
@@ -137,7 +137,9 @@ def main(argv=None) -> int:
     workers.batch_extract(texts[:16], schema, batch_size=proc_batch, **kw)
     workers.set_workers(args.workers)
     procs = f"{args.workers} one-thread processes"
-    configs[f"ours {setting}, {procs}"] = lambda: workers.batch_extract(texts, schema, batch_size=proc_batch, **kw)
+    configs[f"ours {setting}, {procs} at bs{proc_batch}"] = lambda: workers.batch_extract(
+        texts, schema, batch_size=proc_batch, **kw
+    )
     pool, ref_forked = forked(lambda part: ref.batch_extract(part, ref_schema, batch_size=WORKER_BATCH, **kw), 2)
     configs[f"reference bs8, {procs}"] = lambda: ref_forked(texts)
     walls = interleaved(configs, args.rounds, len(texts), "short")

@@ -67,6 +67,11 @@ def job_config(config: str = "conf/local.yaml"):
     return load_config(os.path.join(os.path.dirname(HERE), config))
 
 
+def job_batch(config: str = "conf/local.yaml") -> int:
+    """Texts per forward pass in the shipped job's one-thread workers."""
+    return job_config(config).options.batch_size
+
+
 def job_setting(config: str = "conf/local.yaml") -> tuple[str, str]:
     """(precision, backend) of the shipped job configuration."""
     model = job_config(config).model
