@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(PY))
 
-.PHONY: setup test test-fast run bench eval lint jars clean
+.PHONY: setup test test-fast run bench bench-shapes eval lint jars clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,18 @@ FG_VENV ?= /tmp/fgvenv
 bench: $(STAMP)
 	-test -x $(FG_VENV)/bin/python || ($(PYTHON) -m venv $(FG_VENV) && $(FG_VENV)/bin/pip install -q fast-gliner==0.3.2)
 	FAST_GLINER_PYTHON=$(FG_VENV)/bin/python $(PY) benchmarks/bench_engine.py --spark
+	$(MAKE) bench-shapes
+
+# The checkpoint shapes users run (issue 17: gliner2.5-small-v1, gliner2-base-v1, gliner2-large-v1), built once
+# by the reference with informative random weights under output/shapes/, against the reference side by side.
+SHAPE_DIR := output/shapes
+bench-shapes: $(STAMP)
+	for s in xsmall:boundary base:span large:span; do d=$(SHAPE_DIR)/$${s%:*}-$${s#*:}; test -f $$d/model.safetensors \
+		|| $(PY) benchmarks/shaped_checkpoint.py --shape $${s%:*} --architecture $${s#*:} --informative --out $$d \
+		|| exit 1; done
+	$(PY) benchmarks/bench_shapes.py --checkpoint $(SHAPE_DIR)/xsmall-boundary --rounds 7 --long-docs 2 --long-rounds 3
+	$(PY) benchmarks/bench_shapes.py --checkpoint $(SHAPE_DIR)/base-span --rounds 5 --long-docs 2
+	$(PY) benchmarks/bench_shapes.py --checkpoint $(SHAPE_DIR)/large-span --texts 16 --rounds 3
 
 eval: $(STAMP)
 	$(PY) jobs/evaluate.py --model models/gliner2-minilm-default --out output/eval.json

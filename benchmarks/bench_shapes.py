@@ -12,7 +12,8 @@ structure), 2 cores:
 * accuracy: the shipped setting against our fp32 (the reference's scores) at a threshold where fp32 finds about
   3 entities per text: the share of fp32 entity spans found with the same label and offsets, and the share of
   texts whose classification label is the same;
-* with ``--long-docs N``, the same for N documents of 2,000-5,000 words (one round each, in-process).
+* with ``--long-docs N``, the same for N documents of 2,000-5,000 words (in-process, ``--long-rounds``
+  interleaved rounds).
 
     .venv/bin/python benchmarks/bench_shapes.py --checkpoint DIR [--texts 32 --rounds 3 --long-docs 2]
 """
@@ -25,7 +26,6 @@ import math
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -90,6 +90,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--long-docs", type=int, default=0)
+    ap.add_argument("--long-rounds", type=int, default=1, help="interleaved rounds over the long documents")
     ap.add_argument("--agreement-texts", type=int, default=128, help="texts for the accuracy bound")
     ap.add_argument("--accuracy-only", action="store_true", help="skip the timed part")
     ap.add_argument("--json")
@@ -154,16 +155,15 @@ def main(argv=None) -> int:
     long = {}
     if args.long_docs:
         docs = generate(args.long_docs, seed=2, min_words=2000, max_words=5000)
-        for name, run in (
-            ("reference", lambda: ref.batch_extract(docs, ref_schema, batch_size=1, **kw)),
-            (f"ours {setting}", lambda: fast.batch_extract(docs, schema, batch_size=16, **kw)),
-        ):
-            t0 = time.perf_counter()
-            run()
-            long[name] = len(docs) / (time.perf_counter() - t0)
+        runs = {
+            "reference": lambda: ref.batch_extract(docs, ref_schema, batch_size=1, **kw),
+            f"ours {setting}": lambda: fast.batch_extract(docs, schema, batch_size=16, **kw),
+        }
+        walls = interleaved(runs, args.long_rounds, len(docs), "long")
+        long = {c: len(docs) / statistics.median(w) for c, w in walls.items()}
         words = sum(len(d.split()) for d in docs)
         print(
-            f"\nlong documents ({len(docs)}, {words} words): "
+            f"\nlong documents ({len(docs)}, {words} words, median of {args.long_rounds}): "
             + ", ".join(f"{k} {v:.3f} docs/s" for k, v in long.items())
             + f"; ours / reference {long[f'ours {setting}'] / long['reference']:.2f}x (load {loadavg()})"
         )
