@@ -125,6 +125,35 @@ def test_long_sequences_in_row_blocks_give_the_same_hidden_states(monkeypatch):
     torch.testing.assert_close(blocked[real], whole[real], atol=1e-6, rtol=1e-6)
 
 
+def test_far_pairs_filled_without_products_give_transformers_hidden_states(monkeypatch):
+    """8 distance buckets reaching 16 positions: beyond a few tokens every pair is far (one bucket per side),
+    so the blocked bias is mostly filled from one product per query and key, padding keys included."""
+    from transformers import DebertaV2Config, DebertaV2Model
+
+    cfg = DebertaV2Config(
+        **{**_tiny_deberta_config(300).to_dict(), "position_buckets": 8, "max_relative_positions": 16}
+    )
+    torch.manual_seed(0)
+    theirs = DebertaV2Model(cfg).eval()
+    with torch.no_grad():  # attention that the position terms move (random init attends almost uniformly)
+        for name, t in theirs.named_parameters():
+            if name.endswith(("query_proj.weight", "key_proj.weight")) or "rel_embeddings" in name:
+                t.mul_(6.0)
+    with torch.device("meta"):
+        ours = deberta.DebertaEncoder(cfg)
+    ours.load_state_dict(theirs.state_dict(), strict=True, assign=True)
+    ours.eval()
+    (ahead, _), (behind, _) = ours._far()
+    assert ahead < 20 and behind < 20
+    ids, mask = batch(300, [90, 61, 20])
+    monkeypatch.setattr(deberta, "BLOCK", 16)  # blocks of 16 rows: far keys on both sides of most blocks
+    with torch.inference_mode():
+        want = theirs(input_ids=ids, attention_mask=mask).last_hidden_state
+        got = ours(input_ids=ids, attention_mask=mask).last_hidden_state
+    real = mask.bool()
+    assert (got[real] - want[real]).abs().max() <= 1e-5
+
+
 def test_reference_path_matches_padding_rows_too():
     """With gradients on (training, export) the literal formulation runs: same as transformers everywhere."""
     theirs, ours = pair("tiny")

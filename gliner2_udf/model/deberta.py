@@ -25,7 +25,9 @@ What makes this fast on CPU, against transformers' ``DebertaV2Model``:
 * c2p and p2c are computed over the ``2T - 1`` distances of the sequence (not all ``2 * buckets`` rows) and read
   back at ``[i, j]`` through a strided view (the "relative shift": row ``i`` of ``Q K^r_d`` read from column
   ``T - 1 - i``): no ``[B, heads, T, T]`` index tensor, no gather. Beyond ``BLOCK`` tokens, a block of rows
-  at a time, each block of ``n`` rows needing only ``T + n - 1`` of the distances.
+  at a time, each block of ``n`` rows needing only ``T + n - 1`` of the distances, and of those only the ones
+  short of the distance from which every longer one shares a bucket (about 500 tokens in the upstream
+  checkpoints): far pairs take one value per query (c2p) and per key (p2c) on each side.
 * The two position terms and the padding mask become one additive bias for torch's fused
   ``scaled_dot_product_attention``, which computes the content-to-content term, the softmax and the product
   with ``V`` without holding the probabilities.
@@ -57,6 +59,7 @@ LENGTH_CACHE = 16  # sequence lengths whose distance buckets are kept
 # 4 % faster than one product over all rows; 2 x 512 17 % faster than 256-row blocks (30 % than one product);
 # 1 x 2048 with 128-row blocks 12 % faster than with 256.
 BLOCK = 64
+FAR_LIMIT = 1 << 16  # distances searched for the one from which all longer ones share a bucket (``_far``)
 
 
 def supports(config) -> bool:
@@ -206,7 +209,13 @@ class SelfAttention(nn.Module):
         """``_bias`` a block of ``n`` rows at a time: rows ``i0 .. i1-1`` of ``X`` need only the
         ``T + (i1 - i0) - 1`` columns ``T - i1 .. 2T - 2 - i0``, so the products shrink from ``T (2T - 1)`` to
         about ``T (T + n)`` per head (c2p by query rows, p2c by key rows), and each block's part of the bias is
-        added while it is in cache."""
+        added while it is in cache.
+
+        Far pairs cost no product: every distance from ``rel.ahead`` on (``i - j``) shares one row of
+        ``rel_embeddings``, and so does every distance from ``rel.behind`` on (``j - i``), so a query's c2p term
+        is one value per side for all far keys, and a key's p2c term one value per side for all far queries.
+        The products cover only the keys (queries) within reach of the block, the rest of its rows (columns)
+        are filled with those values: on a 3,500-token window, about 40 % of the products."""
         b, heads, t, d = q.shape
         bias = q.new_empty((heads, b, t, t))  # heads first, like the products; SDPA reads it as [B, heads, T, T]
         qh, kh = q.transpose(0, 1), k.transpose(0, 1)  # [heads, B, T, d]
@@ -216,20 +225,40 @@ class SelfAttention(nn.Module):
         # the 2T - 1 distances' projections once per layer; each block multiplies a slice (a view) of them
         pos_key = self.pos_key.index_select(2, rel.descending)
         pos_query = self.pos_query.index_select(2, rel.ascending)
+        (ahead, ahead_row), (behind, behind_row) = rel.ahead, rel.behind
         for i0 in range(0, t, rows):
             i1 = min(i0 + rows, t)
-            n, width = i1 - i0, t + i1 - i0 - 1
-            size, stride = (heads, b, n, t), (b * n * width, n * width, width - 1, 1)
-            x = torch.bmm(qh[:, :, i0:i1].reshape(heads, b * n, d), pos_key[:, :, t - i1 : 2 * t - 1 - i0])
-            bias[:, :, i0:i1].copy_(x.as_strided(size, stride, x.storage_offset() + n - 1))
+            n = i1 - i0
+            lo, hi = max(0, i0 - ahead + 1), min(t, i1 - 1 + behind)  # keys within reach of some row
+            width = hi - lo + n - 1
+            size, stride = (heads, b, n, hi - lo), (b * n * width, n * width, width - 1, 1)
+            rows_q = qh[:, :, i0:i1].reshape(heads, b * n, d)
+            x = torch.bmm(rows_q, pos_key[:, :, t - i1 + lo : t - 1 - i0 + hi])
+            bias[:, :, i0:i1, lo:hi].copy_(x.as_strided(size, stride, x.storage_offset() + n - 1))
+            for cols, row in ((slice(0, lo), ahead_row), (slice(hi, t), behind_row)):
+                if cols.start < cols.stop:
+                    far = torch.bmm(rows_q, self.pos_key[:, :, row, None]).view(heads, b, n, 1)
+                    bias[:, :, i0:i1, cols].copy_(far.expand(heads, b, n, cols.stop - cols.start))
         for j0 in range(0, t, rows):
             j1 = min(j0 + rows, t)
-            n, width = j1 - j0, t + j1 - j0 - 1
-            size, stride = (heads, b, n, t), (b * n * width, n * width, width - 1, 1)
-            y = torch.bmm(kh[:, :, j0:j1].reshape(heads, b * n, d), pos_query[:, :, t - j1 : 2 * t - 1 - j0])
-            if keys is not None:
-                y.view(heads, b, n, width).masked_fill_(~keys[None, :, j0:j1, None], fill)
-            bias[:, :, :, j0:j1].add_(y.as_strided(size, stride, y.storage_offset() + n - 1).transpose(-1, -2))
+            n = j1 - j0
+            lo, hi = max(0, j0 - behind + 1), min(t, j1 - 1 + ahead)  # queries within reach of some key
+            width = hi - lo + n - 1
+            size, stride = (heads, b, n, hi - lo), (b * n * width, n * width, width - 1, 1)
+            cols_k = kh[:, :, j0:j1].reshape(heads, b * n, d)
+            y = torch.bmm(cols_k, pos_query[:, :, t - j1 + lo : t - 1 - j0 + hi])
+            padding = None if keys is None else ~keys[None, :, j0:j1, None]
+            if padding is not None:
+                y.view(heads, b, n, width).masked_fill_(padding, fill)
+            bias[:, :, lo:hi, j0:j1].add_(y.as_strided(size, stride, y.storage_offset() + n - 1).transpose(-1, -2))
+            for rows_i, row in ((slice(0, lo), behind_row), (slice(hi, t), ahead_row)):
+                if rows_i.start < rows_i.stop:
+                    far = torch.bmm(cols_k, self.pos_query[:, :, row, None]).view(heads, b, n, 1)
+                    if padding is not None:
+                        far.masked_fill_(padding, fill)
+                    bias[:, :, rows_i, j0:j1].add_(
+                        far.transpose(-1, -2).expand(heads, b, rows_i.stop - rows_i.start, n)
+                    )
         return bias.transpose(0, 1)
 
     def _reference_bias(self, q: torch.Tensor, k: torch.Tensor, rel: SimpleNamespace) -> torch.Tensor | None:
@@ -296,6 +325,7 @@ class DebertaEncoder(nn.Module):
         self.buckets, self.max_position = _span(config)
         self._lengths: OrderedDict[tuple[int, str], SimpleNamespace] = OrderedDict()
         self._positions_key = None
+        self._far_rows = None
         self.register_load_state_dict_post_hook(_refresh_after_load)
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -357,6 +387,22 @@ class DebertaEncoder(nn.Module):
             self._lengths.move_to_end(key)
         return rel
 
+    def _far(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``((distance, row), (distance, row))``: from which distance ``i - j`` ahead, and ``j - i`` behind, every
+        longer one reads the same row of ``rel_embeddings``, and that row (``_blocked_bias``)."""
+        if self._far_rows is None:
+            d = torch.arange(1, FAR_LIMIT, device="cpu")
+            sides = []
+            for sign in (1, -1):
+                row = torch.clamp(
+                    log_bucket(sign * d, self.buckets, self.max_position) + self.buckets, 0, 2 * self.buckets - 1
+                )
+                changes = (row != row[-1]).nonzero()
+                first = int(changes[-1]) + 2 if len(changes) else 1  # d[k] = k + 1: the run after the last change
+                sides.append((first, int(row[-1])) if first < FAR_LIMIT - 1 else (FAR_LIMIT, int(row[-1])))
+            self._far_rows = tuple(sides)
+        return self._far_rows
+
     def _reference_relative(self, x: torch.Tensor, keep: torch.Tensor) -> SimpleNamespace:
         """transformers' ``[1, 1, T, T]`` bucket indices and ``[B, 1, T, T]`` mask (query i attends to key j iff
         both are tokens), built from the tensor shapes (traceable)."""
@@ -382,6 +428,7 @@ class DebertaEncoder(nn.Module):
             rel = SimpleNamespace(
                 fast=True, descending=descending, ascending=ascending, pad=pad, keys=keep[:, None, None, :]
             )
+            rel.ahead, rel.behind = self._far()
         for layer in self.encoder.layer:
             x = layer(x, rel)
         return SimpleNamespace(last_hidden_state=x)
