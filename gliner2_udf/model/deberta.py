@@ -226,40 +226,46 @@ class SelfAttention(nn.Module):
         pos_key = self.pos_key.index_select(2, rel.descending)
         pos_query = self.pos_query.index_select(2, rel.ascending)
         (ahead, ahead_row), (behind, behind_row) = rel.ahead, rel.behind
-        for i0 in range(0, t, rows):
+        for i0 in range(0, t, rows):  # c2p by query rows: keys j < lo are ahead-far of every row, j >= hi behind
             i1 = min(i0 + rows, t)
-            n = i1 - i0
-            lo, hi = max(0, i0 - ahead + 1), min(t, i1 - 1 + behind)  # keys within reach of some row
-            width = hi - lo + n - 1
-            size, stride = (heads, b, n, hi - lo), (b * n * width, n * width, width - 1, 1)
-            rows_q = qh[:, :, i0:i1].reshape(heads, b * n, d)
-            x = torch.bmm(rows_q, pos_key[:, :, t - i1 + lo : t - 1 - i0 + hi])
-            bias[:, :, i0:i1, lo:hi].copy_(x.as_strided(size, stride, x.storage_offset() + n - 1))
-            for cols, row in ((slice(0, lo), ahead_row), (slice(hi, t), behind_row)):
-                if cols.start < cols.stop:
-                    far = torch.bmm(rows_q, self.pos_key[:, :, row, None]).view(heads, b, n, 1)
-                    bias[:, :, i0:i1, cols].copy_(far.expand(heads, b, n, cols.stop - cols.start))
-        for j0 in range(0, t, rows):
+            lo, hi, near, far = self._block(qh, pos_key, self.pos_key, i0, i1, ahead, behind, ahead_row, behind_row)
+            bias[:, :, i0:i1, lo:hi].copy_(near)
+            for cols, value in far:
+                bias[:, :, i0:i1, cols].copy_(value.expand(-1, -1, -1, cols.stop - cols.start))
+        for j0 in range(0, t, rows):  # p2c by key columns: queries i < lo are behind-far of every key, i >= hi ahead
             j1 = min(j0 + rows, t)
-            n = j1 - j0
-            lo, hi = max(0, j0 - behind + 1), min(t, j1 - 1 + ahead)  # queries within reach of some key
-            width = hi - lo + n - 1
-            size, stride = (heads, b, n, hi - lo), (b * n * width, n * width, width - 1, 1)
-            cols_k = kh[:, :, j0:j1].reshape(heads, b * n, d)
-            y = torch.bmm(cols_k, pos_query[:, :, t - j1 + lo : t - 1 - j0 + hi])
-            padding = None if keys is None else ~keys[None, :, j0:j1, None]
-            if padding is not None:
-                y.view(heads, b, n, width).masked_fill_(padding, fill)
-            bias[:, :, lo:hi, j0:j1].add_(y.as_strided(size, stride, y.storage_offset() + n - 1).transpose(-1, -2))
-            for rows_i, row in ((slice(0, lo), behind_row), (slice(hi, t), ahead_row)):
-                if rows_i.start < rows_i.stop:
-                    far = torch.bmm(cols_k, self.pos_query[:, :, row, None]).view(heads, b, n, 1)
-                    if padding is not None:
-                        far.masked_fill_(padding, fill)
-                    bias[:, :, rows_i, j0:j1].add_(
-                        far.transpose(-1, -2).expand(heads, b, rows_i.stop - rows_i.start, n)
-                    )
+            lo, hi, near, far = self._block(kh, pos_query, self.pos_query, j0, j1, behind, ahead, behind_row, ahead_row)
+            if keys is not None:  # padding keys: every query's term for them
+                padding = ~keys[None, :, j0:j1, None]
+                for terms in (near, *(value for _, value in far)):
+                    terms.masked_fill_(padding, fill)  # in place: ``near`` is a view of its own product
+            bias[:, :, lo:hi, j0:j1].add_(near.transpose(-1, -2))
+            for rows_i, value in far:
+                bias[:, :, rows_i, j0:j1].add_(value.transpose(-1, -2).expand(-1, -1, rows_i.stop - rows_i.start, -1))
         return bias.transpose(0, 1)
+
+    @staticmethod
+    def _block(h, table, rows, s0, s1, before, after, before_row, after_row):
+        """One block of c2p (``h`` the queries ``s0 .. s1-1``, ``table`` the distances' ``K^r``) or of p2c (``h`` the
+        keys, ``table`` the distances' ``Q^r``): ``(lo, hi, near, far)`` with ``near[heads, B, n, hi - lo]`` the
+        terms of the positions ``lo .. hi-1`` within reach (a strided view of one product, the relative shift) and
+        ``far`` the ``(positions, [heads, B, n, 1])`` pairs before ``lo`` and from ``hi`` on, where every position
+        reads the bucket row ``before_row`` or ``after_row`` of ``rows``."""
+        heads, b, t, d = h.shape
+        n = s1 - s0
+        lo, hi = max(0, s0 - before + 1), min(t, s1 - 1 + after)
+        width = hi - lo + n - 1
+        vectors = h[:, :, s0:s1].reshape(heads, b * n, d)
+        x = torch.bmm(vectors, table[:, :, t - s1 + lo : t - 1 - s0 + hi])
+        near = x.as_strided(
+            (heads, b, n, hi - lo), (b * n * width, n * width, width - 1, 1), x.storage_offset() + n - 1
+        )
+        far = [
+            (positions, torch.bmm(vectors, rows[:, :, row, None]).view(heads, b, n, 1))
+            for positions, row in ((slice(0, lo), before_row), (slice(hi, t), after_row))
+            if positions.start < positions.stop
+        ]
+        return lo, hi, near, far
 
     def _reference_bias(self, q: torch.Tensor, k: torch.Tensor, rel: SimpleNamespace) -> torch.Tensor | None:
         """transformers' formulation: all ``2 * buckets`` rows, then a gather by ``δ(i, j)``."""
