@@ -42,6 +42,7 @@ def runtime_network(network: nn.Module, precision: str, keep_fp32: bool = True) 
 
     warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")  # deprecated, still the fbgemm path
     spec = {nn.Linear: per_channel_dynamic_qconfig}  # one scale per output row: see the module docstring
+    mapping = int8_linear_mapping()  # read the CPU's flags once, not once per converted module
 
     def int8(module: nn.Module) -> nn.Module:
         """An int8 version of ``module`` (a word-embedding table in it: bf16): in place, or new modules around
@@ -52,7 +53,7 @@ def runtime_network(network: nn.Module, precision: str, keep_fp32: bool = True) 
         embeddings = getattr(module, "embeddings", None)
         if isinstance(getattr(embeddings, "word_embeddings", None), nn.Embedding):
             embeddings.word_embeddings = Bf16Embedding(embeddings.word_embeddings.weight)
-        return quantize_dynamic(module, spec, dtype=torch.qint8, mapping=int8_linear_mapping(), inplace=True)
+        return quantize_dynamic(module, spec, dtype=torch.qint8, mapping=mapping, inplace=True)
 
     if keep_fp32:
         runtime = copy.copy(network)
